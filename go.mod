@@ -1,0 +1,3 @@
+module ctjournal
+
+go 1.26
