@@ -1,0 +1,161 @@
+// Package postgres is ctjournal's PostgreSQL store: the event log (a
+// watermill-sql topic table), the write-side tables around it, the read
+// models and the delivery queue.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/lib/pq"
+
+	"ctjournal/app"
+)
+
+// Open connects to PostgreSQL. Sessions run in UTC so that the log's
+// created_at (a timestamp without time zone) reads back as UTC.
+func Open(ctx context.Context, databaseURL string) (*sql.DB, error) {
+	dsn, err := withUTC(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return db, nil
+}
+
+func withUTC(databaseURL string) (string, error) {
+	u, err := url.Parse(databaseURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", errors.New("DATABASE_URL must be a postgres:// URL")
+	}
+	q := u.Query()
+	q.Set("timezone", "UTC")
+	if q.Get("sslmode") == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost" || u.Hostname() == "") {
+		q.Set("sslmode", "disable")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type txKey struct{}
+
+// WithTx makes store calls under ctx run inside tx.
+func WithTx(ctx context.Context, tx *sql.Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
+
+// txFrom returns the transaction ctx carries: ours, or the one the
+// watermill-sql subscriber hands its handler.
+func txFrom(ctx context.Context) *sql.Tx {
+	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return tx
+	}
+	if wtx, ok := wsql.TxFromContext(ctx); ok {
+		if std, ok := wtx.(*wsql.StdSQLTx); ok {
+			return std.Tx
+		}
+	}
+	return nil
+}
+
+func on(ctx context.Context, db *sql.DB) querier {
+	if tx := txFrom(ctx); tx != nil {
+		return tx
+	}
+	return db
+}
+
+// inTx runs fn in a transaction of its own, or in the one ctx carries.
+func inTx(ctx context.Context, db *sql.DB, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if tx := txFrom(ctx); tx != nil {
+		return fn(ctx, tx)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(fmt.Errorf("begin: %w", err))
+	}
+	if err := fn(WithTx(ctx, tx), tx); err != nil {
+		tx.Rollback()
+		return unavailable(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return unavailable(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// unavailable marks errors that mean "the database cannot be reached" so
+// that callers answer 503 (retry later) rather than 500.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, app.ErrUnavailable) {
+		return err
+	}
+	if isConnectionError(err) {
+		return fmt.Errorf("%w: %w", app.ErrUnavailable, err)
+	}
+	return err
+}
+
+func isConnectionError(err error) bool {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		code := string(pqErr.Code)
+		// 08: connection exception; 57P: operator intervention (shutdown, crash
+		// recovery, cannot connect now); 53300: too many connections.
+		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P") || code == "53300"
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	msg := err.Error()
+	return errors.Is(err, sql.ErrConnDone) || strings.Contains(msg, "bad connection") ||
+		strings.Contains(msg, "connection refused") || strings.Contains(msg, "EOF") ||
+		strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset")
+}
+
+func isUniqueViolation(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "23505"
+}
+
+// notify wakes listeners when the transaction commits (PostgreSQL delivers
+// NOTIFY at commit, never for a rolled-back transaction).
+func notify(ctx context.Context, tx *sql.Tx, channel string) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, channel); err != nil {
+		return fmt.Errorf("notify %s: %w", channel, err)
+	}
+	return nil
+}
+
+// Channels the store notifies on commit.
+const (
+	ChannelLog        = "ctj_log"
+	ChannelDeliveries = "ctj_deliveries"
+)

@@ -1,0 +1,163 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"ctjournal/app"
+	"ctjournal/domain"
+)
+
+// Deliveries is the delivery worker's queue (app.DeliveryQueue). A claim is
+// a lease written in the row, not a lock held open: no transaction stays
+// open while Calltouch is asked, and a crashed process's claims lapse.
+type Deliveries struct{ db *sql.DB }
+
+func NewDeliveries(db *sql.DB) *Deliveries { return &Deliveries{db: db} }
+
+func (d *Deliveries) Claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]app.ClaimedLead, error) {
+	rows, err := d.db.QueryContext(ctx, `UPDATE ctj_deliveries d SET claimed_by = $1, claimed_until = $3
+		FROM (SELECT key FROM ctj_deliveries
+			WHERE status = 'pending' AND next_attempt_at <= $2 AND deadline_at > $2
+				AND (claimed_until IS NULL OR claimed_until < $2)
+			ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
+		WHERE d.key = due.key
+		RETURNING d.key, d.order_id, d.widget_id, d.payload, d.decided_at, d.tries, d.deadline_at`,
+		owner, now, leaseUntil, limit)
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("claim leads: %w", err))
+	}
+	defer rows.Close()
+	var out []app.ClaimedLead
+	for rows.Next() {
+		var (
+			l       app.ClaimedLead
+			payload []byte
+		)
+		if err := rows.Scan(&l.Key, &l.OrderID, &l.WidgetID, &payload, &l.DecidedAt, &l.Tries, &l.DeadlineAt); err != nil {
+			return nil, fmt.Errorf("scan claimed lead: %w", err)
+		}
+		if err := json.Unmarshal(payload, &l.Payload); err != nil {
+			return nil, fmt.Errorf("decode payload of %s: %w", l.Key, err)
+		}
+		out = append(out, l)
+	}
+	return out, unavailable(rows.Err())
+}
+
+func (d *Deliveries) RecordTry(ctx context.Context, owner string, try app.DeliveryTried, nextAttempt time.Time) error {
+	status := app.StatusPending
+	switch try.Outcome {
+	case domain.Delivered:
+		status = app.StatusDelivered
+	case domain.Refused:
+		status = app.StatusFailed
+	}
+	return d.logged(ctx, try, func(ctx context.Context, tx *sql.Tx) error {
+		// Delivered always lands; a retry schedule only while the lead is
+		// still pending (another process may have finished it meanwhile).
+		_, err := tx.ExecContext(ctx, `UPDATE ctj_deliveries SET tries = tries + 1, status = $2, next_attempt_at = $3,
+				delivered_at = CASE WHEN $2 = 'delivered' THEN $4 ELSE delivered_at END,
+				claimed_by = NULL, claimed_until = NULL
+			WHERE key = $1 AND status = 'pending'`, string(try.Key), status, nextAttempt, try.At)
+		if err != nil {
+			return fmt.Errorf("move lead %s on: %w", try.Key, err)
+		}
+		return nil
+	})
+}
+
+func (d *Deliveries) GiveUpExpired(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	err := inTx(ctx, d.db, func(ctx context.Context, tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE ctj_deliveries SET status = 'failed', claimed_by = NULL, claimed_until = NULL
+			WHERE key IN (SELECT key FROM ctj_deliveries WHERE status = 'pending' AND deadline_at <= $1
+				AND (claimed_until IS NULL OR claimed_until < $1) FOR UPDATE SKIP LOCKED)
+			RETURNING key, order_id, widget_id, tries`, now)
+		if err != nil {
+			return fmt.Errorf("give up expired leads: %w", err)
+		}
+		var msgs []*message.Message
+		for rows.Next() {
+			g := app.LeadGivenUp{Type: app.TypeLeadGivenUp, At: now}
+			var tries int
+			if err := rows.Scan(&g.Key, &g.OrderID, &g.WidgetID, &tries); err != nil {
+				rows.Close()
+				return err
+			}
+			g.Reason = fmt.Sprintf("not delivered before its deadline after %d tries: given up", tries)
+			m, err := record(g)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			msgs = append(msgs, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(msgs) == 0 {
+			return err
+		}
+		n = len(msgs)
+		return publish(ctx, tx, msgs...)
+	})
+	return n, err
+}
+
+func (d *Deliveries) Redeliver(ctx context.Context, key domain.LeadKey, now, deadline time.Time) error {
+	return inTx(ctx, d.db, func(ctx context.Context, tx *sql.Tx) error {
+		r := app.RedeliveryRequested{Type: app.TypeRedeliveryRequested, Key: key, At: now}
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT order_id, widget_id, status FROM ctj_deliveries WHERE key = $1 FOR UPDATE`, string(key)).
+			Scan(&r.OrderID, &r.WidgetID, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return app.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("look up lead %s: %w", key, err)
+		}
+		if status != app.StatusFailed {
+			return &app.StateError{Message: fmt.Sprintf("lead %s is %s; only a failed lead can be sent again", key, status)}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ctj_deliveries SET status = 'pending', next_attempt_at = $2, deadline_at = $3,
+				claimed_by = NULL, claimed_until = NULL WHERE key = $1`, string(key), now, deadline); err != nil {
+			return fmt.Errorf("requeue lead %s: %w", key, err)
+		}
+		m, err := record(r)
+		if err != nil {
+			return err
+		}
+		if err := publish(ctx, tx, m); err != nil {
+			return err
+		}
+		return notify(ctx, tx, ChannelDeliveries)
+	})
+}
+
+// logged runs change and appends v to the log in one transaction.
+func (d *Deliveries) logged(ctx context.Context, v any, change func(context.Context, *sql.Tx) error) error {
+	return inTx(ctx, d.db, func(ctx context.Context, tx *sql.Tx) error {
+		if err := change(ctx, tx); err != nil {
+			return err
+		}
+		m, err := record(v)
+		if err != nil {
+			return err
+		}
+		return publish(ctx, tx, m)
+	})
+}
+
+func (d *Deliveries) Release(ctx context.Context, owner string, key domain.LeadKey) error {
+	_, err := d.db.ExecContext(ctx, `UPDATE ctj_deliveries SET claimed_by = NULL, claimed_until = NULL
+		WHERE key = $1 AND claimed_by = $2`, string(key), owner)
+	if err != nil {
+		return unavailable(fmt.Errorf("release lead %s: %w", key, err))
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package postgres
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// LogTopic is the watermill topic whose table, ctj_log, is the event log.
+const LogTopic = "log"
+
+// Metadata keys the subscriber adds to every message it hands out.
+const (
+	metaPosition   = "position"
+	metaRecordedAt = "recorded_at"
+)
+
+// logSchema is watermill-sql's PostgreSQL schema with three changes: the
+// tables are named ctj_<topic>, the payload is JSONB (so analysts can query
+// the log), and every message carries its log position and recorded time.
+// The select seeks the primary key (transaction_id, offset) directly past
+// the consumer's last offset, so a poll reads one batch, not the backlog.
+type logSchema struct {
+	wsql.DefaultPostgreSQLSchema
+}
+
+func newLogSchema(batch int) logSchema {
+	return logSchema{wsql.DefaultPostgreSQLSchema{
+		GenerateMessagesTableName: tableName,
+		GeneratePayloadType:       func(string) string { return "JSONB" },
+		SubscribeBatchSize:        batch,
+	}}
+}
+
+func tableName(topic string) string { return `"ctj_` + topic + `"` }
+
+func offsetsAdapter() wsql.DefaultPostgreSQLOffsetsAdapter {
+	return wsql.DefaultPostgreSQLOffsetsAdapter{
+		GenerateMessagesOffsetsTableName: func(topic string) string { return `"ctj_` + topic + `_offsets"` },
+	}
+}
+
+func (s logSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
+	next, err := params.OffsetsAdapter.NextOffsetQuery(wsql.NextOffsetQueryParams{
+		Topic: params.Topic, ConsumerGroup: params.ConsumerGroup,
+	})
+	if err != nil {
+		return wsql.Query{}, err
+	}
+	batch := s.SubscribeBatchSize
+	if batch == 0 {
+		batch = 100
+	}
+	q := `WITH last_processed AS (` + next.Query + `)
+		SELECT "offset", transaction_id, uuid, payload, metadata, created_at
+		FROM ` + s.MessagesTable(params.Topic) + `
+		WHERE (transaction_id, "offset") > (
+				(SELECT last_processed_transaction_id FROM last_processed),
+				(SELECT offset_acked FROM last_processed))
+			AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY transaction_id ASC, "offset" ASC
+		LIMIT ` + strconv.Itoa(batch)
+	return wsql.Query{Query: q, Args: next.Args}, nil
+}
+
+func (s logSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
+	var (
+		r          wsql.Row
+		txID       wsql.XID8
+		recordedAt time.Time
+	)
+	if err := params.Row.Scan(&r.Offset, &txID, &r.UUID, &r.Payload, &r.Metadata, &recordedAt); err != nil {
+		return wsql.Row{}, fmt.Errorf("scan log row: %w", err)
+	}
+	msg := message.NewMessage(string(r.UUID), r.Payload)
+	msg.Metadata.Set(metaPosition, strconv.FormatInt(r.Offset, 10))
+	msg.Metadata.Set(metaRecordedAt, recordedAt.UTC().Format(time.RFC3339Nano))
+	r.Msg = msg
+	r.ExtraData = map[string]any{"transaction_id": txID}
+	return r, nil
+}

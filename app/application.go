@@ -1,0 +1,23 @@
+package app
+
+// Application lists every command and query the ports may call: the whole
+// surface of ctjournal at a glance.
+type Application struct {
+	Commands Commands
+	Queries  AppQueries
+}
+
+// Commands change state.
+type Commands struct {
+	IngestEvents  IngestEvents
+	SetPolicy     SetPolicy
+	DisablePolicy DisablePolicy
+	RedeliverLead RedeliverLead
+}
+
+// AppQueries only read.
+type AppQueries struct {
+	GetPolicy    GetPolicy
+	ExplainOrder ExplainOrder
+	ListLeads    ListLeads
+}

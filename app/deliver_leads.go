@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"ctjournal/domain"
+)
+
+// SiteLimiter spaces the requests to one Calltouch site.
+type SiteLimiter interface {
+	Wait(ctx context.Context, siteID string) error
+}
+
+// DeliveryConfig is how the delivery worker behaves.
+type DeliveryConfig struct {
+	Owner       string // this process's claim name
+	Retry       domain.RetryPolicy
+	GiveUpAfter time.Duration
+	Lease       time.Duration // how long a claim holds; longer than one try
+	Batch       int           // leads claimed per round
+	Parallel    int           // tries in flight at once
+}
+
+// DeliverLeads sends due leads to Calltouch, one try each, and records
+// every try in the log. It is safe to run in several processes at once:
+// claims keep a key with one process at a time.
+type DeliverLeads struct {
+	queue     DeliveryQueue
+	policies  PolicyStore
+	calltouch Calltouch
+	limiter   SiteLimiter
+	now       func() time.Time
+	jitter    func() float64
+	cfg       DeliveryConfig
+	log       *slog.Logger
+	observe   func(DeliveryTried)
+}
+
+func NewDeliverLeads(queue DeliveryQueue, policies PolicyStore, ct Calltouch, limiter SiteLimiter,
+	now func() time.Time, jitter func() float64, cfg DeliveryConfig, log *slog.Logger, observe func(DeliveryTried)) DeliverLeads {
+	return DeliverLeads{queue: queue, policies: policies, calltouch: ct, limiter: limiter,
+		now: now, jitter: jitter, cfg: cfg, log: log, observe: observe}
+}
+
+// Handle runs one round: fails leads past their deadline, claims due ones
+// and tries each. It returns how many it claimed, so the caller can run the
+// next round at once when the batch was full. Once stop ends, leads not yet
+// tried are released at once; tries already under way finish and are
+// recorded, so no claim is left behind.
+func (h DeliverLeads) Handle(stop context.Context) (int, error) {
+	ctx := context.WithoutCancel(stop)
+	now := h.now()
+	if n, err := h.queue.GiveUpExpired(ctx, now); err != nil {
+		return 0, fmt.Errorf("give up expired leads: %w", err)
+	} else if n > 0 {
+		h.log.Warn("leads given up", "count", n)
+	}
+	leads, err := h.queue.Claim(ctx, h.cfg.Owner, now, now.Add(h.cfg.Lease), h.cfg.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("claim leads: %w", err)
+	}
+	slots := make(chan struct{}, max(1, h.cfg.Parallel))
+	var wg sync.WaitGroup
+	for _, lead := range leads {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			if err := h.try(stop, ctx, lead); err != nil {
+				h.log.Error("delivery try not recorded; the claim will lapse and the lead be tried again",
+					"key", lead.Key, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	return len(leads), nil
+}
+
+// try sends one lead. stop cancels only the wait before the send; the send
+// and its record run under ctx, which stopping does not cancel.
+func (h DeliverLeads) try(stop, ctx context.Context, lead ClaimedLead) error {
+	access, err := h.policies.Policy(ctx, lead.WidgetID)
+	if err != nil {
+		return errors.Join(fmt.Errorf("access for widget %s: %w", lead.WidgetID, err), h.queue.Release(ctx, h.cfg.Owner, lead.Key))
+	}
+	if err := h.limiter.Wait(stop, access.Policy.SiteID); err != nil || stop.Err() != nil {
+		return h.queue.Release(ctx, h.cfg.Owner, lead.Key)
+	}
+	started := h.now()
+	answer := h.calltouch.Register(ctx, CalltouchRequest{
+		BaseURL: access.Policy.BaseURL(),
+		SiteID:  access.Policy.SiteID,
+		Token:   access.Policy.Token,
+		Body:    lead.Payload.Form(),
+	})
+	tried := DeliveryTried{
+		Type: TypeDeliveryTried, Key: lead.Key, OrderID: lead.OrderID, WidgetID: lead.WidgetID,
+		Try: lead.Tries + 1, At: started, DurationMS: answer.Duration.Milliseconds(),
+		HTTPStatus: answer.Status, Response: answer.Response, Error: answer.Err,
+		RequestID: answer.RequestID, Outcome: domain.ClassifyTry(answer.Status),
+	}
+	next := started
+	if tried.Outcome == domain.Transient {
+		next = started.Add(h.cfg.Retry.Delay(tried.Try, answer.RetryAfter, h.jitter()))
+		if next.After(lead.DeadlineAt) {
+			next = lead.DeadlineAt // the give-up check fails it then
+		}
+	}
+	if err := h.queue.RecordTry(ctx, h.cfg.Owner, tried, next); err != nil {
+		return fmt.Errorf("record try %d of %s: %w", tried.Try, lead.Key, err)
+	}
+	h.observe(tried)
+	return nil
+}
+
+// Run delivers until ctx ends: a round whenever wake fires (a lead was
+// queued or requeued), at least every idle, and at once again after a full
+// batch. Errors (the store down, say) are logged and the next round retries.
+func (h DeliverLeads) Run(ctx context.Context, wake <-chan struct{}, idle time.Duration) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-timer.C:
+		}
+		claimed, err := h.Handle(ctx)
+		if err != nil && ctx.Err() == nil {
+			h.log.Warn("delivery round failed", "err", err)
+		}
+		next := idle
+		if claimed == h.cfg.Batch {
+			next = 0
+		}
+		timer.Reset(next)
+	}
+}

@@ -1,0 +1,25 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotFound: the thing asked for does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrUnavailable: the store cannot be reached; nothing was stored.
+var ErrUnavailable = errors.New("store unavailable")
+
+// ConflictError refuses a batch because of the event at Index.
+type ConflictError struct {
+	Index   int
+	Message string
+}
+
+func (e *ConflictError) Error() string { return fmt.Sprintf("event %d: %s", e.Index, e.Message) }
+
+// StateError refuses an action the thing's current state does not allow.
+type StateError struct{ Message string }
+
+func (e *StateError) Error() string { return e.Message }

@@ -1,0 +1,64 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// OrderExplanation is an order's story: every fact in log order and every
+// decision with its reason, payload and tries (contract.md, GET /v1/orders).
+type OrderExplanation struct {
+	OrderID       string             `json:"order_id"`
+	WidgetID      string             `json:"widget_id"`
+	PolicyVersion *int               `json:"policy_version"`
+	Events        []ExplainedEvent   `json:"events"`
+	Decisions     []ExplainedDecision `json:"decisions"`
+}
+
+// ExplainedEvent is one fact of the order as the log recorded it.
+type ExplainedEvent struct {
+	Position   int64           `json:"position"`
+	EventID    string          `json:"event_id"`
+	Type       string          `json:"type"`
+	Attempt    *int            `json:"attempt"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	RecordedAt time.Time       `json:"recorded_at"`
+	Note       *string         `json:"note"`
+	Data       json.RawMessage `json:"data,omitempty"`
+}
+
+// ExplainedDecision is one decision with, for a send, its payload and tries.
+type ExplainedDecision struct {
+	Attempt       *int            `json:"attempt"`
+	Decision      string          `json:"decision"`
+	Key           *string         `json:"key,omitempty"`
+	Reason        string          `json:"reason"`
+	Warnings      []string        `json:"warnings"`
+	PolicyVersion *int            `json:"policy_version"`
+	DecidedAt     time.Time       `json:"decided_at"`
+	Status        string          `json:"status"`
+	DeliveredAt   *time.Time      `json:"delivered_at,omitempty"`
+	Payload       json.RawMessage `json:"payload,omitempty"`
+	Tries         []ExplainedTry  `json:"tries,omitempty"`
+}
+
+// ExplainedTry is one delivery try as the log recorded it.
+type ExplainedTry struct {
+	At         time.Time `json:"at"`
+	DurationMS int64     `json:"duration_ms"`
+	HTTPStatus *int      `json:"http_status"`
+	Response   string    `json:"response"`
+	Error      *string   `json:"error"`
+	Outcome    string    `json:"outcome"`
+}
+
+// ExplainOrder answers "why was this lead sent, or not?" for one order.
+type ExplainOrder struct{ queries Queries }
+
+func NewExplainOrder(q Queries) ExplainOrder { return ExplainOrder{queries: q} }
+
+// Handle returns the order's explanation, or ErrNotFound.
+func (h ExplainOrder) Handle(ctx context.Context, orderID string) (OrderExplanation, error) {
+	return h.queries.Explain(ctx, orderID)
+}

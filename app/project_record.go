@@ -1,0 +1,127 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"ctjournal/domain"
+)
+
+// LogRecord is one entry of the log as the projection reads it.
+type LogRecord struct {
+	Position   int64
+	RecordedAt time.Time
+	Payload    []byte
+}
+
+// PermanentError marks a record the projection can never apply (it is
+// malformed); retrying will not help.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// ProjectRecord folds one log record into the read models, in log order.
+// Call events are folded per order under the policy the order was placed
+// under; new "send" decisions are queued in the outbox in the same
+// transaction. Applying the same record twice changes nothing.
+type ProjectRecord struct {
+	models ReadModel
+	outbox Outbox
+}
+
+// NewProjectRecord builds the projection. A rebuild passes an outbox that
+// queues nothing, so that it never sends.
+func NewProjectRecord(models ReadModel, outbox Outbox) ProjectRecord {
+	return ProjectRecord{models: models, outbox: outbox}
+}
+
+// Handle applies rec. ctx carries the transaction the caller commits.
+func (h ProjectRecord) Handle(ctx context.Context, rec LogRecord) error {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(rec.Payload, &head); err != nil {
+		return &PermanentError{fmt.Errorf("record %d: %w", rec.Position, err)}
+	}
+	switch {
+	case strings.HasPrefix(head.Type, "call."):
+		return h.callEvent(ctx, rec)
+	case head.Type == TypePolicyChanged:
+		var c PolicyChanged
+		if err := decode(rec, &c); err != nil {
+			return err
+		}
+		return h.models.RecordPolicy(ctx, c, rec.Position, rec.RecordedAt)
+	case head.Type == TypeDeliveryTried:
+		var t DeliveryTried
+		if err := decode(rec, &t); err != nil {
+			return err
+		}
+		return h.models.RecordTry(ctx, t, rec.Position)
+	case head.Type == TypeLeadGivenUp:
+		var g LeadGivenUp
+		if err := decode(rec, &g); err != nil {
+			return err
+		}
+		return h.models.RecordGiveUp(ctx, g, rec.Position)
+	case head.Type == TypeRedeliveryRequested:
+		var r RedeliveryRequested
+		if err := decode(rec, &r); err != nil {
+			return err
+		}
+		return h.models.RecordRedelivery(ctx, r, rec.Position)
+	default:
+		return &PermanentError{fmt.Errorf("record %d: unknown type %q", rec.Position, head.Type)}
+	}
+}
+
+func decode(rec LogRecord, v any) error {
+	if err := json.Unmarshal(rec.Payload, v); err != nil {
+		return &PermanentError{fmt.Errorf("record %d: %w", rec.Position, err)}
+	}
+	return nil
+}
+
+func (h ProjectRecord) callEvent(ctx context.Context, rec LogRecord) error {
+	e, err := domain.UnmarshalEvent(rec.Payload)
+	if err != nil {
+		return &PermanentError{fmt.Errorf("record %d: %w", rec.Position, err)}
+	}
+	inForce := domain.Placement{}
+	if e.Type == domain.CallOrdered {
+		if inForce, err = h.models.PolicyInForce(ctx, e.WidgetID); err != nil {
+			return fmt.Errorf("policy in force for widget %s: %w", e.WidgetID, err)
+		}
+	}
+	logged := domain.LoggedEvent{CallEvent: e, Position: rec.Position, RecordedAt: rec.RecordedAt}
+	var sends []domain.Decision
+	var state domain.OrderState
+	err = h.models.UpdateOrder(ctx, e.OrderID, func(s domain.OrderState) (*OrderChange, error) {
+		next, step := s.Fold(logged, inForce)
+		if len(next.Events) == len(s.Events) {
+			return nil, nil // already folded: a redelivered record
+		}
+		logged.Note = step.Note
+		state = next
+		for _, d := range step.Changed {
+			if d.Verdict == domain.Send {
+				sends = append(sends, d)
+			}
+		}
+		return &OrderChange{State: next, Event: logged, Step: step}, nil
+	})
+	if err != nil {
+		return fmt.Errorf("fold %s into order %s: %w", e.EventID, e.OrderID, err)
+	}
+	for _, d := range sends {
+		lead := Lead{Key: d.Key, OrderID: state.OrderID, WidgetID: state.WidgetID, Payload: *d.Payload, DecidedAt: d.DecidedAt}
+		if err := h.outbox.Enqueue(ctx, lead); err != nil {
+			return fmt.Errorf("queue lead %s: %w", d.Key, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"ctjournal/adapters/calltouch"
+	"ctjournal/adapters/postgres"
+	"ctjournal/app"
+	"ctjournal/domain"
+	"ctjournal/ports/httpapi"
+)
+
+// serve runs the engine until ctx ends: HTTP API, projection, delivery.
+// Stopping finishes requests in flight, then tries in flight, then stops
+// the projection between transactions.
+func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	s, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer s.db.Close()
+	notes, err := postgres.Listen(cfg.DatabaseURL, log, postgres.ChannelLog, postgres.ChannelDeliveries)
+	if err != nil {
+		return err
+	}
+	defer notes.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := newEngineMetrics(reg)
+
+	project := app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, cfg.GiveUpAfter))
+	router, err := postgres.NewProjectionRouter(s.db, project, postgres.ProjectionConfig{
+		Batch: 500, PollInterval: time.Second, Wake: notes.Wake(postgres.ChannelLog),
+	}, watermill.NewSlogLoggerWithLevelMapping(log.With("part", "projection"), map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))
+	if err != nil {
+		return err
+	}
+	deliver := app.NewDeliverLeads(postgres.NewDeliveries(s.db), postgres.NewPolicies(s.db),
+		calltouch.New(cfg.CalltouchTimeout, version), calltouch.NewSiteLimiter(cfg.CalltouchRPS),
+		time.Now, rand.Float64, deliveryConfig(cfg), log.With("part", "delivery"), metrics.observeTry)
+
+	listener, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	httpServer := &http.Server{
+		Handler: httpapi.Handler(s.app, httpapi.Config{
+			IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
+			Ready: s.db.PingContext,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+
+	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { notes.Run(background) })
+	wg.Go(func() { deliver.Run(background, notes.Wake(postgres.ChannelDeliveries), 250*time.Millisecond) })
+	routerDone := make(chan error, 1)
+	go func() { routerDone <- router.Run(background) }()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- httpServer.Serve(listener) }()
+	log.Info("ctjournal serving", "addr", listener.Addr().String(), "version", version, "pid", os.Getpid())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: finishing requests and tries in flight")
+	case runErr = <-httpDone:
+	case runErr = <-routerDone:
+		runErr = fmt.Errorf("projection stopped: %w", runErr)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("http shutdown: %w", err))
+	}
+	stopBackground()
+	wg.Wait()
+	if err := router.Close(); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("projection shutdown: %w", err))
+	}
+	if errors.Is(runErr, http.ErrServerClosed) {
+		runErr = nil
+	}
+	log.Info("stopped", "err", runErr)
+	return runErr
+}
+
+func deliveryConfig(cfg Config) app.DeliveryConfig {
+	batch := 64
+	if cfg.CalltouchRPS > 0 {
+		// Claim no more than the limit lets out in a few seconds, so claims
+		// don't wait long behind it and a stop stays quick.
+		batch = max(1, min(batch, int(cfg.CalltouchRPS*4)))
+	}
+	return app.DeliveryConfig{
+		Owner:       fmt.Sprintf("%s/%d/%s", hostname(), os.Getpid(), uuid.NewString()[:8]),
+		Retry:       domain.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
+		GiveUpAfter: cfg.GiveUpAfter,
+		Lease:       cfg.CalltouchTimeout + 30*time.Second,
+		Batch:       batch,
+		Parallel:    16,
+	}
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "ctjournal"
+	}
+	return h
+}

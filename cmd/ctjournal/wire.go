@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"ctjournal/adapters/postgres"
+	"ctjournal/app"
+)
+
+// store is the opened PostgreSQL store and the application over it.
+type store struct {
+	db  *sql.DB
+	app app.Application
+}
+
+func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error) {
+	if cfg.DatabaseDefault {
+		log.Warn("DATABASE_URL is unset: using the local PostgreSQL database ctjournal until the embedded store exists")
+		if err := createDatabase(ctx, cfg.DatabaseURL); err != nil {
+			return nil, err
+		}
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := postgres.Migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate schema: %w", err)
+	}
+	policies := postgres.NewPolicies(db)
+	queries := postgres.NewQueries(db)
+	deliveries := postgres.NewDeliveries(db)
+	return &store{db: db, app: app.Application{
+		Commands: app.Commands{
+			IngestEvents:  app.NewIngestEvents(postgres.NewEventLog(db)),
+			SetPolicy:     app.NewSetPolicy(policies),
+			DisablePolicy: app.NewDisablePolicy(policies),
+			RedeliverLead: app.NewRedeliverLead(deliveries, time.Now, cfg.GiveUpAfter),
+		},
+		Queries: app.AppQueries{
+			GetPolicy:    app.NewGetPolicy(policies),
+			ExplainOrder: app.NewExplainOrder(queries),
+			ListLeads:    app.NewListLeads(queries),
+		},
+	}}, nil
+}
+
+func openApp(ctx context.Context, cfg Config, log *slog.Logger) (app.Application, func(), error) {
+	s, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return app.Application{}, nil, err
+	}
+	return s.app, func() { s.db.Close() }, nil
+}
+
+// createDatabase creates the default local database on first use.
+func createDatabase(ctx context.Context, databaseURL string) error {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return err
+	}
+	name := strings.TrimPrefix(u.Path, "/")
+	u.Path = "/postgres"
+	db, err := postgres.Open(ctx, u.String())
+	if err != nil {
+		return fmt.Errorf("connect to the local PostgreSQL: %w", err)
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `CREATE DATABASE `+pq.QuoteIdentifier(name))
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Code == "42P04" { // already exists
+		return nil
+	}
+	return err
+}

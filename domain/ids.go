@@ -1,0 +1,12 @@
+package domain
+
+import "strings"
+
+// ValidateID checks an order or widget id (contract.md): 1–128 characters of
+// A–Z a–z 0–9 . _ : - ; never "~", which separates the attempt in a lead key.
+func ValidateID(field, id string) error {
+	if id == "" || len(id) > 128 || strings.Trim(id, refChars) != "" {
+		return fieldErr(field, "must be 1–128 characters of A–Z a–z 0–9 . _ : -")
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"ctjournal/app"
+	"ctjournal/domain"
+)
+
+// maxIngestBody is the largest POST /v1/events body (contract.md).
+const maxIngestBody = 1 << 20
+
+// ingestError is the 400/409 answer of POST /v1/events: index and field are
+// always present, null when they do not apply.
+type ingestError struct {
+	Error string  `json:"error"`
+	Index *int    `json:"index"`
+	Field *string `json:"field,omitempty"`
+}
+
+func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", nil)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxIngestBody))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "body is larger than 1 MiB", nil)
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "could not read the body: "+err.Error(), nil)
+		return
+	}
+	events, err := domain.ParseBatch(body)
+	var bad *domain.BatchError
+	if errors.As(err, &bad) {
+		e := ingestError{Error: bad.Error()}
+		if bad.Index >= 0 {
+			e.Index = ptr(bad.Index)
+		}
+		if bad.Field != "" {
+			e.Field = ptr(bad.Field)
+		}
+		writeJSON(w, http.StatusBadRequest, e)
+		return
+	}
+	if err != nil {
+		s.writeAppError(w, r, err)
+		return
+	}
+	res, err := s.app.Commands.IngestEvents.Handle(r.Context(), events)
+	var conflict *app.ConflictError
+	if errors.As(err, &conflict) {
+		writeJSON(w, http.StatusConflict, ingestError{Error: conflict.Message, Index: ptr(conflict.Index)})
+		return
+	}
+	if err != nil {
+		s.writeAppError(w, r, err)
+		return
+	}
+	s.metrics.ingested.Add(float64(res.Accepted))
+	s.metrics.duplicates.Add(float64(res.Duplicates))
+	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": res.Accepted, "duplicates": res.Duplicates})
+}

@@ -1,0 +1,50 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type httpMetrics struct {
+	requests   *prometheus.HistogramVec
+	ingested   prometheus.Counter
+	duplicates prometheus.Counter
+}
+
+func newHTTPMetrics(reg *prometheus.Registry) httpMetrics {
+	m := httpMetrics{
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ctj_http_request_duration_seconds", Help: "HTTP requests by route and status.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"route", "status"}),
+		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "ctj_events_ingested_total", Help: "Call events stored in the log."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "ctj_events_duplicate_total", Help: "Call events acknowledged as already known."}),
+	}
+	reg.MustRegister(m.requests, m.ingested, m.duplicates)
+	return m
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// observe times every request, labelled by its route pattern (never by raw
+// path, which would explode the label set).
+func (s server) observe(next *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		_, route := next.Handler(r)
+		s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+	})
+}
