@@ -1,19 +1,215 @@
 package domain
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/google/uuid"
+)
 
 // MaxBatch is the most events one ingest request may carry.
 const MaxBatch = 1000
 
+// maxDetailsBytes bounds call.ordered's details, measured as compact JSON.
+const maxDetailsBytes = 16 << 10
+
+// refChars may make up an order or widget id; "~" is missing on purpose: it
+// separates the attempt in a lead key.
+const refChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
+
 // ParseEvent validates one event envelope (contract.md, "Events in") and
-// returns the fact it states, with phones normalised. A *FieldError names the
-// first offending field ("event_id", "data.attempt", "data.client_phone", …).
+// returns the fact it states, with phones normalised and times in UTC.
+// A *FieldError names the first offending field ("event_id", "data.attempt",
+// "data.client_phone", …). Unknown fields are ignored, so producers can send
+// newer envelopes; null and "" mean the field is absent.
 func ParseEvent(raw json.RawMessage) (CallEvent, error) {
-	panic("TODO")
+	env, ok := parseObject(raw, "")
+	if !ok {
+		return CallEvent{}, fieldErr("", "event must be a JSON object")
+	}
+	var e CallEvent
+	var err error
+	if e.EventID, err = parseEventID(env); err != nil {
+		return CallEvent{}, err
+	}
+	if e.Type, err = parseEventType(env); err != nil {
+		return CallEvent{}, err
+	}
+	if e.OrderID, err = parseRef(env, "order_id"); err != nil {
+		return CallEvent{}, err
+	}
+	if e.WidgetID, err = parseRef(env, "widget_id"); err != nil {
+		return CallEvent{}, err
+	}
+	occurred, err := env.timestamp("occurred_at")
+	if err != nil {
+		return CallEvent{}, err
+	}
+	if occurred == nil {
+		return CallEvent{}, fieldErr("occurred_at", "required")
+	}
+	e.OccurredAt = *occurred
+
+	data := jsonObject{prefix: "data."}
+	if v, present := env.raw("data"); present {
+		if data, ok = parseObject(v, "data."); !ok {
+			return CallEvent{}, fieldErr("data", "must be a JSON object")
+		}
+	}
+	if e.Type == CallOrdered {
+		e.Order, err = parseOrderData(data)
+	} else {
+		err = parseAttemptData(&e, data)
+	}
+	if err != nil {
+		return CallEvent{}, err
+	}
+	return e, nil
 }
 
-// MarshalEvent writes the canonical envelope of a parsed event: the form the
-// log stores and compares for idempotency (times in UTC, phones normalised).
-func MarshalEvent(e CallEvent) ([]byte, error) {
-	panic("TODO")
+// parseEventID accepts only the canonical 8-4-4-4-12 form (uuid.Parse alone
+// would also take braces, "urn:uuid:" and bare hex), so one id has one
+// spelling in the log.
+func parseEventID(env jsonObject) (string, error) {
+	s, err := env.requiredStr("event_id")
+	if err != nil {
+		return "", err
+	}
+	id, err := uuid.Parse(s)
+	if len(s) != 36 || err != nil {
+		return "", fieldErr("event_id", "must be a UUID such as 5b0c8a52-2b1f-4d6e-9a51-7f1f0c3f2a10")
+	}
+	return id.String(), nil
+}
+
+func parseEventType(env jsonObject) (EventType, error) {
+	s, err := env.requiredStr("type")
+	if err != nil {
+		return "", err
+	}
+	switch t := EventType(s); t {
+	case CallOrdered, CallDialed, CallAnswered, CallFailed, CallLastAttempt:
+		return t, nil
+	}
+	return "", fieldErr("type", "must be one of %s, %s, %s, %s, %s",
+		CallOrdered, CallDialed, CallAnswered, CallFailed, CallLastAttempt)
+}
+
+// parseRef reads an order or widget id.
+func parseRef(env jsonObject, key string) (string, error) {
+	s, err := env.requiredStr(key)
+	if err != nil {
+		return "", err
+	}
+	return s, ValidateID(key, s)
+}
+
+func parseOrderData(data jsonObject) (*OrderData, error) {
+	o := &OrderData{Kind: KindCallback}
+	kind, err := data.str("kind")
+	if err != nil {
+		return nil, err
+	}
+	switch k := OrderKind(kind); k {
+	case "":
+	case KindCallback, KindTap2Call:
+		o.Kind = k
+	default:
+		return nil, fieldErr("data.kind", "must be %s or %s", KindCallback, KindTap2Call)
+	}
+	if o.ClientPhone, err = parsePhone(data, "client_phone", o.Kind == KindCallback); err != nil {
+		return nil, err
+	}
+	if o.ManagerPhone, err = parsePhone(data, "manager_phone", o.Kind == KindTap2Call); err != nil {
+		return nil, err
+	}
+	if o.SessionID, err = data.str("calltouch_session_id"); err != nil {
+		return nil, err
+	}
+	if o.FormName, err = data.str("form_name"); err != nil {
+		return nil, err
+	}
+	if o.ScheduledAt, err = data.timestamp("scheduled_at"); err != nil {
+		return nil, err
+	}
+	if o.Details, err = parseDetails(data); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// parsePhone validates and normalises a phone even where the kind does not
+// need it: the log keeps only numbers that are numbers.
+func parsePhone(data jsonObject, key string, required bool) (string, error) {
+	s, err := data.str(key)
+	switch {
+	case err != nil:
+		return "", err
+	case s == "" && required:
+		return "", fieldErr(data.path(key), "required")
+	case s == "":
+		return "", nil
+	}
+	digits, err := NormalizePhone(s)
+	if err != nil {
+		return "", fieldErr(data.path(key), "is not a valid phone number")
+	}
+	return digits, nil
+}
+
+// parseDetails reads the free-form details; an empty object is no details,
+// so that absent and {} are one fact in the log.
+func parseDetails(data jsonObject) (map[string]string, error) {
+	v, present := data.raw("details")
+	if !present {
+		return nil, nil
+	}
+	var m map[string]*string
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, fieldErr("data.details", "must be an object of string to string")
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	details := make(map[string]string, len(m))
+	for k, s := range m {
+		if s == nil {
+			return nil, fieldErr("data.details", "must be an object of string to string (%q is null)", k)
+		}
+		details[k] = *s
+	}
+	if b, err := canonicalJSON(details); err != nil || len(b) > maxDetailsBytes {
+		return nil, fieldErr("data.details", "must be at most 16 KiB as JSON")
+	}
+	return details, nil
+}
+
+// parseAttemptData reads the data of dialed, answered, failed and
+// last_attempt events: the attempt and what the type adds to it.
+func parseAttemptData(e *CallEvent, data jsonObject) error {
+	n, present, ok := data.integer("attempt")
+	if !present {
+		return fieldErr("data.attempt", "required")
+	}
+	if !ok || n < 1 || n > 100 {
+		return fieldErr("data.attempt", "must be an integer from 1 to 100")
+	}
+	e.Attempt = int(n)
+	switch e.Type {
+	case CallAnswered:
+		n, present, ok := data.integer("talk_seconds")
+		if present && (!ok || n < 0) {
+			return fieldErr("data.talk_seconds", "must be an integer of 0 or more")
+		}
+		if present {
+			talk := int(n)
+			e.TalkSeconds = &talk
+		}
+	case CallFailed:
+		reason, err := data.str("reason")
+		if err != nil {
+			return err
+		}
+		e.FailReason = reason
+	}
+	return nil
 }

@@ -23,7 +23,7 @@ const (
 )
 
 // CallEvent is one validated fact about an order, as the telephony core
-// reported it. Build it with ParseEvent or ParseEvents; the zero value is not
+// reported it. Build it with ParseEvent or ParseBatch; the zero value is not
 // a valid event.
 type CallEvent struct {
 	EventID    string    // canonical lower-case UUID, the idempotency key

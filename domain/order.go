@@ -1,6 +1,10 @@
 package domain
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // LoggedEvent is a call event as the log holds it: with its position in the
 // log's total order and the time the log recorded it.
@@ -17,7 +21,7 @@ type LoggedEvent struct {
 type OrderState struct {
 	OrderID   string
 	WidgetID  string
-	Placement *Placement   // nil until the first call.ordered is folded
+	Placement *Placement    // nil until the first call.ordered is folded
 	Events    []LoggedEvent // every fact folded so far, in log order
 	Decisions []Decision    // one per deciding fact, by attempt (0 first)
 }
@@ -33,5 +37,62 @@ type Step struct {
 // the event is the order's first call.ordered (the order keeps that policy).
 // Folding an event whose EventID is already in the state changes nothing.
 func (s OrderState) Fold(e LoggedEvent, inForce Placement) (OrderState, Step) {
-	panic("TODO")
+	if slices.ContainsFunc(s.Events, func(old LoggedEvent) bool { return old.EventID == e.EventID }) {
+		return s, Step{}
+	}
+	next := s
+	if len(s.Events) == 0 {
+		next.OrderID, next.WidgetID = e.OrderID, e.WidgetID
+	}
+	facts := factsOf(s.Events)
+	note := facts.add(&e.CallEvent)
+	if e.Type == CallOrdered && s.Placement == nil {
+		next.Placement = placed(inForce)
+	}
+	rules := orderRules{orderID: next.OrderID, widgetID: next.WidgetID, placement: next.Placement, facts: facts}
+	var changed []Decision
+	next.Decisions, changed = rules.decide(s.Decisions, e)
+	if note == "" && len(changed) == 0 {
+		note = lateNote(rules, next.Decisions, e.CallEvent)
+	}
+	e.Note = note
+	// Clip so the append copies: the caller's old state must not see e.
+	next.Events = append(slices.Clip(s.Events), e)
+	return next, Step{Note: note, Changed: changed}
+}
+
+// placed copies the placement, policy included, so the order keeps the
+// policy it was placed under whatever later happens to the caller's value.
+func placed(inForce Placement) *Placement {
+	p := inForce
+	if inForce.Policy != nil {
+		policy := *inForce.Policy
+		p.Policy = &policy
+	}
+	return &p
+}
+
+// lateNote explains an attempt's event that changed nothing because the
+// decision it concerns was already final; empty when there is none.
+func lateNote(r orderRules, decisions []Decision, e CallEvent) string {
+	if e.Attempt == 0 {
+		return ""
+	}
+	if r.decidedAtOrderTime() {
+		d := decisions[0] // attempt 0, decided when call.ordered was folded
+		if d.Verdict == Send {
+			return fmt.Sprintf("late: lead %s was already sent at order time", d.Key)
+		}
+		return "late: the order was already decided at order time (skip)"
+	}
+	i, found := slices.BinarySearchFunc(decisions, e.Attempt, byAttempt)
+	if !found || !decisions[i].Final() {
+		return ""
+	}
+	d := decisions[i]
+	verdict := string(d.Verdict)
+	if d.Verdict == Send {
+		verdict += " " + string(d.Key)
+	}
+	return fmt.Sprintf("late: attempt %d was already decided (%s)", e.Attempt, verdict)
 }

@@ -1,0 +1,276 @@
+package domain
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const envelopeEventID = "5b0c8a52-2b1f-4d6e-9a51-7f1f0c3f2a10"
+
+// absentMember, as a value for withMember, removes the member.
+var absentMember = new(struct{})
+
+// envelopeOf is a valid envelope of the given type, as a map tests can edit.
+func envelopeOf(typ EventType) map[string]any {
+	data := map[string]any{"attempt": 1}
+	if typ == CallOrdered {
+		data = map[string]any{"client_phone": "+7 916 123-45-67"}
+	}
+	return map[string]any{
+		"event_id":    envelopeEventID,
+		"type":        string(typ),
+		"order_id":    "ord-1",
+		"widget_id":   "w-42",
+		"occurred_at": "2026-11-24T10:15:00+03:00",
+		"data":        data,
+	}
+}
+
+// withMember sets the member at path ("data.attempt") to v; a json.RawMessage
+// is written as it is, absentMember removes the member.
+func withMember(env map[string]any, path string, v any) map[string]any {
+	m := env
+	if rest, ok := strings.CutPrefix(path, "data."); ok {
+		m, path = env["data"].(map[string]any), rest
+	}
+	if v == absentMember {
+		delete(m, path)
+	} else {
+		m[path] = v
+	}
+	return env
+}
+
+func encodeEnvelope(t testing.TB, env map[string]any) []byte {
+	t.Helper()
+	b, err := json.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func mustParseEvent(t testing.TB, raw string) CallEvent {
+	t.Helper()
+	e, err := ParseEvent(json.RawMessage(raw))
+	if err != nil {
+		t.Fatalf("ParseEvent(%s): %v", raw, err)
+	}
+	return e
+}
+
+func TestParseEvent_ReadsEachType(t *testing.T) {
+	occurred := time.Date(2026, 11, 24, 7, 15, 0, 0, time.UTC)
+	scheduledAt := time.Date(2026, 11, 25, 7, 0, 0, 0, time.UTC)
+	talk := 42
+	zero := 0
+	base := CallEvent{EventID: envelopeEventID, OrderID: "ord-1", WidgetID: "w-42", OccurredAt: occurred}
+	event := func(typ EventType, edit func(*CallEvent)) CallEvent {
+		e := base
+		e.Type = typ
+		edit(&e)
+		return e
+	}
+	tests := []struct {
+		name string
+		env  map[string]any
+		want CallEvent
+	}{
+		{"callback by default", envelopeOf(CallOrdered), event(CallOrdered, func(e *CallEvent) {
+			e.Order = &OrderData{Kind: KindCallback, ClientPhone: "79161234567"}
+		})},
+		{"every ordered field", withMember(withMember(withMember(withMember(withMember(withMember(envelopeOf(CallOrdered),
+			"data.kind", "callback"),
+			"data.manager_phone", "8 (495) 123-45-67"),
+			"data.calltouch_session_id", "123456789"),
+			"data.form_name", "Перезвоните мне"),
+			"data.scheduled_at", "2026-11-25T10:00:00+03:00"),
+			"data.details", map[string]string{"page": "/pricing", "utm": "cpc"}),
+			event(CallOrdered, func(e *CallEvent) {
+				e.Order = &OrderData{Kind: KindCallback, ClientPhone: "79161234567", ManagerPhone: "74951234567",
+					SessionID: "123456789", FormName: "Перезвоните мне", ScheduledAt: &scheduledAt,
+					Details: map[string]string{"page": "/pricing", "utm": "cpc"}}
+			})},
+		{"tap2call needs only the manager phone", withMember(withMember(withMember(envelopeOf(CallOrdered),
+			"data.kind", "tap2call"), "data.client_phone", absentMember), "data.manager_phone", "+380 44 123 4567"),
+			event(CallOrdered, func(e *CallEvent) {
+				e.Order = &OrderData{Kind: KindTap2Call, ManagerPhone: "380441234567"}
+			})},
+		{"dialed", envelopeOf(CallDialed), event(CallDialed, func(e *CallEvent) { e.Attempt = 1 })},
+		{"answered without talk time", envelopeOf(CallAnswered), event(CallAnswered, func(e *CallEvent) { e.Attempt = 1 })},
+		{"answered with talk time", withMember(envelopeOf(CallAnswered), "data.talk_seconds", 42),
+			event(CallAnswered, func(e *CallEvent) { e.Attempt, e.TalkSeconds = 1, &talk })},
+		{"answered with zero talk time", withMember(envelopeOf(CallAnswered), "data.talk_seconds", 0),
+			event(CallAnswered, func(e *CallEvent) { e.Attempt, e.TalkSeconds = 1, &zero })},
+		{"failed with reason", withMember(withMember(envelopeOf(CallFailed), "data.reason", "busy"), "data.attempt", 100),
+			event(CallFailed, func(e *CallEvent) { e.Attempt, e.FailReason = 100, "busy" })},
+		{"last attempt", withMember(envelopeOf(CallLastAttempt), "data.attempt", 3),
+			event(CallLastAttempt, func(e *CallEvent) { e.Attempt = 3 })},
+		{"upper-case event id stored lower-case", withMember(envelopeOf(CallDialed), "event_id", strings.ToUpper(envelopeEventID)),
+			event(CallDialed, func(e *CallEvent) { e.Attempt = 1 })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseEvent(encodeEnvelope(t, tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got  %+v %+v\nwant %+v %+v", got, got.Order, tt.want, tt.want.Order)
+			}
+		})
+	}
+}
+
+func TestParseEvent_RefusesInvalidFieldsNamingThem(t *testing.T) {
+	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
+	const (
+		msgString   = "must be a string"
+		msgUUID     = "must be a UUID such as 5b0c8a52-2b1f-4d6e-9a51-7f1f0c3f2a10"
+		msgRef      = "must be 1–128 characters of A–Z a–z 0–9 . _ : -"
+		msgTime     = "must be an RFC 3339 time such as 2026-11-24T10:15:00+03:00"
+		msgPhone    = "is not a valid phone number"
+		msgAttempt  = "must be an integer from 1 to 100"
+		msgDetails  = "must be an object of string to string"
+		msgTalk     = "must be an integer of 0 or more"
+		msgRequired = "required"
+	)
+	tests := []struct {
+		name    string
+		env     map[string]any
+		field   string
+		message string
+	}{
+		{"event_id missing", withMember(envelopeOf(CallDialed), "event_id", absentMember), "event_id", msgRequired},
+		{"event_id null", withMember(envelopeOf(CallDialed), "event_id", nil), "event_id", msgRequired},
+		{"event_id a number", withMember(envelopeOf(CallDialed), "event_id", 7), "event_id", msgString},
+		{"event_id not a UUID", withMember(envelopeOf(CallDialed), "event_id", "evt-1"), "event_id", msgUUID},
+		{"event_id without hyphens", withMember(envelopeOf(CallDialed), "event_id", strings.ReplaceAll(envelopeEventID, "-", "")), "event_id", msgUUID},
+		{"event_id in braces", withMember(envelopeOf(CallDialed), "event_id", "{"+envelopeEventID+"}"), "event_id", msgUUID},
+		{"event_id as URN", withMember(envelopeOf(CallDialed), "event_id", "urn:uuid:"+envelopeEventID), "event_id", msgUUID},
+		{"event_id with a non-hex digit", withMember(envelopeOf(CallDialed), "event_id", "5b0c8a52-2b1f-4d6e-9a51-7f1f0c3f2a1g"), "event_id", msgUUID},
+		{"type missing", withMember(envelopeOf(CallDialed), "type", absentMember), "type", msgRequired},
+		{"type unknown", withMember(envelopeOf(CallDialed), "type", "call.hungup"), "type",
+			"must be one of call.ordered, call.dialed, call.answered, call.failed, call.last_attempt"},
+		{"type in upper case", withMember(envelopeOf(CallDialed), "type", "CALL.DIALED"), "type",
+			"must be one of call.ordered, call.dialed, call.answered, call.failed, call.last_attempt"},
+		{"order_id missing", withMember(envelopeOf(CallDialed), "order_id", absentMember), "order_id", msgRequired},
+		{"order_id empty", withMember(envelopeOf(CallDialed), "order_id", ""), "order_id", msgRequired},
+		{"order_id with ~", withMember(envelopeOf(CallDialed), "order_id", "ord~1"), "order_id", msgRef},
+		{"order_id with a space", withMember(envelopeOf(CallDialed), "order_id", "ord 1"), "order_id", msgRef},
+		{"order_id non-ASCII", withMember(envelopeOf(CallDialed), "order_id", "заказ-1"), "order_id", msgRef},
+		{"order_id 129 characters", withMember(envelopeOf(CallDialed), "order_id", strings.Repeat("a", 129)), "order_id", msgRef},
+		{"order_id a number", withMember(envelopeOf(CallDialed), "order_id", 123), "order_id", msgString},
+		{"widget_id missing", withMember(envelopeOf(CallDialed), "widget_id", absentMember), "widget_id", msgRequired},
+		{"widget_id with a slash", withMember(envelopeOf(CallDialed), "widget_id", "w/42"), "widget_id", msgRef},
+		{"occurred_at missing", withMember(envelopeOf(CallDialed), "occurred_at", absentMember), "occurred_at", msgRequired},
+		{"occurred_at without offset", withMember(envelopeOf(CallDialed), "occurred_at", "2026-11-24T10:15:00"), "occurred_at", msgTime},
+		{"occurred_at a date", withMember(envelopeOf(CallDialed), "occurred_at", "2026-11-24"), "occurred_at", msgTime},
+		{"occurred_at unix seconds", withMember(envelopeOf(CallDialed), "occurred_at", 1795000000), "occurred_at", msgString},
+		{"occurred_at before year 0 in UTC", withMember(envelopeOf(CallDialed), "occurred_at", "0000-01-01T00:00:00+01:00"), "occurred_at", msgTime},
+		{"occurred_at after year 9999 in UTC", withMember(envelopeOf(CallDialed), "occurred_at", "9999-12-31T23:00:00-02:00"), "occurred_at", msgTime},
+		{"data an array", withMember(envelopeOf(CallDialed), "data", []int{1}), "data", "must be a JSON object"},
+		{"data a string", withMember(envelopeOf(CallOrdered), "data", "{}"), "data", "must be a JSON object"},
+		{"ordered without data", withMember(envelopeOf(CallOrdered), "data", absentMember), "data.client_phone", msgRequired},
+		{"kind unknown", withMember(envelopeOf(CallOrdered), "data.kind", "sms"), "data.kind", "must be callback or tap2call"},
+		{"kind a number", withMember(envelopeOf(CallOrdered), "data.kind", 1), "data.kind", msgString},
+		{"callback without client phone", withMember(envelopeOf(CallOrdered), "data.client_phone", absentMember), "data.client_phone", msgRequired},
+		{"callback with empty client phone", withMember(envelopeOf(CallOrdered), "data.client_phone", ""), "data.client_phone", msgRequired},
+		{"client phone invalid", withMember(envelopeOf(CallOrdered), "data.client_phone", "12345"), "data.client_phone", msgPhone},
+		{"client phone a number", withMember(envelopeOf(CallOrdered), "data.client_phone", 79161234567), "data.client_phone", msgString},
+		{"tap2call without manager phone", withMember(envelopeOf(CallOrdered), "data.kind", "tap2call"), "data.manager_phone", msgRequired},
+		{"manager phone invalid on a callback", withMember(envelopeOf(CallOrdered), "data.manager_phone", "+7 000"), "data.manager_phone", msgPhone},
+		{"session id a number", withMember(envelopeOf(CallOrdered), "data.calltouch_session_id", 123), "data.calltouch_session_id", msgString},
+		{"form name an object", withMember(envelopeOf(CallOrdered), "data.form_name", map[string]any{}), "data.form_name", msgString},
+		{"scheduled_at not a time", withMember(envelopeOf(CallOrdered), "data.scheduled_at", "tomorrow"), "data.scheduled_at", msgTime},
+		{"details an array", withMember(envelopeOf(CallOrdered), "data.details", []string{"a"}), "data.details", msgDetails},
+		{"details with a number", withMember(envelopeOf(CallOrdered), "data.details", map[string]any{"n": 1}), "data.details", msgDetails},
+		{"details with a null", withMember(envelopeOf(CallOrdered), "data.details", map[string]any{"n": nil}), "data.details", msgDetails + ` ("n" is null)`},
+		{"details over 16 KiB", withMember(envelopeOf(CallOrdered), "data.details", map[string]string{"k": strings.Repeat("v", 16377)}),
+			"data.details", "must be at most 16 KiB as JSON"},
+		{"attempt missing", withMember(envelopeOf(CallDialed), "data.attempt", absentMember), "data.attempt", msgRequired},
+		{"attempt null", withMember(envelopeOf(CallFailed), "data.attempt", nil), "data.attempt", msgRequired},
+		{"no data for an attempt event", withMember(envelopeOf(CallLastAttempt), "data", absentMember), "data.attempt", msgRequired},
+		{"attempt 0", withMember(envelopeOf(CallDialed), "data.attempt", 0), "data.attempt", msgAttempt},
+		{"attempt 101", withMember(envelopeOf(CallAnswered), "data.attempt", 101), "data.attempt", msgAttempt},
+		{"attempt negative", withMember(envelopeOf(CallDialed), "data.attempt", -1), "data.attempt", msgAttempt},
+		{"attempt 1.5", withMember(envelopeOf(CallDialed), "data.attempt", raw("1.5")), "data.attempt", msgAttempt},
+		{"attempt 1.0", withMember(envelopeOf(CallDialed), "data.attempt", raw("1.0")), "data.attempt", msgAttempt},
+		{"attempt 1e0", withMember(envelopeOf(CallDialed), "data.attempt", raw("1e0")), "data.attempt", msgAttempt},
+		{"attempt a string", withMember(envelopeOf(CallDialed), "data.attempt", "1"), "data.attempt", msgAttempt},
+		{"attempt true", withMember(envelopeOf(CallDialed), "data.attempt", true), "data.attempt", msgAttempt},
+		{"attempt beyond int64", withMember(envelopeOf(CallDialed), "data.attempt", raw("99999999999999999999")), "data.attempt", msgAttempt},
+		{"talk_seconds negative", withMember(envelopeOf(CallAnswered), "data.talk_seconds", -1), "data.talk_seconds", msgTalk},
+		{"talk_seconds fractional", withMember(envelopeOf(CallAnswered), "data.talk_seconds", raw("12.5")), "data.talk_seconds", msgTalk},
+		{"talk_seconds a string", withMember(envelopeOf(CallAnswered), "data.talk_seconds", "12"), "data.talk_seconds", msgTalk},
+		{"reason a number", withMember(envelopeOf(CallFailed), "data.reason", 486), "data.reason", msgString},
+		{"first bad field wins", withMember(withMember(envelopeOf(CallDialed), "type", "x"), "order_id", ""), "type",
+			"must be one of call.ordered, call.dialed, call.answered, call.failed, call.last_attempt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseEvent(encodeEnvelope(t, tt.env))
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("want a *FieldError, got %v", err)
+			}
+			if fe.Field != tt.field || fe.Message != tt.message {
+				t.Errorf("got %q %q, want %q %q", fe.Field, fe.Message, tt.field, tt.message)
+			}
+		})
+	}
+}
+
+func TestParseEvent_RefusesWhatIsNotAnObject(t *testing.T) {
+	for _, raw := range []string{``, `null`, `[]`, `"event"`, `42`, `{"event_id":`, `[{}]`} {
+		_, err := ParseEvent(json.RawMessage(raw))
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != "" || fe.Message != "event must be a JSON object" {
+			t.Errorf("ParseEvent(%q) = %v, want the event must be a JSON object", raw, err)
+		}
+	}
+}
+
+func TestParseEvent_AcceptsDetailsOfExactly16KiB(t *testing.T) {
+	// {"k":"…"} is 8 bytes around the value.
+	env := withMember(envelopeOf(CallOrdered), "data.details", map[string]string{"k": strings.Repeat("v", 16384-8)})
+	if _, err := ParseEvent(encodeEnvelope(t, env)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseEvent_IgnoresUnknownFieldsAndOtherTypesData(t *testing.T) {
+	env := withMember(withMember(withMember(envelopeOf(CallDialed),
+		"schema", 2), "data.talk_seconds", "not checked for dialed"), "data.kind", 7)
+	got, err := ParseEvent(encodeEnvelope(t, env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TalkSeconds != nil || got.Order != nil || got.Attempt != 1 {
+		t.Errorf("got %+v", got)
+	}
+}
+
+func TestParseEvent_NullAndEmptyOptionalFieldsAreAbsent(t *testing.T) {
+	want := mustParseEvent(t, string(encodeEnvelope(t, envelopeOf(CallOrdered))))
+	for _, v := range []any{nil, ""} {
+		env := envelopeOf(CallOrdered)
+		for _, key := range []string{"data.kind", "data.manager_phone", "data.calltouch_session_id", "data.form_name", "data.scheduled_at", "data.details"} {
+			withMember(env, key, v)
+		}
+		if v == "" {
+			withMember(env, "data.details", map[string]string{})
+		}
+		got, err := ParseEvent(encodeEnvelope(t, env))
+		if err != nil {
+			t.Fatalf("with %q: %v", v, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("with %q: got %+v, want %+v", v, got.Order, want.Order)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func FuzzParseBatch(f *testing.F) {
+	for _, typ := range []EventType{CallOrdered, CallDialed, CallAnswered, CallFailed, CallLastAttempt} {
+		f.Add(encodeEnvelope(f, envelopeOf(typ)))
+	}
+	f.Add(encodeEnvelope(f, withMember(withMember(withMember(withMember(withMember(envelopeOf(CallOrdered),
+		"data.kind", "tap2call"), "data.manager_phone", "+380 44 123 4567"),
+		"data.scheduled_at", "2026-11-25T10:00:00.5+03:00"), "data.details", map[string]string{"a": "<&>", "б": ""}),
+		"data.calltouch_session_id", "s-1")))
+	f.Add(encodeEnvelope(f, withMember(withMember(envelopeOf(CallAnswered), "data.talk_seconds", 0), "data.attempt", 100)))
+	f.Add(encodeEnvelope(f, withMember(envelopeOf(CallFailed), "data.reason", "busy")))
+	f.Add(batchOf(f, envelopeOf(CallOrdered), envelopeOf(CallDialed), withMember(envelopeOf(CallDialed), "data.attempt", 1.5)))
+	for _, s := range []string{``, `[]`, `null`, `[null]`, `{}`, `"x"`, `[{"event_id":1}]`, `{"data":[]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		events, err := ParseBatch(body)
+		if err != nil {
+			var be *BatchError
+			if !errors.As(err, &be) || be.Index < -1 || be.Index >= MaxBatch || be.Message == "" {
+				t.Fatalf("ParseBatch error %#v", err)
+			}
+			return
+		}
+		for _, e := range events {
+			stored, err := MarshalEvent(e)
+			if err != nil {
+				t.Fatalf("MarshalEvent(%+v): %v", e, err)
+			}
+			back, err := UnmarshalEvent(stored)
+			if err != nil {
+				t.Fatalf("UnmarshalEvent(%s): %v", stored, err)
+			}
+			if !reflect.DeepEqual(back, e) {
+				t.Fatalf("round trip of %s\ngot  %+v\nwant %+v", stored, back, e)
+			}
+			if again, _ := MarshalEvent(back); !bytes.Equal(again, stored) {
+				t.Fatalf("canonical form not stable:\n%s\n%s", stored, again)
+			}
+		}
+	})
+}
+
+func FuzzNormalizePhone(f *testing.F) {
+	for _, s := range []string{
+		"+7 916 123-45-67", "8 (916) 123-45-67", "9161234567", "79161234567", "+380 44 123 4567",
+		"810 380 44 123 4567", "+1 650 253 0000", "", "123", "+", "+7 916 CALL-ME1", "++79161234567",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		digits, err := NormalizePhone(s)
+		if err != nil {
+			return
+		}
+		if digits == "" || strings.Trim(digits, "0123456789") != "" {
+			t.Fatalf("NormalizePhone(%q) = %q: not digits", s, digits)
+		}
+		if again, err := NormalizePhone("+" + digits); again != digits || err != nil {
+			t.Fatalf("NormalizePhone(%q) = %q, but NormalizePhone(%q) = %q, %v", s, digits, "+"+digits, again, err)
+		}
+	})
+}
+
+func FuzzParsePolicy(f *testing.F) {
+	for _, s := range []string{
+		`{` + policyAccess + `}`,
+		`{"enabled":false,` + policyAccess + `,"hook":"before_call","send_form_name":true,"tap2call":true}`,
+		`{"site_id":"1","server":"http://127.0.0.1:9000/","token":"t","hook":"before_call","only_successful":true}`,
+		`{"site_id":"1","server":"https://user@h","token":"****abcd"}`,
+		`{"site_id":"1","server":"a..b","token":"t","extra":null}`,
+		``, `null`, `[]`, `{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p, err := ParsePolicy(raw)
+		if err != nil {
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Message == "" {
+				t.Fatalf("ParsePolicy error %#v", err)
+			}
+			return
+		}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("accepted %+v fails Validate: %v", p, err)
+		}
+		if base := strings.ToLower(p.BaseURL()); !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
+			t.Fatalf("BaseURL of %q = %q", p.Server, base)
+		}
+		if !strings.HasPrefix(MaskToken(p.Token), "****") {
+			t.Fatalf("MaskToken(%q) = %q", p.Token, MaskToken(p.Token))
+		}
+		// The stored policy, written back as JSON, reads as itself.
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again, err := ParsePolicy(b); err != nil || again != p {
+			t.Fatalf("policy %s reads back as %+v, %v; want %+v", b, again, err, p)
+		}
+	})
+}

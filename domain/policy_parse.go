@@ -1,0 +1,148 @@
+package domain
+
+import (
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// policyFields are the members a policy body may have (contract.md).
+var policyFields = []string{
+	"enabled", "site_id", "server", "token", "hook", "only_successful",
+	"only_last_attempt", "send_form_name", "send_order_date", "comment_details", "tap2call",
+}
+
+// hostLabelChars may make up one dot-separated label of a host name.
+const hostLabelChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-"
+
+// ParsePolicy reads the body of PUT /v1/widgets/{widget_id}/calltouch: the
+// whole policy, with defaults for what it leaves out (enabled, after_call,
+// every other switch off), validated. Unknown fields are refused, because a
+// misspelt switch would otherwise fall back to its default unnoticed.
+func ParsePolicy(raw []byte) (Policy, error) {
+	obj, ok := parseObject(raw, "")
+	if !ok {
+		return Policy{}, fieldErr("", "policy must be a JSON object")
+	}
+	var unknown []string
+	for key := range obj.members {
+		if !slices.Contains(policyFields, key) {
+			unknown = append(unknown, key)
+		}
+	}
+	if len(unknown) > 0 {
+		return Policy{}, fieldErr(slices.Min(unknown), "unknown field")
+	}
+
+	p := Policy{Enabled: true}
+	var hook string
+	var err error
+	for _, f := range []struct {
+		key string
+		dst *string
+	}{{"site_id", &p.SiteID}, {"server", &p.Server}, {"token", &p.Token}, {"hook", &hook}} {
+		if *f.dst, err = obj.str(f.key); err != nil {
+			return Policy{}, err
+		}
+	}
+	p.Hook = HookAfterCall
+	if hook != "" {
+		p.Hook = Hook(hook)
+	}
+	for _, f := range []struct {
+		key string
+		dst *bool
+	}{
+		{"enabled", &p.Enabled}, {"only_successful", &p.OnlySuccessful},
+		{"only_last_attempt", &p.OnlyLastAttempt}, {"send_form_name", &p.SendFormName},
+		{"send_order_date", &p.SendOrderDate}, {"comment_details", &p.CommentDetails},
+		{"tap2call", &p.Tap2Call},
+	} {
+		if *f.dst, err = obj.boolean(f.key, *f.dst); err != nil {
+			return Policy{}, err
+		}
+	}
+	return p, p.Validate()
+}
+
+// Validate checks a policy as ParsePolicy does, naming the first bad field.
+func (p Policy) Validate() error {
+	switch {
+	case strings.TrimSpace(p.SiteID) == "":
+		return fieldErr("site_id", "required")
+	case p.Server == "":
+		return fieldErr("server", "required")
+	case !validServer(p.Server):
+		return fieldErr("server", "must be a host name such as api-node18.calltouch.ru or an http or https URL such as http://127.0.0.1:9000")
+	case p.Token == "":
+		return fieldErr("token", "required")
+	case strings.HasPrefix(p.Token, "****"):
+		// What GET shows, sent back as it is: storing it would break every
+		// delivery of the widget.
+		return fieldErr("token", "is the masked token; send the token itself")
+	case strings.ContainsFunc(p.Token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		// It travels in an HTTP header, which cannot carry them intact.
+		return fieldErr("token", "must not contain spaces or control characters")
+	case p.Hook != HookBeforeCall && p.Hook != HookAfterCall:
+		return fieldErr("hook", "must be %s or %s", HookBeforeCall, HookAfterCall)
+	case p.Hook == HookBeforeCall && (p.OnlySuccessful || p.OnlyLastAttempt):
+		var filters []string
+		if p.OnlySuccessful {
+			filters = append(filters, "only_successful")
+		}
+		if p.OnlyLastAttempt {
+			filters = append(filters, "only_last_attempt")
+		}
+		return fieldErr("hook", "before_call cannot be combined with %s: a deferred order would be sent before its outcome is known",
+			strings.Join(filters, " or "))
+	}
+	return nil
+}
+
+// validServer accepts a bare host name or an http(s) base URL with a host
+// and nothing after its path (no credentials, query or fragment).
+func validServer(s string) bool {
+	if !strings.Contains(s, "://") {
+		return isHostName(s)
+	}
+	if strings.ContainsAny(s, "?# ") {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != "" && u.User == nil
+}
+
+// isHostName reports whether s is dot-separated labels of letters, digits
+// and inner hyphens, as DNS names are.
+func isHostName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			strings.Trim(label, hostLabelChars) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// BaseURL is where Calltouch requests go (calltouch.md): https:// for a bare
+// host, a URL as given without its trailing "/".
+func (p Policy) BaseURL() string {
+	if strings.Contains(p.Server, "://") {
+		return strings.TrimRight(p.Server, "/")
+	}
+	return "https://" + p.Server
+}
+
+// MaskToken is how the API shows a token: "****" and its last 4 characters
+// when it has 12 or more, so a short one is not mostly given away.
+func MaskToken(token string) string {
+	r := []rune(token)
+	if len(r) < 12 {
+		return "****"
+	}
+	return "****" + string(r[len(r)-4:])
+}
