@@ -9,10 +9,10 @@ import (
 // OrderExplanation is an order's story: every fact in log order and every
 // decision with its reason, payload and tries (contract.md, GET /v1/orders).
 type OrderExplanation struct {
-	OrderID       string             `json:"order_id"`
-	WidgetID      string             `json:"widget_id"`
-	PolicyVersion *int               `json:"policy_version"`
-	Events        []ExplainedEvent   `json:"events"`
+	OrderID       string              `json:"order_id"`
+	WidgetID      string              `json:"widget_id"`
+	PolicyVersion *int                `json:"policy_version"`
+	Events        []ExplainedEvent    `json:"events"`
 	Decisions     []ExplainedDecision `json:"decisions"`
 }
 
