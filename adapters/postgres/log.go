@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
@@ -15,11 +18,6 @@ import (
 	"ctjournal/app"
 	"ctjournal/domain"
 )
-
-// EventLog appends call events to the log (app.EventLog).
-type EventLog struct{ db *sql.DB }
-
-func NewEventLog(db *sql.DB) *EventLog { return &EventLog{db: db} }
 
 // publish appends messages to the log inside tx, through watermill-sql's
 // publisher, so the log rows commit or vanish with the rest of tx.
@@ -46,54 +44,178 @@ func record(v any) (*message.Message, error) {
 	return message.NewMessage(uuid.NewString(), payload), nil
 }
 
+// EventLog appends call events to the log (app.EventLog). Appends that
+// arrive while a transaction is in flight are committed together in the
+// next one (group commit): each request still succeeds or fails whole, but
+// concurrent clients share round trips and WAL flushes.
+type EventLog struct {
+	db    *sql.DB
+	calls chan *appendCall
+	stop  chan struct{}
+	wg    sync.WaitGroup
+}
+
+// Group commit bounds: transactions in flight at once, events per transaction.
+const (
+	appendWorkers  = 2
+	maxGroupEvents = 2000
+	appendTimeout  = 30 * time.Second
+)
+
+type appendCall struct {
+	ctx    context.Context
+	events []app.NewEvent
+	result app.AppendResult
+	err    error
+	done   chan struct{}
+}
+
+// NewEventLog starts the append workers; Close stops them.
+func NewEventLog(db *sql.DB) *EventLog {
+	l := &EventLog{db: db, calls: make(chan *appendCall), stop: make(chan struct{})}
+	for range appendWorkers {
+		l.wg.Go(l.work)
+	}
+	return l
+}
+
+// Close stops the workers once the appends in flight are done.
+func (l *EventLog) Close() {
+	close(l.stop)
+	l.wg.Wait()
+}
+
 // Append stores the events not yet in the log, all or none.
 func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.AppendResult, error) {
-	var res app.AppendResult
+	c := &appendCall{ctx: ctx, events: events, done: make(chan struct{})}
+	select {
+	case l.calls <- c:
+	case <-ctx.Done():
+		return app.AppendResult{}, ctx.Err()
+	case <-l.stop:
+		return app.AppendResult{}, fmt.Errorf("%w: event log is closed", app.ErrUnavailable)
+	}
+	<-c.done // once handed over, the outcome is the transaction's, not ctx's
+	return c.result, c.err
+}
+
+func (l *EventLog) work() {
+	for {
+		var first *appendCall
+		select {
+		case first = <-l.calls:
+		case <-l.stop:
+			return
+		}
+		group, n := []*appendCall{first}, len(first.events)
+	gather:
+		for n < maxGroupEvents {
+			select {
+			case c := <-l.calls:
+				group, n = append(group, c), n+len(c.events)
+			default:
+				break gather
+			}
+		}
+		l.commit(group)
+	}
+}
+
+// errOrderRace: a concurrent transaction tied one of our new orders to a
+// widget between our check and our insert; the group is tried again.
+var errOrderRace = errors.New("order claimed concurrently")
+
+func (l *EventLog) commit(group []*appendCall) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(group[0].ctx), appendTimeout)
+	defer cancel()
 	var err error
-	// A concurrent request may store the same event_id between our check
-	// and our insert; the unique index refuses it, and a second pass then
-	// sees it as a duplicate.
-	for range 3 {
-		res, err = l.append(ctx, events)
-		if !isUniqueViolation(err) {
-			return res, err
+	for range 5 {
+		err = inTx(ctx, l.db, func(ctx context.Context, tx *sql.Tx) error {
+			return appendGroup(ctx, tx, group)
+		})
+		// A concurrent request may store the same event_id or order between
+		// our check and our insert: the unique indexes refuse it and the next
+		// pass sees it as stored.
+		if !isUniqueViolation(err) && !errors.Is(err, errOrderRace) {
+			break
 		}
 	}
-	return res, err
+	for _, c := range group {
+		if err != nil && c.err == nil {
+			c.err, c.result = err, app.AppendResult{}
+		}
+		close(c.done)
+	}
 }
 
-func (l *EventLog) append(ctx context.Context, events []app.NewEvent) (app.AppendResult, error) {
-	var res app.AppendResult
-	err := inTx(ctx, l.db, func(ctx context.Context, tx *sql.Tx) error {
-		known, err := storedEvents(ctx, tx, events)
+// appendGroup judges each call against the log and the calls before it in
+// the group, then stores what the accepted calls bring, in one transaction.
+func appendGroup(ctx context.Context, tx *sql.Tx, group []*appendCall) error {
+	var all []app.NewEvent
+	for _, c := range group {
+		c.err, c.result = nil, app.AppendResult{}
+		all = append(all, c.events...)
+	}
+	stored, err := storedEvents(ctx, tx, all)
+	if err != nil {
+		return err
+	}
+	widgetOf, err := orderWidgets(ctx, tx, all)
+	if err != nil {
+		return err
+	}
+	var msgs []*message.Message
+	var newOrders, newWidgets []string
+	for _, c := range group {
+		accepted, newOrd, err := judge(c.events, stored, widgetOf)
 		if err != nil {
-			return err
+			c.err = err
+			continue
 		}
-		if err := claimOrders(ctx, tx, events); err != nil {
-			return err
-		}
-		msgs := make([]*message.Message, 0, len(events))
-		for _, e := range events {
-			if stored, ok := known[e.Event.EventID]; ok {
-				if string(stored) != string(e.Canonical) {
-					return &app.ConflictError{Index: e.Index, Message: fmt.Sprintf("event_id %s is already stored with other content", e.Event.EventID)}
-				}
-				res.Duplicates++
-				continue
-			}
+		for _, e := range accepted {
+			stored[e.Event.EventID] = e.Canonical
 			msgs = append(msgs, message.NewMessage(e.Event.EventID, e.Canonical))
 		}
-		res.Accepted = len(msgs)
-		if len(msgs) == 0 {
-			return nil
+		for _, o := range newOrd {
+			widgetOf[o.Event.OrderID] = o.Event.WidgetID
+			newOrders, newWidgets = append(newOrders, o.Event.OrderID), append(newWidgets, o.Event.WidgetID)
 		}
-		return publish(ctx, tx, msgs...)
-	})
-	return res, err
+		c.result = app.AppendResult{Accepted: len(accepted), Duplicates: len(c.events) - len(accepted)}
+	}
+	if err := tieOrders(ctx, tx, newOrders, newWidgets); err != nil {
+		return err
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return publish(ctx, tx, msgs...)
 }
 
-// storedEvents returns the canonical bytes of the batch's events already in
-// the log, re-marshalled so that JSONB's key order does not matter.
+// judge sorts one call's events into new ones and duplicates, and refuses
+// the whole call on the first conflict. It changes neither map.
+func judge(events []app.NewEvent, stored map[string][]byte, widgetOf map[string]string) (accepted, newOrders []app.NewEvent, err error) {
+	seenOrder := map[string]bool{}
+	for _, e := range events {
+		id, order := e.Event.EventID, e.Event.OrderID
+		if prev, ok := stored[id]; ok {
+			if string(prev) != string(e.Canonical) {
+				return nil, nil, &app.ConflictError{Index: e.Index, Message: fmt.Sprintf("event_id %s is already stored with other content", id)}
+			}
+			continue
+		}
+		if w, ok := widgetOf[order]; ok && w != e.Event.WidgetID {
+			return nil, nil, &app.ConflictError{Index: e.Index, Message: fmt.Sprintf("order %s belongs to widget %s, not %s", order, w, e.Event.WidgetID)}
+		} else if !ok && !seenOrder[order] {
+			seenOrder[order] = true
+			newOrders = append(newOrders, e)
+		}
+		accepted = append(accepted, e)
+	}
+	return accepted, newOrders, nil
+}
+
+// storedEvents returns the canonical bytes of the events already in the
+// log, re-marshalled so that JSONB's key order does not matter.
 func storedEvents(ctx context.Context, tx *sql.Tx, events []app.NewEvent) (map[string][]byte, error) {
 	ids := make([]string, len(events))
 	for i, e := range events {
@@ -122,39 +244,41 @@ func storedEvents(ctx context.Context, tx *sql.Tx, events []app.NewEvent) (map[s
 	return known, rows.Err()
 }
 
-// claimOrders ties each new order to its widget and refuses an event whose
-// order is already tied to another one.
-func claimOrders(ctx context.Context, tx *sql.Tx, events []app.NewEvent) error {
-	orders := make([]string, 0, len(events))
-	widgets := make([]string, 0, len(events))
-	for _, e := range events {
-		orders = append(orders, e.Event.OrderID)
-		widgets = append(widgets, e.Event.WidgetID)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ctj_order_widgets (order_id, widget_id)
-		SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, pq.Array(orders), pq.Array(widgets)); err != nil {
-		return fmt.Errorf("tie orders to widgets: %w", err)
+// orderWidgets returns the widget each already known order is tied to.
+func orderWidgets(ctx context.Context, tx *sql.Tx, events []app.NewEvent) (map[string]string, error) {
+	orders := make([]string, len(events))
+	for i, e := range events {
+		orders[i] = e.Event.OrderID
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT order_id, widget_id FROM ctj_order_widgets WHERE order_id = ANY($1)`, pq.Array(orders))
 	if err != nil {
-		return fmt.Errorf("look up order widgets: %w", err)
+		return nil, fmt.Errorf("look up order widgets: %w", err)
 	}
 	defer rows.Close()
 	widgetOf := map[string]string{}
 	for rows.Next() {
 		var o, w string
 		if err := rows.Scan(&o, &w); err != nil {
-			return fmt.Errorf("scan order widget: %w", err)
+			return nil, fmt.Errorf("scan order widget: %w", err)
 		}
 		widgetOf[o] = w
 	}
-	if err := rows.Err(); err != nil {
-		return err
+	return widgetOf, rows.Err()
+}
+
+// tieOrders ties new orders to their widgets; if a concurrent transaction
+// tied one first, errOrderRace sends the group round again.
+func tieOrders(ctx context.Context, tx *sql.Tx, orders, widgets []string) error {
+	if len(orders) == 0 {
+		return nil
 	}
-	for _, e := range events {
-		if w := widgetOf[e.Event.OrderID]; w != e.Event.WidgetID {
-			return &app.ConflictError{Index: e.Index, Message: fmt.Sprintf("order %s belongs to widget %s, not %s", e.Event.OrderID, w, e.Event.WidgetID)}
-		}
+	res, err := tx.ExecContext(ctx, `INSERT INTO ctj_order_widgets (order_id, widget_id)
+		SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, pq.Array(orders), pq.Array(widgets))
+	if err != nil {
+		return fmt.Errorf("tie orders to widgets: %w", err)
+	}
+	if n, _ := res.RowsAffected(); int(n) != len(orders) {
+		return errOrderRace
 	}
 	return nil
 }

@@ -43,6 +43,18 @@ func offsetsAdapter() wsql.DefaultPostgreSQLOffsetsAdapter {
 	}
 }
 
+// InsertQuery is watermill's, with the payload passed as text: JSONB
+// takes no plain JSON in binary format (see binary_parameters in db.go).
+func (s logSchema) InsertQuery(params wsql.InsertQueryParams) (wsql.Query, error) {
+	q, err := s.DefaultPostgreSQLSchema.InsertQuery(params)
+	for i, a := range q.Args {
+		if b, ok := a.([]byte); ok {
+			q.Args[i] = string(b)
+		}
+	}
+	return q, err
+}
+
 func (s logSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
 	next, err := params.OffsetsAdapter.NextOffsetQuery(wsql.NextOffsetQueryParams{
 		Topic: params.Topic, ConsumerGroup: params.ConsumerGroup,

@@ -139,7 +139,7 @@ func storeChange(ctx context.Context, q querier, c *app.OrderChange) error {
 	}
 	if _, err := q.ExecContext(ctx, `INSERT INTO ctj_order_events (position, event_id, order_id, widget_id, type, attempt,
 			occurred_at, recorded_at, note, fact) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''), $10) ON CONFLICT DO NOTHING`,
-		e.Position, e.EventID, e.OrderID, e.WidgetID, string(e.Type), attempt, e.OccurredAt, e.RecordedAt, e.Note, fact); err != nil {
+		e.Position, e.EventID, e.OrderID, e.WidgetID, string(e.Type), attempt, e.OccurredAt, e.RecordedAt, e.Note, string(fact)); err != nil {
 		return fmt.Errorf("store event %s: %w", e.EventID, err)
 	}
 	for _, d := range c.Step.Changed {
@@ -180,11 +180,13 @@ func storeDecision(ctx context.Context, q querier, s domain.OrderState, d domain
 	if err != nil {
 		return err
 	}
-	var payload []byte
+	var payload *string
 	if d.Payload != nil {
-		if payload, err = json.Marshal(d.Payload); err != nil {
+		b, err := json.Marshal(d.Payload)
+		if err != nil {
 			return err
 		}
+		payload = ptr(string(b))
 	}
 	var version *int // NULL: no policy governed the decision
 	if d.PolicyVersion > 0 {
@@ -198,7 +200,7 @@ func storeDecision(ctx context.Context, q querier, s domain.OrderState, d domain
 			payload = excluded.payload, decided_at = excluded.decided_at, decided_by = excluded.decided_by,
 			status = excluded.status
 		WHERE ctj_decisions.decision = 'wait'`,
-		s.OrderID, s.WidgetID, d.Attempt, string(d.Verdict), key, d.Reason, wj, version, payload, d.DecidedAt, d.DecidedBy, statusOf[d.Verdict])
+		s.OrderID, s.WidgetID, d.Attempt, string(d.Verdict), key, d.Reason, string(wj), version, payload, d.DecidedAt, d.DecidedBy, statusOf[d.Verdict])
 	if err != nil {
 		return fmt.Errorf("store decision on order %s attempt %d: %w", s.OrderID, d.Attempt, err)
 	}

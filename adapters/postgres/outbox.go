@@ -30,7 +30,7 @@ func (o *Outbox) Enqueue(ctx context.Context, lead app.Lead) error {
 	return inTx(ctx, o.db, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ctj_deliveries (key, order_id, widget_id, payload, decided_at, deadline_at, next_attempt_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $5) ON CONFLICT (key) DO NOTHING`,
-			string(lead.Key), lead.OrderID, lead.WidgetID, payload, lead.DecidedAt, lead.DecidedAt.Add(o.giveUpAfter)); err != nil {
+			string(lead.Key), lead.OrderID, lead.WidgetID, string(payload), lead.DecidedAt, lead.DecidedAt.Add(o.giveUpAfter)); err != nil {
 			return fmt.Errorf("queue lead %s: %w", lead.Key, err)
 		}
 		return notify(ctx, tx, ChannelDeliveries)

@@ -45,7 +45,7 @@ func (p *Policies) UpdatePolicy(ctx context.Context, widgetID string, update fun
 		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO ctj_widget_policies (widget_id, version, policy) VALUES ($1, $2, $3)
 			ON CONFLICT (widget_id) DO UPDATE SET version = excluded.version, policy = excluded.policy, updated_at = now()
-			RETURNING updated_at`, widgetID, stored.Version, body).Scan(&stored.UpdatedAt); err != nil {
+			RETURNING updated_at`, widgetID, stored.Version, string(body)).Scan(&stored.UpdatedAt); err != nil {
 			return fmt.Errorf("store policy of widget %s: %w", widgetID, err)
 		}
 		msg, err := record(app.NewPolicyChanged(widgetID, stored.Version, next))

@@ -25,7 +25,7 @@ func (m *ReadModel) RecordPolicy(ctx context.Context, c app.PolicyChanged, posit
 		return err
 	}
 	_, err = on(ctx, m.db).ExecContext(ctx, `INSERT INTO ctj_policy_versions (widget_id, version, policy, token_masked, position, recorded_at)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, c.WidgetID, c.Version, body, c.TokenMasked, position, recordedAt)
+		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, c.WidgetID, c.Version, string(body), c.TokenMasked, position, recordedAt)
 	if err != nil {
 		return fmt.Errorf("record policy %s v%d: %w", c.WidgetID, c.Version, err)
 	}

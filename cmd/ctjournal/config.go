@@ -25,6 +25,7 @@ type Config struct {
 	GiveUpAfter      time.Duration
 	CalltouchTimeout time.Duration
 	CalltouchRPS     float64
+	DebugAddr        string // CTJ_DEBUG_ADDR: serve net/http/pprof there when set
 }
 
 // LoadConfig reads the configuration from getenv; an error names the
@@ -36,6 +37,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		HTTPAddr:    or(getenv("CTJ_HTTP_ADDR"), "127.0.0.1:8080"),
 		IngestToken: getenv("CTJ_INGEST_TOKEN"),
 		AdminToken:  getenv("CTJ_ADMIN_TOKEN"),
+		DebugAddr:   getenv("CTJ_DEBUG_ADDR"),
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL, c.DatabaseDefault = localDatabaseURL, true

@@ -32,7 +32,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer s.db.Close()
+	defer s.close()
 	notes, err := postgres.Listen(cfg.DatabaseURL, log, postgres.ChannelLog, postgres.ChannelDeliveries)
 	if err != nil {
 		return err
@@ -54,6 +54,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		calltouch.New(cfg.CalltouchTimeout, version), calltouch.NewSiteLimiter(cfg.CalltouchRPS),
 		time.Now, rand.Float64, deliveryConfig(cfg), log.With("part", "delivery"), metrics.observeTry)
 
+	serveDebug(cfg.DebugAddr, log)
 	listener, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)

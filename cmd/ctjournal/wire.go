@@ -19,7 +19,13 @@ import (
 // store is the opened PostgreSQL store and the application over it.
 type store struct {
 	db  *sql.DB
+	log *postgres.EventLog
 	app app.Application
+}
+
+func (s *store) close() {
+	s.log.Close()
+	s.db.Close()
 }
 
 func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error) {
@@ -40,9 +46,10 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 	policies := postgres.NewPolicies(db)
 	queries := postgres.NewQueries(db)
 	deliveries := postgres.NewDeliveries(db)
-	return &store{db: db, app: app.Application{
+	eventLog := postgres.NewEventLog(db)
+	return &store{db: db, log: eventLog, app: app.Application{
 		Commands: app.Commands{
-			IngestEvents:  app.NewIngestEvents(postgres.NewEventLog(db)),
+			IngestEvents:  app.NewIngestEvents(eventLog),
 			SetPolicy:     app.NewSetPolicy(policies),
 			DisablePolicy: app.NewDisablePolicy(policies),
 			RedeliverLead: app.NewRedeliverLead(deliveries, time.Now, cfg.GiveUpAfter),
@@ -60,7 +67,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger) (app.Application
 	if err != nil {
 		return app.Application{}, nil, err
 	}
-	return s.app, func() { s.db.Close() }, nil
+	return s.app, s.close, nil
 }
 
 // createDatabase creates the default local database on first use.

@@ -1,0 +1,56 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"time"
+)
+
+// notifier sends the NOTIFYs of committed transactions off the request
+// path, one per channel however many commits asked for it meanwhile.
+// Best effort: a lost wake-up costs one poll interval, never data.
+type notifier struct {
+	db      *sql.DB
+	mu      sync.Mutex
+	pending map[string]bool
+	running bool
+}
+
+var notifiers sync.Map // *sql.DB → *notifier
+
+func notifierOf(db *sql.DB) *notifier {
+	n, _ := notifiers.LoadOrStore(db, &notifier{db: db, pending: map[string]bool{}})
+	return n.(*notifier)
+}
+
+func (n *notifier) poke(channel string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.pending[channel] = true
+	if !n.running {
+		n.running = true
+		go n.flush()
+	}
+}
+
+// flush sends until nothing is pending, then ends; the next poke starts it
+// again, so no goroutine outlives the work.
+func (n *notifier) flush() {
+	for {
+		n.mu.Lock()
+		channels := n.pending
+		if len(channels) == 0 {
+			n.running = false
+			n.mu.Unlock()
+			return
+		}
+		n.pending = map[string]bool{}
+		n.mu.Unlock()
+		for channel := range channels {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = n.db.ExecContext(ctx, `SELECT pg_notify($1, '')`, channel)
+			cancel()
+		}
+	}
+}
