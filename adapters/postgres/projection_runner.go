@@ -38,8 +38,12 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 		return nil, fmt.Errorf("projection router: %w", err)
 	}
 	sub, err := wsql.NewSubscriber(wsql.BeginnerFromStdSQL(db), wsql.SubscriberConfig{
-		ConsumerGroup:  ProjectionConsumerGroup,
-		PollInterval:   cfg.PollInterval,
+		ConsumerGroup: ProjectionConsumerGroup,
+		PollInterval:  cfg.PollInterval,
+		// A batch whose transaction died (the database restarted) is given
+		// up after this and polled afresh, instead of resent into a dead
+		// transaction.
+		AckDeadline:    ptr(10 * time.Second),
 		ResendInterval: 100 * time.Millisecond,
 		RetryInterval:  time.Second,
 		BackoffManager: wakeBackoff{wake: cfg.Wake, poll: cfg.PollInterval, retry: time.Second},

@@ -42,6 +42,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := newEngineMetrics(reg)
+	watch := newProjectionWatch(func(ctx context.Context) (postgres.ProjectionHealth, error) {
+		return postgres.CheckProjection(ctx, s.db)
+	}, reg, log.With("part", "projection"))
 
 	project := app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, cfg.GiveUpAfter))
 	router, err := postgres.NewProjectionRouter(s.db, project, postgres.ProjectionConfig{
@@ -62,7 +65,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	httpServer := &http.Server{
 		Handler: httpapi.Handler(s.app, httpapi.Config{
 			IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
-			Ready: s.db.PingContext,
+			Ready: readiness(s.db.PingContext, watch),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -70,6 +73,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { notes.Run(background) })
+	wg.Go(func() { watch.Run(background, time.Second) })
 	wg.Go(func() { deliver.Run(background, notes.Wake(postgres.ChannelDeliveries), 250*time.Millisecond) })
 	routerDone := make(chan error, 1)
 	go func() { routerDone <- router.Run(background) }()
@@ -113,7 +117,7 @@ func deliveryConfig(cfg Config) app.DeliveryConfig {
 		Owner:       fmt.Sprintf("%s/%d/%s", hostname(), os.Getpid(), uuid.NewString()[:8]),
 		Retry:       domain.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
 		GiveUpAfter: cfg.GiveUpAfter,
-		Lease:       cfg.CalltouchTimeout + 30*time.Second,
+		Lease:       2*cfg.CalltouchTimeout + 5*time.Second, // a try plus its record, with room
 		Batch:       batch,
 		Parallel:    16,
 	}
