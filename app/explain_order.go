@@ -41,6 +41,16 @@ type ExplainedDecision struct {
 	DeliveredAt   *time.Time      `json:"delivered_at,omitempty"`
 	Payload       json.RawMessage `json:"payload,omitempty"`
 	Tries         []ExplainedTry  `json:"tries,omitempty"`
+	// History lists what happened to the lead besides tries: given up,
+	// redelivery requested.
+	History []ExplainedLeadEvent `json:"history,omitempty"`
+}
+
+// ExplainedLeadEvent is a give-up or a redelivery request.
+type ExplainedLeadEvent struct {
+	At     time.Time `json:"at"`
+	Event  string    `json:"event"` // given_up, redelivery_requested
+	Reason string    `json:"reason,omitempty"`
 }
 
 // ExplainedTry is one delivery try as the log recorded it.

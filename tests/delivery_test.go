@@ -20,14 +20,11 @@ func deliveryCase(e *engine, fake *calltouchfake.Server, o, w string) {
 	e.mustPost(ordered(o, w, nil), answered(o, w, 1))
 }
 
-// statusesOf lists the HTTP status of every try that went to Calltouch (0:
-// no answer).
+// statusesOf lists the HTTP status of every try (0: no answer).
 func statusesOf(tries []try) []int {
 	var out []int
 	for _, tr := range tries {
-		if tr.sent() {
-			out = append(out, deref0(tr.HTTPStatus))
-		}
+		out = append(out, deref0(tr.HTTPStatus))
 	}
 	return out
 }
@@ -261,7 +258,7 @@ func TestDelivery_TimeoutIsTransient(t *testing.T) {
 
 	d := e.waitForLead("dl-hang~1", "delivered")
 
-	tries := d.sentTries()
+	tries := d.Tries
 	if len(tries) < 2 || tries[0].HTTPStatus != nil || tries[0].Error == nil || deref0(tries[len(tries)-1].HTTPStatus) != 200 {
 		t.Errorf("tries %+v, want a timeout without status first, 200 last", d.Tries)
 	}
@@ -288,6 +285,9 @@ func TestDelivery_GivesUp(t *testing.T) {
 	// must be a recorded 503.
 	if got := statusesOf(d.Tries); len(got) != n || slices.ContainsFunc(got, func(s int) bool { return s != 503 }) {
 		t.Errorf("tries %v, want one 503 per request Calltouch got (%d)", got, n)
+	}
+	if len(d.History) != 1 || d.History[0].Event != "given_up" {
+		t.Errorf("history %+v, want one given_up", d.History)
 	}
 	if l := e.leads("status=failed").Leads; len(l) != 1 || l[0].OrderID != "dl-giveup" {
 		t.Errorf("GET /v1/leads?status=failed: %+v, want the given-up lead", l)
@@ -321,7 +321,7 @@ func TestDelivery_SurvivesRestart(t *testing.T) {
 	e.fake.SetDefault(calltouchfake.OK())
 
 	d := e.waitForLead("dl-restart~1", "delivered")
-	reqs := settled(t, e.fake, len(d.sentTries()))
+	reqs := settled(t, e.fake, len(d.Tries))
 	sameBodies(t, reqs)
 	delivered := 0
 	for _, r := range reqs {
@@ -375,7 +375,7 @@ func TestDelivery_TwoServesSendEachLeadOnce(t *testing.T) {
 			t.Errorf("lead %s: Calltouch accepted it %d times, want once", key, accepted[key])
 		}
 		d := first.mustOrder(fmt.Sprintf("two-%02d", i)).Decisions
-		if len(d) != 1 || len(d[0].sentTries()) != tried[key] {
+		if len(d) != 1 || len(d[0].Tries) != tried[key] {
 			t.Errorf("lead %s: %d requests reached Calltouch, the audit records %v", key, tried[key], d)
 		}
 	}

@@ -792,6 +792,7 @@ type decision struct {
 	Status        string            `json:"status"`
 	Payload       map[string]string `json:"payload"`
 	Tries         []try             `json:"tries"`
+	History       []leadEvent       `json:"history"`
 }
 
 func (d decision) String() string {
@@ -805,26 +806,14 @@ type try struct {
 	HTTPStatus *int      `json:"http_status"`
 	Response   string    `json:"response"`
 	Error      *string   `json:"error"`
-	// Outcome is not in contract.md; the engine also lists lifecycle steps
-	// that sent nothing (given_up, redelivery_requested) among the tries.
-	Outcome string `json:"outcome"`
+	Outcome    string    `json:"outcome"` // ours: delivered, transient, refused
 }
 
-// sent reports whether the entry is a request that went to Calltouch, not
-// a lifecycle step the engine lists among the tries.
-func (tr try) sent() bool {
-	return tr.Outcome != "given_up" && tr.Outcome != "redelivery_requested"
-}
-
-// sentTries are the decision's tries that went to Calltouch.
-func (d decision) sentTries() []try {
-	var out []try
-	for _, tr := range d.Tries {
-		if tr.sent() {
-			out = append(out, tr)
-		}
-	}
-	return out
+// leadEvent is a give-up or a redelivery request (history, not tries).
+type leadEvent struct {
+	At     time.Time `json:"at"`
+	Event  string    `json:"event"`
+	Reason string    `json:"reason"`
 }
 
 type leadPage struct {

@@ -30,8 +30,11 @@ func Open(ctx context.Context, databaseURL string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
+	// Enough for ingest's group commits, the projection, delivery and the
+	// API at once, while several processes still fit PostgreSQL's default
+	// of 100 connections.
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -83,6 +86,9 @@ func txFrom(ctx context.Context) *sql.Tx {
 		return tx
 	}
 	if wtx, ok := wsql.TxFromContext(ctx); ok {
+		if g, ok := wtx.(*guardedTx); ok {
+			wtx = g.Tx
+		}
 		if std, ok := wtx.(*wsql.StdSQLTx); ok {
 			return std.Tx
 		}
@@ -163,6 +169,11 @@ func isConnectionError(err error) bool {
 func isUniqueViolation(err error) bool {
 	var pqErr *pq.Error
 	return errors.As(err, &pqErr) && pqErr.Code == "23505"
+}
+
+func isDeadlock(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "40P01"
 }
 
 // notify wakes listeners once tx commits. A transaction that inTx owns

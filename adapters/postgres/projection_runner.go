@@ -1,10 +1,12 @@
 package postgres
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -37,7 +39,7 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 	if err != nil {
 		return nil, fmt.Errorf("projection router: %w", err)
 	}
-	sub, err := wsql.NewSubscriber(wsql.BeginnerFromStdSQL(db), wsql.SubscriberConfig{
+	sub, err := wsql.NewSubscriber(guardedBeginner{wsql.BeginnerFromStdSQL(db)}, wsql.SubscriberConfig{
 		ConsumerGroup: ProjectionConsumerGroup,
 		PollInterval:  cfg.PollInterval,
 		// A batch whose transaction died (the database restarted) is given
@@ -46,7 +48,7 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 		AckDeadline:    ptr(10 * time.Second),
 		ResendInterval: 100 * time.Millisecond,
 		RetryInterval:  time.Second,
-		BackoffManager: wakeBackoff{wake: cfg.Wake, poll: cfg.PollInterval, retry: time.Second},
+		BackoffManager: &wakeBackoff{wake: cfg.Wake, poll: cfg.PollInterval, retry: time.Second},
 		SchemaAdapter:  newLogSchema(cfg.Batch),
 		OffsetsAdapter: offsetsAdapter(),
 	}, logger)
@@ -92,11 +94,22 @@ func applyInSavepoint(msg *message.Message, project app.ProjectRecord) error {
 	if err != nil {
 		return &app.PermanentError{Err: err}
 	}
+	if g, ok := guardOf(ctx); ok {
+		g.applying.Lock()
+		defer g.applying.Unlock()
+	}
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT project`); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	if err := project.Handle(ctx, rec); err != nil {
-		if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT project`); rbErr != nil {
+	err = project.Handle(ctx, rec)
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("record %d given up by the subscriber: %w", rec.Position, ctx.Err())
+	}
+	if err != nil {
+		// Also when the subscriber gave the record up meanwhile (ack
+		// deadline, closing): it commits its transaction next, and must not
+		// commit half of this record. ctx may be cancelled by then.
+		if _, rbErr := tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT project`); rbErr != nil {
 			return errors.Join(err, rbErr)
 		}
 		return err
@@ -105,6 +118,42 @@ func applyInSavepoint(msg *message.Message, project app.ProjectRecord) error {
 		return fmt.Errorf("release savepoint: %w", err)
 	}
 	return nil
+}
+
+// guardedBeginner begins the subscriber's transactions as guardedTx.
+type guardedBeginner struct{ wsql.Beginner }
+
+func (b guardedBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql.Tx, error) {
+	tx, err := b.Beginner.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &guardedTx{Tx: tx}, nil
+}
+
+// guardedTx is a subscriber transaction whose Commit waits for the record
+// being applied in it. The subscriber commits as soon as it stops waiting
+// for a record (its ack deadline passed, or it is closing), possibly while
+// the handler is halfway through; the handler then rolls its record back
+// before the commit goes ahead.
+type guardedTx struct {
+	wsql.Tx
+	applying sync.Mutex
+}
+
+func (t *guardedTx) Commit() error {
+	t.applying.Lock()
+	defer t.applying.Unlock()
+	return t.Tx.Commit()
+}
+
+func guardOf(ctx context.Context) (*guardedTx, bool) {
+	wtx, ok := wsql.TxFromContext(ctx)
+	if !ok {
+		return nil, false
+	}
+	g, ok := wtx.(*guardedTx)
+	return g, ok
 }
 
 func logRecord(msg *message.Message) (app.LogRecord, error) {
@@ -119,27 +168,44 @@ func logRecord(msg *message.Message) (app.LogRecord, error) {
 	return app.LogRecord{Position: pos, RecordedAt: at, Payload: msg.Payload}, nil
 }
 
-// wakeBackoff is the subscriber's pause between polls: none after a full
+// wakeBackoff is the subscriber's pause between polls: none after a
 // batch, and after an empty poll it waits for a wake-up (a NOTIFY from a
 // committed append) or the poll interval, whichever comes first. The poll
 // stays as the safety net, so a lost notification costs latency, never data.
+//
+// A poll right after a wake-up may still find nothing: watermill-sql hides
+// records newer than the oldest transaction open anywhere on the server,
+// however short. Then it polls again soon, 5 ms doubling up to the poll
+// interval, rather than waiting a whole interval for the next wake-up.
 type wakeBackoff struct {
 	wake        <-chan struct{}
 	poll, retry time.Duration
+	eager       time.Duration // next quick re-poll after a wake-up; 0 when none
 }
 
-func (b wakeBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+const firstEagerPoll = 5 * time.Millisecond
+
+func (b *wakeBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
 	if err != nil {
 		logger.Info("log poll failed; retrying", watermill.LogFields{"err": err.Error()})
 		return b.retry
 	}
 	if !noMsg {
+		b.eager = 0
 		return 0
 	}
-	timer := time.NewTimer(b.poll)
+	wait := b.poll
+	if b.eager > 0 {
+		wait = b.eager
+		if b.eager *= 2; b.eager > b.poll {
+			b.eager = 0
+		}
+	}
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
 	case <-b.wake:
+		b.eager = firstEagerPoll
 	case <-timer.C:
 	}
 	return 0

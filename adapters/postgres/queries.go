@@ -119,7 +119,7 @@ func (q *Queries) explainDecisions(ctx context.Context, orderID string) ([]app.E
 	}
 	for i := range out {
 		if out[i].Key != nil {
-			if out[i].Tries, err = q.tries(ctx, *out[i].Key); err != nil {
+			if out[i].Tries, out[i].History, err = q.tries(ctx, *out[i].Key); err != nil {
 				return nil, err
 			}
 		}
@@ -137,14 +137,16 @@ func inWireOrder(stored []byte) (json.RawMessage, error) {
 	return json.Marshal(p)
 }
 
-func (q *Queries) tries(ctx context.Context, key string) ([]app.ExplainedTry, error) {
+// tries returns a lead's requests to Calltouch and, apart, the rest of its
+// delivery history (give-ups, redelivery requests).
+func (q *Queries) tries(ctx context.Context, key string) (tries []app.ExplainedTry, history []app.ExplainedLeadEvent, err error) {
 	rows, err := q.db.QueryContext(ctx, `SELECT at, duration_ms, http_status, response, error, outcome
 		FROM ctj_delivery_tries WHERE key = $1 ORDER BY seq`, key)
 	if err != nil {
-		return nil, fmt.Errorf("load tries of %s: %w", key, err)
+		return nil, nil, fmt.Errorf("load tries of %s: %w", key, err)
 	}
 	defer rows.Close()
-	out := []app.ExplainedTry{}
+	tries = []app.ExplainedTry{}
 	for rows.Next() {
 		var (
 			t       app.ExplainedTry
@@ -152,9 +154,13 @@ func (q *Queries) tries(ctx context.Context, key string) ([]app.ExplainedTry, er
 			errText sql.NullString
 		)
 		if err := rows.Scan(&t.At, &t.DurationMS, &status, &t.Response, &errText, &t.Outcome); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		t.At = t.At.UTC()
+		if t.Outcome == leadGivenUp || t.Outcome == leadRedeliveryRequested {
+			history = append(history, app.ExplainedLeadEvent{At: t.At, Event: t.Outcome, Reason: errText.String})
+			continue
+		}
 		if status.Valid {
 			s := int(status.Int64)
 			t.HTTPStatus = &s
@@ -162,9 +168,9 @@ func (q *Queries) tries(ctx context.Context, key string) ([]app.ExplainedTry, er
 		if errText.Valid {
 			t.Error = &errText.String
 		}
-		out = append(out, t)
+		tries = append(tries, t)
 	}
-	return out, rows.Err()
+	return tries, history, rows.Err()
 }
 
 // leadCursor is where a page of leads ended, in the listing's order.

@@ -84,12 +84,18 @@ func (m *ReadModel) RecordTry(ctx context.Context, t app.DeliveryTried, position
 }
 
 func (m *ReadModel) RecordGiveUp(ctx context.Context, g app.LeadGivenUp, position int64) error {
-	return m.leadEvent(ctx, position, g.Key, 0, g.At, 0, nil, "", g.Reason, "given_up", app.StatusFailed)
+	return m.leadEvent(ctx, position, g.Key, 0, g.At, 0, nil, "", g.Reason, leadGivenUp, app.StatusFailed)
 }
 
 func (m *ReadModel) RecordRedelivery(ctx context.Context, r app.RedeliveryRequested, position int64) error {
-	return m.leadEvent(ctx, position, r.Key, 0, r.At, 0, nil, "", "", "redelivery_requested", app.StatusPending)
+	return m.leadEvent(ctx, position, r.Key, 0, r.At, 0, nil, "", "", leadRedeliveryRequested, app.StatusPending)
 }
+
+// Outcomes of ctj_delivery_tries rows that are not requests to Calltouch.
+const (
+	leadGivenUp             = "given_up"
+	leadRedeliveryRequested = "redelivery_requested"
+)
 
 // leadEvent records one entry of a lead's delivery history and moves the
 // lead's status (when status is not empty).

@@ -27,7 +27,17 @@ const usage = `usage: ctjournal <command> [arguments]
 commands:
   serve               run the engine: HTTP API, projection, delivery
   explain ORDER_ID    print the order's timeline and every decision (--json: as the HTTP API)
+  explain --widget W [--since T] [--until T] [--json]
+                      count a widget's decisions by status and skips by reason
+                      (decided_at in [since, until); T is RFC 3339 or a date)
   redeliver KEY       send a failed lead again (same payload, a new try)
+  rebuild             recreate the read models from the log; never sends;
+                      safe while serve runs and to interrupt
+  simulate --widget W --policy FILE.json [--since T] [--until T] [--json]
+                      replay the widget's orders ordered (call.ordered
+                      occurred_at) in [since, until) under another policy and
+                      show which leads would be added, removed or changed;
+                      writes and sends nothing
 
 configuration is read from the environment; see the README.
 `
@@ -47,6 +57,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = explain(ctx, args[1:], env)
 	case "redeliver":
 		err = redeliver(ctx, args[1:], env)
+	case "rebuild":
+		err = rebuild(ctx, args[1:], env)
+	case "simulate":
+		err = simulate(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0
@@ -93,6 +107,9 @@ func oneArgument(fs *flag.FlagSet, args []string, name string) (string, error) {
 }
 
 func explain(ctx context.Context, args []string, env Env) error {
+	if wantsWidgetSummary(args) {
+		return explainWidget(ctx, args, env)
+	}
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print the same JSON as GET /v1/orders/{id}")
 	orderID, err := oneArgument(fs, args, "ORDER_ID")

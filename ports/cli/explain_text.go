@@ -52,6 +52,9 @@ func printExplanation(w io.Writer, x app.OrderExplanation) error {
 		for i, t := range d.Tries {
 			fmt.Fprintf(&b, "    try %d:    %s  %s  %dms  %s\n", i+1, stamp(t.At), t.Outcome, t.DurationMS, tryDetail(t))
 		}
+		for _, h := range d.History {
+			fmt.Fprintf(&b, "    %s: %s  %s\n", strings.ReplaceAll(h.Event, "_", " "), stamp(h.At), h.Reason)
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -36,7 +36,11 @@ func (s server) writeAppError(w http.ResponseWriter, r *http.Request, err error)
 	)
 	switch {
 	case errors.As(err, &fieldErr):
-		writeError(w, http.StatusBadRequest, fieldErr.Error(), &fieldErr.Field)
+		var field *string // absent when the input as a whole is at fault
+		if fieldErr.Field != "" {
+			field = &fieldErr.Field
+		}
+		writeError(w, http.StatusBadRequest, fieldErr.Error(), field)
 	case errors.Is(err, app.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not found", nil)
 	case errors.As(err, &stateErr):
