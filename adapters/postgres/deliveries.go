@@ -60,12 +60,16 @@ func (d *Deliveries) RecordTry(ctx context.Context, owner string, try app.Delive
 		status = app.StatusFailed
 	}
 	return d.logged(ctx, try, func(ctx context.Context, tx *sql.Tx) error {
-		// Delivered always lands; a retry schedule only while the lead is
-		// still pending (another process may have finished it meanwhile).
+		// Delivered always lands (even on a lead given up meanwhile); a retry
+		// schedule only while the lead is still pending (another process may
+		// have finished it meanwhile). Only our own claim is released: if
+		// ours lapsed, the lead may be another owner's by now.
 		_, err := tx.ExecContext(ctx, `UPDATE ctj_deliveries SET tries = tries + 1, status = $2, next_attempt_at = $3,
 				delivered_at = CASE WHEN $2 = 'delivered' THEN $4 ELSE delivered_at END,
-				claimed_by = NULL, claimed_until = NULL
-			WHERE key = $1 AND status = 'pending'`, string(try.Key), status, nextAttempt, try.At)
+				claimed_by = CASE WHEN claimed_by = $5 THEN NULL ELSE claimed_by END,
+				claimed_until = CASE WHEN claimed_by = $5 THEN NULL ELSE claimed_until END
+			WHERE key = $1 AND (status = 'pending' OR ($2 = 'delivered' AND status <> 'delivered'))`,
+			string(try.Key), status, nextAttempt, try.At, owner)
 		if err != nil {
 			return fmt.Errorf("move lead %s on: %w", try.Key, err)
 		}

@@ -87,6 +87,15 @@ func (l *EventLog) Close() {
 
 // Append stores the events not yet in the log, all or none.
 func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.AppendResult, error) {
+	// Inside the caller's transaction (WithTx) the events commit or roll
+	// back with it, so they cannot share a group's transaction.
+	if tx := txFrom(ctx); tx != nil {
+		c := &appendCall{ctx: ctx, events: events}
+		if err := appendGroup(ctx, tx, []*appendCall{c}); err != nil {
+			return app.AppendResult{}, unavailable(err)
+		}
+		return c.result, c.err
+	}
 	c := &appendCall{ctx: ctx, events: events, done: make(chan struct{})}
 	select {
 	case l.calls <- c:
@@ -135,8 +144,10 @@ func (l *EventLog) commit(group []*appendCall) {
 		})
 		// A concurrent request may store the same event_id or order between
 		// our check and our insert: the unique indexes refuse it and the next
-		// pass sees it as stored.
-		if !isUniqueViolation(err) && !errors.Is(err, errOrderRace) {
+		// pass sees it as stored. Two transactions inserting the same
+		// event_ids in different orders may deadlock; the one PostgreSQL
+		// aborts passes again.
+		if !isUniqueViolation(err) && !isDeadlock(err) && !errors.Is(err, errOrderRace) {
 			break
 		}
 	}
@@ -272,8 +283,11 @@ func tieOrders(ctx context.Context, tx *sql.Tx, orders, widgets []string) error 
 	if len(orders) == 0 {
 		return nil
 	}
+	// In order_id order, so that transactions tying the same new orders
+	// wait for each other instead of deadlocking.
 	res, err := tx.ExecContext(ctx, `INSERT INTO ctj_order_widgets (order_id, widget_id)
-		SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, pq.Array(orders), pq.Array(widgets))
+		SELECT * FROM unnest($1::text[], $2::text[]) AS u(order_id, widget_id) ORDER BY order_id
+		ON CONFLICT DO NOTHING`, pq.Array(orders), pq.Array(widgets))
 	if err != nil {
 		return fmt.Errorf("tie orders to widgets: %w", err)
 	}

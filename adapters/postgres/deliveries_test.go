@@ -1,0 +1,160 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"ctjournal/adapters/postgres"
+	"ctjournal/app"
+	"ctjournal/domain"
+)
+
+var dT0 = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+
+// queueLead puts a lead for order ord in the outbox, decided at dT0.
+func queueLead(t *testing.T, s store, ord string) domain.LeadKey {
+	t.Helper()
+	key := domain.LeadKey(ord + "~1")
+	err := postgres.NewOutbox(s.db, time.Hour).Enqueue(context.Background(), app.Lead{
+		Key: key, OrderID: ord, WidgetID: "w-1", DecidedAt: dT0,
+		Payload: domain.Payload{PhoneNumber: "79161234567", RequestNumber: string(key), Comment: "CallKeeper"},
+	})
+	if err != nil {
+		t.Fatalf("enqueue %s: %v", key, err)
+	}
+	return key
+}
+
+func claimAt(t *testing.T, s store, owner string, now time.Time) app.ClaimedLead {
+	t.Helper()
+	leads, err := s.deliveries.Claim(context.Background(), owner, now, now.Add(time.Minute), 1)
+	if err != nil || len(leads) != 1 {
+		t.Fatalf("claim at %s: %d leads, %v; want 1", now, len(leads), err)
+	}
+	return leads[0]
+}
+
+func try(l app.ClaimedLead, status int, at time.Time) app.DeliveryTried {
+	return app.DeliveryTried{Type: app.TypeDeliveryTried, Key: l.Key, OrderID: l.OrderID, WidgetID: l.WidgetID,
+		Try: l.Tries + 1, At: at, DurationMS: 5, HTTPStatus: status, Response: "answer", Outcome: domain.ClassifyTry(status)}
+}
+
+// deliveryRow is the queue row of key, as text.
+func deliveryRow(t *testing.T, s store, key domain.LeadKey) string {
+	t.Helper()
+	rows := texts(t, s.db, `SELECT concat_ws(' ', status, tries, to_char(next_attempt_at AT TIME ZONE 'UTC', 'HH24:MI:SS'),
+			to_char(deadline_at AT TIME ZONE 'UTC', 'DD HH24:MI'), coalesce(claimed_by, '-'), coalesce(claimed_until::text, '-'),
+			coalesce(to_char(delivered_at AT TIME ZONE 'UTC', 'HH24:MI:SS'), '-'))
+		FROM ctj_deliveries WHERE key = $1`, string(key))
+	if len(rows) != 1 {
+		t.Fatalf("lead %s has %d queue rows", key, len(rows))
+	}
+	return rows[0]
+}
+
+// leadRecords is what the log says about key, in log order.
+func leadRecords(t *testing.T, s store, key domain.LeadKey) []string {
+	t.Helper()
+	return texts(t, s.db, `SELECT concat_ws(' ', payload->>'type', payload->>'try', payload->>'http_status', payload->>'outcome')
+		FROM ctj_log WHERE payload->>'key' = $1 ORDER BY transaction_id, "offset"`, string(key))
+}
+
+func wantRow(t *testing.T, s store, key domain.LeadKey, want string) {
+	t.Helper()
+	if got := deliveryRow(t, s, key); got != want {
+		t.Fatalf("queue row of %s:\n got %q\nwant %q", key, got, want)
+	}
+}
+
+func wantRecords(t *testing.T, s store, key domain.LeadKey, want ...string) {
+	t.Helper()
+	if got := leadRecords(t, s, key); !slices.Equal(got, want) {
+		t.Fatalf("log records of %s:\n got %q\nwant %q", key, got, want)
+	}
+}
+
+func TestRecordTry_MovesTheQueueRowAndLogsTheTry(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	key := queueLead(t, s, "o-1")
+	wantRow(t, s, key, "pending 0 09:00:00 24 10:00 - - -")
+
+	l := claimAt(t, s, "worker-a", dT0)
+	wantRow(t, s, key, "pending 0 09:00:00 24 10:00 worker-a 2026-11-24 09:01:00+00 -")
+	if err := s.deliveries.RecordTry(ctx, "worker-a", try(l, 503, dT0.Add(time.Second)), dT0.Add(30*time.Second)); err != nil {
+		t.Fatalf("record transient try: %v", err)
+	}
+	wantRow(t, s, key, "pending 1 09:00:30 24 10:00 - - -")
+
+	l = claimAt(t, s, "worker-b", dT0.Add(30*time.Second))
+	if err := s.deliveries.RecordTry(ctx, "worker-b", try(l, 200, dT0.Add(31*time.Second)), dT0.Add(31*time.Second)); err != nil {
+		t.Fatalf("record delivered try: %v", err)
+	}
+	wantRow(t, s, key, "delivered 2 09:00:31 24 10:00 - - 09:00:31")
+	wantRecords(t, s, key, "delivery.tried 1 503 transient", "delivery.tried 2 200 delivered")
+
+	refused := queueLead(t, s, "o-2")
+	l = claimAt(t, s, "worker-a", dT0.Add(time.Minute))
+	if err := s.deliveries.RecordTry(ctx, "worker-a", try(l, 422, dT0.Add(time.Minute)), dT0.Add(time.Minute)); err != nil {
+		t.Fatalf("record refused try: %v", err)
+	}
+	wantRow(t, s, refused, "failed 1 09:01:00 24 10:00 - - -")
+	wantRecords(t, s, refused, "delivery.tried 1 422 refused")
+}
+
+func TestGiveUpExpired_FailsAndLogsEachLead(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	keys := []domain.LeadKey{queueLead(t, s, "o-1"), queueLead(t, s, "o-2")}
+	n, err := s.deliveries.GiveUpExpired(context.Background(), dT0.Add(time.Hour))
+	if err != nil || n != 2 {
+		t.Fatalf("give up: %d, %v; want 2", n, err)
+	}
+	for _, key := range keys {
+		wantRow(t, s, key, "failed 0 09:00:00 24 10:00 - - -")
+		wantRecords(t, s, key, "lead.given_up")
+	}
+	reasons := texts(t, s.db, `SELECT payload->>'reason' FROM ctj_log WHERE payload->>'type' = 'lead.given_up'`)
+	if len(reasons) != 2 || reasons[0] == "" {
+		t.Fatalf("give-up reasons %q", reasons)
+	}
+}
+
+func TestRedeliver_RequeuesWithANewDeadlineAndLogsTheRequest(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	key := queueLead(t, s, "o-1")
+	var state *app.StateError
+	if err := s.deliveries.Redeliver(ctx, key, dT0, dT0.Add(time.Hour)); !errors.As(err, &state) {
+		t.Fatalf("redeliver a pending lead: got %v, want *app.StateError", err)
+	}
+	if err := s.deliveries.Redeliver(ctx, "o-none~1", dT0, dT0.Add(time.Hour)); !errors.Is(err, app.ErrNotFound) {
+		t.Fatalf("redeliver an unknown lead: got %v, want app.ErrNotFound", err)
+	}
+	if _, err := s.deliveries.GiveUpExpired(ctx, dT0.Add(2*time.Hour)); err != nil {
+		t.Fatalf("give up: %v", err)
+	}
+	now := dT0.Add(3 * time.Hour)
+	if err := s.deliveries.Redeliver(ctx, key, now, now.Add(24*time.Hour)); err != nil {
+		t.Fatalf("redeliver: %v", err)
+	}
+	wantRow(t, s, key, "pending 0 12:00:00 25 12:00 - - -")
+	wantRecords(t, s, key, "lead.given_up", "lead.redelivery_requested")
+}
+
+func TestRelease_ClearsTheClaim(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	key := queueLead(t, s, "o-1")
+	claimAt(t, s, "worker-a", dT0)
+	if err := s.deliveries.Release(context.Background(), "worker-a", key); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	wantRow(t, s, key, "pending 0 09:00:00 24 10:00 - - -")
+	wantRecords(t, s, key)
+}

@@ -1,0 +1,179 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"ctjournal/adapters/postgres"
+	"ctjournal/app"
+	"ctjournal/app/storetest"
+	"ctjournal/domain"
+)
+
+// logIDs is the log's event ids (call events only) in log order.
+func logIDs(t *testing.T, s store) []string {
+	return texts(t, s.db, `SELECT uuid FROM ctj_log WHERE payload->>'type' LIKE 'call.%' ORDER BY transaction_id, "offset"`)
+}
+
+func TestAppend_StoresTheBatchAsLogRowsInBatchOrder(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	events := []domain.CallEvent{storetest.Answered("o-1", "w-1", 1), storetest.Ordered("o-1", "w-1"), storetest.Ordered("o-2", "w-2")}
+	batch := storetest.Batch(t, events...)
+	if _, err := s.log.Append(context.Background(), batch); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	want := []string{events[0].EventID, events[1].EventID, events[2].EventID}
+	if got := logIDs(t, s); !slices.Equal(got, want) {
+		t.Fatalf("log holds %v, want %v", got, want)
+	}
+	for _, e := range batch {
+		if n := count(t, s.db, `SELECT count(*) FROM ctj_log WHERE uuid = $1 AND payload = $2::jsonb`, e.Event.EventID, string(e.Canonical)); n != 1 {
+			t.Errorf("event %s: %d rows with its canonical payload, want 1", e.Event.EventID, n)
+		}
+	}
+	if got := texts(t, s.db, `SELECT order_id || '=' || widget_id FROM ctj_order_widgets ORDER BY 1`); !slices.Equal(got, []string{"o-1=w-1", "o-2=w-2"}) {
+		t.Fatalf("orders tied as %v", got)
+	}
+}
+
+func TestAppend_RefusedBatchLeavesNoRow(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	stored := storetest.Ordered("o-1", "w-1")
+	if _, err := s.log.Append(ctx, storetest.Batch(t, stored)); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	changed := stored
+	changed.OccurredAt = changed.OccurredAt.Add(1)
+	for name, batch := range map[string][]domain.CallEvent{
+		"other content": {storetest.Ordered("o-2", "w-2"), storetest.Dialed("o-1", "w-1", 1), changed},
+		"other widget":  {storetest.Ordered("o-3", "w-3"), storetest.Answered("o-1", "w-9", 1)},
+	} {
+		var conflict *app.ConflictError
+		if _, err := s.log.Append(ctx, storetest.Batch(t, batch...)); !errors.As(err, &conflict) {
+			t.Fatalf("%s: got %v, want a conflict", name, err)
+		}
+	}
+	if got := logIDs(t, s); !slices.Equal(got, []string{stored.EventID}) {
+		t.Fatalf("log holds %v after refused batches, want only %s", got, stored.EventID)
+	}
+	if n := count(t, s.db, `SELECT count(*) FROM ctj_order_widgets`); n != 1 {
+		t.Fatalf("%d orders tied after refused batches, want 1", n)
+	}
+}
+
+// Several serve processes are several EventLogs on one database: their
+// group commits race on the unique index, and still each event is stored
+// once and every other writer is told it is a duplicate.
+func TestAppend_ConcurrentProcessesStoreAnEventOnce(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	logs := []*postgres.EventLog{s.log, postgres.NewEventLog(s.db), postgres.NewEventLog(s.db)}
+	for _, l := range logs[1:] {
+		t.Cleanup(l.Close)
+	}
+	batch := storetest.Batch(t, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1))
+	const writers = 24
+	results := make([]app.AppendResult, writers)
+	errs := make([]error, writers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			<-start
+			results[i], errs[i] = logs[i%len(logs)].Append(context.Background(), batch)
+		})
+	}
+	close(start)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("concurrent appends: %v", err)
+	}
+	accepted := 0
+	for _, r := range results {
+		accepted += r.Accepted
+	}
+	if accepted != 2 {
+		t.Fatalf("writers stored %d events, want 2", accepted)
+	}
+	for _, e := range batch {
+		if n := count(t, s.db, `SELECT count(*) FROM ctj_log WHERE uuid = $1`, e.Event.EventID); n != 1 {
+			t.Fatalf("event %s stored %d times", e.Event.EventID, n)
+		}
+	}
+}
+
+// An append inside the caller's transaction (postgres.WithTx) commits or
+// rolls back with it, and takes no other request's events along, however
+// many requests arrive at once.
+func TestAppend_InsideTheCallersTransaction(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	const rounds, inTx, plain = 5, 4, 8
+	for round := range rounds {
+		type txAppend struct {
+			tx     *sql.Tx
+			id     string
+			commit bool
+		}
+		txs := make([]txAppend, inTx)
+		for i := range txs {
+			tx, err := s.db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatalf("begin: %v", err)
+			}
+			t.Cleanup(func() { tx.Rollback() })
+			txs[i] = txAppend{tx: tx, commit: i%2 == 0}
+		}
+		var others []string
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range inTx + plain {
+			e := storetest.Ordered(fmt.Sprintf("o-%d-%d", round, i), "w-1")
+			batch := storetest.Batch(t, e)
+			appendCtx := ctx
+			if i < inTx {
+				txs[i].id = e.EventID
+				appendCtx = postgres.WithTx(ctx, txs[i].tx)
+			} else {
+				others = append(others, e.EventID)
+			}
+			wg.Go(func() {
+				<-start
+				if _, err := s.log.Append(appendCtx, batch); err != nil {
+					t.Errorf("append %d: %v", i, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		for _, a := range txs {
+			end := a.tx.Rollback
+			if a.commit {
+				end = a.tx.Commit
+			}
+			if err := end(); err != nil {
+				t.Fatalf("end tx: %v", err)
+			}
+		}
+		stored := logIDs(t, s)
+		for _, a := range txs {
+			if slices.Contains(stored, a.id) != a.commit {
+				t.Errorf("round %d: event appended in a transaction that committed=%v is in the log=%v", round, a.commit, !a.commit)
+			}
+		}
+		for _, id := range others {
+			if !slices.Contains(stored, id) {
+				t.Errorf("round %d: event %s of a request of its own is missing", round, id)
+			}
+		}
+	}
+}

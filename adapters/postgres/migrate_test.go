@@ -1,0 +1,49 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/pgtest"
+)
+
+// Several serve processes may start at once on an empty database; each
+// migrates, none fails, and each migration is applied once.
+func TestMigrate_ConcurrentStartsOnAnEmptyDatabase(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewEmptyDatabase(t)
+	ctx := context.Background()
+	const processes = 4
+	errs := make([]error, processes)
+	var wg sync.WaitGroup
+	for i := range processes {
+		wg.Go(func() {
+			db, err := postgres.Open(ctx, url)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer db.Close()
+			errs[i] = postgres.Migrate(ctx, db)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("process %d: %v", i, err)
+		}
+	}
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer db.Close()
+	if err := postgres.Migrate(ctx, db); err != nil {
+		t.Fatalf("migrate a migrated database: %v", err)
+	}
+	if n := count(t, db, `SELECT count(*) FROM ctj_schema_migrations`); n != 1 {
+		t.Fatalf("%d migrations recorded, want 1", n)
+	}
+}

@@ -1,0 +1,329 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"ctjournal/adapters/postgres"
+	"ctjournal/app"
+	"ctjournal/app/storetest"
+	"ctjournal/domain"
+)
+
+func ingest(t *testing.T, s store, events ...domain.CallEvent) {
+	t.Helper()
+	if _, err := app.NewIngestEvents(s.log).Handle(context.Background(), events); err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+}
+
+func setPolicy(t *testing.T, s store, widgetID string, change func(*domain.Policy)) {
+	t.Helper()
+	p := storetest.ValidPolicy()
+	if change != nil {
+		change(&p)
+	}
+	if _, err := app.NewSetPolicy(s.policies).Handle(context.Background(), widgetID, p); err != nil {
+		t.Fatalf("set policy of %s: %v", widgetID, err)
+	}
+}
+
+// callEventsInLogOrder is the log's call events, by position.
+func callEventsInLogOrder(t *testing.T, s store) []string {
+	return texts(t, s.db, `SELECT l."offset"::text FROM ctj_log l WHERE l.payload->>'type' LIKE 'call.%' ORDER BY l.transaction_id, l."offset"`)
+}
+
+func wantFoldedInLogOrder(t *testing.T, s store) {
+	t.Helper()
+	folded := texts(t, s.db, `SELECT position::text FROM ctj_order_events ORDER BY seq`)
+	if logged := callEventsInLogOrder(t, s); !slices.Equal(folded, logged) {
+		t.Fatalf("ctj_order_events holds positions\n%v\nthe log holds\n%v", folded, logged)
+	}
+}
+
+func wantNothingPoisoned(t *testing.T, s store) {
+	t.Helper()
+	if n := count(t, s.db, `SELECT count(*) FROM ctj_poison`); n != 0 {
+		t.Fatalf("%d log records went to the poison table", n)
+	}
+}
+
+func TestProjection_DecidesEachDecidingFactOnceAndQueuesEverySend(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	startProjection(t, s.db, time.Hour)
+	setPolicy(t, s, "w-all", nil)
+	setPolicy(t, s, "w-ok", func(p *domain.Policy) { p.OnlySuccessful = true })
+	tap := storetest.Ordered("o-tap", "w-all")
+	tap.Order.Kind, tap.Order.ManagerPhone = domain.KindTap2Call, "74951234567"
+	ingest(t, s,
+		storetest.Ordered("o-all", "w-all"), storetest.Failed("o-all", "w-all", 1), storetest.Answered("o-all", "w-all", 2),
+		storetest.Ordered("o-ok", "w-ok"), storetest.Failed("o-ok", "w-ok", 1), storetest.Answered("o-ok", "w-ok", 2),
+		storetest.Ordered("o-none", "w-none"), storetest.Answered("o-none", "w-none", 1),
+		storetest.Answered("o-early", "w-all", 1),
+		tap, storetest.Answered("o-tap", "w-all", 1))
+	// A policy change reaches orders placed after it only; o-early's
+	// call.ordered comes after it.
+	setPolicy(t, s, "w-all", func(p *domain.Policy) { p.OnlySuccessful = true })
+	ingest(t, s, storetest.Ordered("o-early", "w-all"), storetest.Ordered("o-new", "w-all"), storetest.Answered("o-new", "w-all", 1))
+	settle(t, s.db)
+
+	got := texts(t, s.db, `SELECT concat_ws(' | ', order_id, attempt, decision, coalesce(key, '-'), status, coalesce(policy_version, 0), reason)
+		FROM ctj_decisions ORDER BY order_id, attempt`)
+	want := []string{
+		"o-all | 1 | send | o-all~1 | pending | 1 | attempt 1 failed; every finished attempt is sent",
+		"o-all | 2 | send | o-all~2 | pending | 1 | attempt 2 answered; every finished attempt is sent",
+		"o-early | 1 | send | o-early | pending | 2 | attempt 1 answered; only successful calls are sent",
+		"o-new | 1 | send | o-new | pending | 2 | attempt 1 answered; only successful calls are sent",
+		"o-none | 1 | skip | - | skipped | 0 | widget w-none had no enabled Calltouch integration when the order was placed",
+		"o-ok | 1 | skip | - | skipped | 1 | attempt 1 failed; only successful calls are sent",
+		"o-ok | 2 | send | o-ok | pending | 1 | attempt 2 answered; only successful calls are sent",
+		"o-tap | 1 | skip | - | skipped | 1 | tap-to-call integration is off",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("decisions:\n%s\nwant:\n%s", joinLines(got), joinLines(want))
+	}
+	queued := texts(t, s.db, `SELECT concat_ws(' ', d.key, d.order_id, d.widget_id, d.status, d.payload->>'requestNumber',
+			d.decided_at = c.decided_at, d.deadline_at = c.decided_at + interval '1 hour')
+		FROM ctj_deliveries d JOIN ctj_decisions c ON c.key = d.key ORDER BY d.key`)
+	wantQueued := []string{
+		"o-all~1 o-all w-all pending o-all~1 t t",
+		"o-all~2 o-all w-all pending o-all~2 t t",
+		"o-early o-early w-all pending o-early t t",
+		"o-new o-new w-all pending o-new t t",
+		"o-ok o-ok w-ok pending o-ok t t",
+	}
+	if !slices.Equal(queued, wantQueued) || count(t, s.db, `SELECT count(*) FROM ctj_deliveries`) != len(wantQueued) {
+		t.Fatalf("queue rows:\n%s\nwant:\n%s", joinLines(queued), joinLines(wantQueued))
+	}
+	versions := texts(t, s.db, `SELECT order_id || ':' || coalesce(policy_version, 0) FROM ctj_orders ORDER BY order_id`)
+	if want := []string{"o-all:1", "o-early:2", "o-new:2", "o-none:0", "o-ok:1", "o-tap:1"}; !slices.Equal(versions, want) {
+		t.Fatalf("orders placed under %v, want %v", versions, want)
+	}
+	wantFoldedInLogOrder(t, s)
+	wantNothingPoisoned(t, s)
+}
+
+// readModels is every projected row, as text, table by table.
+func readModels(t *testing.T, s store) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, table := range []string{"ctj_policy_versions", "ctj_orders", "ctj_order_events", "ctj_decisions", "ctj_delivery_tries", "ctj_deliveries"} {
+		out[table] = texts(t, s.db, `SELECT r::text FROM `+table+` r ORDER BY 1`)
+	}
+	return out
+}
+
+func wantSameReadModels(t *testing.T, when string, before, after map[string][]string) {
+	t.Helper()
+	for table, rows := range before {
+		if !slices.Equal(rows, after[table]) {
+			t.Errorf("%s: %s changed from\n%s\nto\n%s", when, table, joinLines(rows), joinLines(after[table]))
+		}
+	}
+}
+
+// A second projection process (same consumer group) after the first
+// stops goes on from the stored offset; one that lost its offset and
+// replays the whole log changes nothing either.
+func TestProjection_RerunAndReplayDuplicateNothing(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	stop := startProjection(t, s.db, time.Hour)
+	setPolicy(t, s, "w-1", nil)
+	answered := storetest.Answered("o-1", "w-1", 2)
+	ingest(t, s, storetest.Ordered("o-1", "w-1"), storetest.Failed("o-1", "w-1", 1), answered)
+	ingest(t, s, storetest.Answered("o-2", "w-1", 1), storetest.Ordered("o-2", "w-1"))
+	settle(t, s.db)
+	now := time.Now().Add(time.Minute).Truncate(time.Second)
+	leads, err := s.deliveries.Claim(ctx, "worker-a", now, now.Add(time.Minute), 10)
+	if err != nil || len(leads) != 3 {
+		t.Fatalf("claim: %d leads, %v; want 3", len(leads), err)
+	}
+	for i, l := range leads {
+		if err := s.deliveries.RecordTry(ctx, "worker-a", try(l, []int{200, 503, 400}[i], now), now.Add(time.Second)); err != nil {
+			t.Fatalf("record try: %v", err)
+		}
+	}
+	if _, err := s.deliveries.GiveUpExpired(ctx, now.Add(2*time.Hour)); err != nil {
+		t.Fatalf("give up: %v", err)
+	}
+	settle(t, s.db)
+	stop()
+	before := readModels(t, s)
+	if n := len(before["ctj_delivery_tries"]); n != 4 {
+		t.Fatalf("%d delivery history rows, want 4 (3 tries, 1 give-up)", n)
+	}
+
+	ingest(t, s, answered) // a resend: a duplicate, no record
+	startProjection(t, s.db, time.Hour)
+	settle(t, s.db)
+	wantSameReadModels(t, "rerun", before, readModels(t, s))
+
+	// The same consumer group from the start of the log.
+	if _, err := s.db.Exec(`UPDATE ctj_log_offsets SET offset_acked = 0, last_processed_transaction_id = '0'`); err != nil {
+		t.Fatalf("reset offset: %v", err)
+	}
+	startProjection(t, s.db, time.Hour)
+	settle(t, s.db)
+	wantSameReadModels(t, "replay", before, readModels(t, s))
+	wantNothingPoisoned(t, s)
+}
+
+// Ingest transactions take their place in the log when they start writing
+// but become visible when they commit; the projection must neither skip a
+// transaction that commits after a later one, nor see one rolled back.
+func TestProjection_SeesEveryCommittedEventOnceWhateverTheCommitOrder(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	startProjection(t, s.db, time.Hour)
+	setPolicy(t, s, "w-1", nil)
+
+	type ingestTx struct {
+		xid    int64
+		events []string
+		commit bool
+		end    func() error
+	}
+	const txs, plain = 9, 6
+	var (
+		mu      sync.Mutex
+		open    []ingestTx
+		direct  []string
+		wg      sync.WaitGroup
+		started = make(chan struct{})
+	)
+	for i := range txs + plain {
+		order := fmt.Sprintf("o-%02d", i)
+		events := []domain.CallEvent{storetest.Ordered(order, "w-1"), storetest.Failed(order, "w-1", 1), storetest.Answered(order, "w-1", 2)}
+		ids := []string{events[0].EventID, events[1].EventID, events[2].EventID}
+		batch := storetest.Batch(t, events...)
+		wg.Go(func() {
+			<-started
+			if i >= txs { // a request of its own, committed at once
+				if _, err := s.log.Append(ctx, batch); err != nil {
+					t.Errorf("append: %v", err)
+				}
+				mu.Lock()
+				direct = append(direct, ids...)
+				mu.Unlock()
+				return
+			}
+			tx, err := s.db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Errorf("begin: %v", err)
+				return
+			}
+			if _, err := s.log.Append(postgres.WithTx(ctx, tx), batch); err != nil {
+				t.Errorf("append in tx: %v", err)
+				tx.Rollback()
+				return
+			}
+			var xid int64
+			if err := tx.QueryRow(`SELECT pg_current_xact_id()::text::bigint`).Scan(&xid); err != nil {
+				t.Errorf("xid: %v", err)
+				tx.Rollback()
+				return
+			}
+			it := ingestTx{xid: xid, events: ids, commit: i%3 != 0, end: tx.Rollback}
+			if it.commit {
+				it.end = tx.Commit
+			}
+			mu.Lock()
+			open = append(open, it)
+			mu.Unlock()
+		})
+	}
+	close(started)
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	// End the transactions newest first, the projection polling meanwhile.
+	slices.SortFunc(open, func(a, b ingestTx) int { return int(b.xid - a.xid) })
+	committed := slices.Clone(direct)
+	var rolledBack []string
+	for _, it := range open {
+		if err := it.end(); err != nil {
+			t.Fatalf("end tx %d: %v", it.xid, err)
+		}
+		if it.commit {
+			committed = append(committed, it.events...)
+		} else {
+			rolledBack = append(rolledBack, it.events...)
+		}
+		time.Sleep(time.Duration(rand.IntN(15)) * time.Millisecond)
+	}
+	settle(t, s.db)
+
+	folded := texts(t, s.db, `SELECT event_id::text FROM ctj_order_events`)
+	if !sameSet(folded, committed) || len(folded) != len(committed) {
+		t.Fatalf("projection folded %d events, %d were committed (%d rolled back)", len(folded), len(committed), len(rolledBack))
+	}
+	for _, id := range rolledBack {
+		if slices.Contains(folded, id) {
+			t.Fatalf("rolled-back event %s was folded", id)
+		}
+	}
+	if n, want := count(t, s.db, `SELECT count(*) FROM ctj_decisions`), 2*len(committed)/3; n != want {
+		t.Fatalf("%d decisions, want %d (two per committed order)", n, want)
+	}
+	wantFoldedInLogOrder(t, s)
+	wantNothingPoisoned(t, s)
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func joinLines(lines []string) string {
+	out := ""
+	for _, l := range lines {
+		out += "  " + l + "\n"
+	}
+	return out
+}
+
+// slowOutbox holds the first lead back for longer than the subscriber's
+// ack deadline, in the middle of applying a record: after the decision is
+// written, before its lead is queued.
+type slowOutbox struct {
+	app.Outbox
+	once sync.Once
+}
+
+func (o *slowOutbox) Enqueue(ctx context.Context, lead app.Lead) error {
+	o.once.Do(func() { time.Sleep(11 * time.Second) })
+	return o.Outbox.Enqueue(ctx, lead)
+}
+
+// The subscriber stops waiting for a record after its ack deadline (10 s)
+// and commits the rest of its batch; the record it gave up on must not
+// commit half-applied, or its lead would never be queued: a replay finds
+// the event folded and decides nothing again.
+func TestProjection_RecordGivenUpMidwayIsNotCommittedHalfApplied(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the projection's 10 s ack deadline")
+	}
+	t.Parallel()
+	s := newStore(t)
+	project := app.NewProjectRecord(postgres.NewReadModel(s.db), &slowOutbox{Outbox: postgres.NewOutbox(s.db, time.Hour)})
+	startRouter(t, s.db, project)
+	setPolicy(t, s, "w-1", nil)
+	ingest(t, s, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1))
+	settle(t, s.db)
+	got := texts(t, s.db, `SELECT concat_ws(' ', c.key, d.key IS NOT NULL) FROM ctj_decisions c LEFT JOIN ctj_deliveries d USING (key)`)
+	if want := []string{"o-1~1 t"}; !slices.Equal(got, want) {
+		t.Fatalf("send decisions and whether their lead is queued: %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,70 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"ctjournal/app"
+	"ctjournal/app/storetest"
+	"ctjournal/domain"
+)
+
+// One append is one transaction: all its decisions share one decided_at,
+// and the cursor must still page through them without a gap or a repeat.
+func TestLeads_PagesThroughDecisionsOfOneInstant(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	startProjection(t, s.db, time.Hour)
+	setPolicy(t, s, "w-1", nil)
+	var events []domain.CallEvent
+	for i := range 23 {
+		o := fmt.Sprintf("o-%02d", i)
+		events = append(events, storetest.Ordered(o, "w-1"), storetest.Failed(o, "w-1", 1), storetest.Answered(o, "w-1", 2))
+	}
+	ingest(t, s, events...)
+	settle(t, s.db)
+	if n := count(t, s.db, `SELECT count(DISTINCT decided_at) FROM ctj_decisions`); n != 1 {
+		t.Fatalf("decisions made at %d instants, want 1", n)
+	}
+
+	seen := map[string]bool{}
+	var order []string
+	f := app.LeadFilter{Limit: 7}
+	for {
+		page, err := s.queries.Leads(context.Background(), f)
+		if err != nil {
+			t.Fatalf("leads: %v", err)
+		}
+		for _, l := range page.Leads {
+			id := fmt.Sprintf("%s/%d", l.OrderID, *l.Attempt)
+			if seen[id] {
+				t.Fatalf("%s listed twice", id)
+			}
+			seen[id] = true
+			order = append(order, id)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		f.Cursor = *page.NextCursor
+	}
+	if len(seen) != 46 {
+		t.Fatalf("pages listed %d decisions, want 46", len(seen))
+	}
+	if order[0] != "o-22/2" || order[1] != "o-22/1" || order[45] != "o-00/1" {
+		t.Fatalf("listing order %v, want order id then attempt, descending, on equal times", order)
+	}
+}
+
+func TestLeads_RefusesACursorItDidNotHandOut(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	_, err := s.queries.Leads(context.Background(), app.LeadFilter{Limit: 10, Cursor: "not-a-cursor"})
+	var field *domain.FieldError
+	if !errors.As(err, &field) || field.Field != "cursor" {
+		t.Fatalf("got %v, want a *domain.FieldError on cursor", err)
+	}
+}
