@@ -64,6 +64,7 @@ func (h DeliverLeads) Handle(stop context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claim leads: %w", err)
 	}
+	access := &accessCache{policies: h.policies, byWidget: map[string]StoredPolicy{}}
 	slots := make(chan struct{}, max(1, h.cfg.Parallel))
 	var wg sync.WaitGroup
 	for _, lead := range leads {
@@ -71,7 +72,7 @@ func (h DeliverLeads) Handle(stop context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			if err := h.try(stop, ctx, lead); err != nil {
+			if err := h.try(stop, ctx, access, lead); err != nil {
 				h.log.Error("delivery try not recorded; the claim will lapse and the lead be tried again",
 					"key", lead.Key, "err", err)
 			}
@@ -83,8 +84,8 @@ func (h DeliverLeads) Handle(stop context.Context) (int, error) {
 
 // try sends one lead. stop cancels only the wait before the send; the send
 // and its record run under ctx, which stopping does not cancel.
-func (h DeliverLeads) try(stop, ctx context.Context, lead ClaimedLead) error {
-	access, err := h.policies.Policy(ctx, lead.WidgetID)
+func (h DeliverLeads) try(stop, ctx context.Context, cache *accessCache, lead ClaimedLead) error {
+	access, err := cache.policy(ctx, lead.WidgetID)
 	if err != nil {
 		return errors.Join(fmt.Errorf("access for widget %s: %w", lead.WidgetID, err), h.queue.Release(ctx, h.cfg.Owner, lead.Key))
 	}
@@ -141,4 +142,25 @@ func (h DeliverLeads) Run(ctx context.Context, wake <-chan struct{}, idle time.D
 		}
 		timer.Reset(next)
 	}
+}
+
+// accessCache reads each widget's latest policy once per round: the access
+// values are read at send time, and a round lasts well under a second.
+type accessCache struct {
+	policies PolicyStore
+	mu       sync.Mutex
+	byWidget map[string]StoredPolicy
+}
+
+func (c *accessCache) policy(ctx context.Context, widgetID string) (StoredPolicy, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.byWidget[widgetID]; ok {
+		return p, nil
+	}
+	p, err := c.policies.Policy(ctx, widgetID)
+	if err == nil {
+		c.byWidget[widgetID] = p
+	}
+	return p, err
 }
