@@ -13,6 +13,8 @@ type Commands struct {
 	SetPolicy     SetPolicy
 	DisablePolicy DisablePolicy
 	RedeliverLead RedeliverLead
+	// RebuildReadModels recreates the read models from the log.
+	RebuildReadModels RebuildReadModels
 }
 
 // AppQueries only read.
@@ -20,4 +22,7 @@ type AppQueries struct {
 	GetPolicy    GetPolicy
 	ExplainOrder ExplainOrder
 	ListLeads    ListLeads
+	// ExplainWidget and SimulatePolicy read the read models only.
+	ExplainWidget  ExplainWidget
+	SimulatePolicy SimulatePolicy
 }

@@ -55,6 +55,9 @@ func createCopies(ctx context.Context, tx *sql.Tx, live string) ([]serialColumn,
 			qualified(rebuildSchema, t), qualified(live, t))); err != nil {
 			return nil, fmt.Errorf("create copy of %s: %w", t, err)
 		}
+		if err := copyGrants(ctx, tx, live, t); err != nil {
+			return nil, err
+		}
 		cols, err := serialColumns(ctx, tx, live, t)
 		if err != nil {
 			return nil, err
@@ -70,6 +73,43 @@ func createCopies(ctx context.Context, tx *sql.Tx, live string) ([]serialColumn,
 		}
 	}
 	return serials, nil
+}
+
+// copyGrants gives the copy the live table's owner and privileges, so
+// that roles analysts query with keep their access after the swap.
+func copyGrants(ctx context.Context, tx *sql.Tx, live, table string) error {
+	rows, err := tx.QueryContext(ctx, `
+		SELECT format('ALTER TABLE %s OWNER TO %s', $2::text, c.relowner::regrole::text)
+		FROM pg_class c WHERE c.oid = $1::regclass AND c.relowner <> (SELECT relowner FROM pg_class WHERE oid = $2::regclass)
+		UNION ALL
+		SELECT format('GRANT %s ON %s TO %s%s', a.privilege_type, $2::text,
+			CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END,
+			CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END)
+		FROM pg_class c, aclexplode(c.relacl) a
+		WHERE c.oid = $1::regclass AND a.grantee <> c.relowner`,
+		qualified(live, table), qualified(rebuildSchema, table))
+	if err != nil {
+		return fmt.Errorf("read the privileges on %s: %w", table, err)
+	}
+	var stmts []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return err
+		}
+		stmts = append(stmts, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, stmt := range stmts {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("give the copy of %s the live table's owner and privileges: %s: %w", table, stmt, err)
+		}
+	}
+	return nil
 }
 
 type liveSerial struct {
@@ -103,56 +143,95 @@ func serialColumns(ctx context.Context, tx *sql.Tx, live, table string) ([]liveS
 	return out, rows.Err()
 }
 
-// buildIndexes gives each copy the keys and indexes of its live table, by
-// the same names, skipping those already built. Index names are unique per
-// schema, so the copies' can equal the live ones until the swap.
-func buildIndexes(ctx context.Context, q querier, live string, tables ...string) error {
-	for _, t := range tables {
-		stmts, err := missingIndexes(ctx, q, live, t)
-		if err != nil {
-			return err
-		}
-		for _, s := range stmts {
-			if _, err := q.ExecContext(ctx, s); err != nil {
-				return fmt.Errorf("index copy of %s: %w", t, err)
-			}
-		}
-	}
-	return nil
+// indexPlan builds one of a copy's indexes by its live name and, for an
+// index behind a key, makes it that key again.
+type indexPlan struct {
+	table      string
+	create     string // CREATE [UNIQUE] INDEX …; empty when the index exists
+	constraint string // ALTER TABLE … ADD CONSTRAINT … USING INDEX; empty when none or it exists
 }
 
-func missingIndexes(ctx context.Context, q querier, live, table string) ([]string, error) {
-	// Constraints (primary key, unique) keep being constraints, so that
-	// ON CONFLICT and the catalog see them as the live ones; other indexes
-	// are recreated from their definitions.
+// planIndexes lists what the copy of table lacks of its live table's
+// indexes and keys (primary key, unique), by the same names: index names
+// are unique per schema, so the copies' can equal the live ones until the
+// swap.
+func planIndexes(ctx context.Context, q querier, live, table string) ([]indexPlan, error) {
 	rows, err := q.QueryContext(ctx, `
-		SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', $2::text, con.conname, pg_get_constraintdef(con.oid))
-		FROM pg_constraint con
-		WHERE con.conrelid = $1::regclass AND con.contype IN ('p', 'u', 'x')
-			AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = con.conname AND c.relnamespace = $3::regnamespace)
-		UNION ALL
-		SELECT replace(pg_get_indexdef(i.indexrelid), ' ON ' || $1::regclass::text || ' ', ' ON ' || $2::text || ' ')
-		FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		SELECT replace(pg_get_indexdef(i.indexrelid), ' ON ' || $2::text || ' ', ' ON ' || $3::text || ' '),
+			EXISTS (SELECT 1 FROM pg_class o WHERE o.relname = c.relname AND o.relnamespace = $4::regnamespace),
+			COALESCE(con.conname, ''), COALESCE(con.contype::text, ''), COALESCE(pg_get_constraintdef(con.oid), ''),
+			con.conname IS NOT NULL AND EXISTS (SELECT 1 FROM pg_constraint oc
+				WHERE oc.conname = con.conname AND oc.conrelid = $3::regclass)
+		FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indexrelid
+		LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
 		WHERE i.indrelid = $1::regclass
-			AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid)
-			AND NOT EXISTS (SELECT 1 FROM pg_class o WHERE o.relname = c.relname AND o.relnamespace = $3::regnamespace)`,
-		qualified(live, table), qualified(rebuildSchema, table), rebuildSchema)
+		ORDER BY c.relname`,
+		qualified(live, table), qualified(live, table), qualified(rebuildSchema, table), rebuildSchema)
 	if err != nil {
 		return nil, fmt.Errorf("list indexes of %s: %w", table, err)
 	}
 	defer rows.Close()
-	var out []string
+	var out []indexPlan
 	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
+		var (
+			def, conName, conType, conDef string
+			built, constrained            bool
+		)
+		if err := rows.Scan(&def, &built, &conName, &conType, &conDef, &constrained); err != nil {
 			return nil, err
 		}
-		if strings.HasPrefix(s, "CREATE") && !strings.Contains(s, " ON "+qualified(rebuildSchema, table)+" ") {
-			return nil, fmt.Errorf("index copy of %s: cannot retarget %q", table, s)
+		if !strings.Contains(def, " ON "+qualified(rebuildSchema, table)+" ") {
+			return nil, fmt.Errorf("index copy of %s: cannot retarget %q", table, def)
 		}
-		out = append(out, s)
+		p := indexPlan{table: table}
+		if !built {
+			p.create = def
+		}
+		if conName != "" && !constrained {
+			copyTable := qualified(rebuildSchema, table)
+			switch conType {
+			case "p":
+				p.constraint = fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s PRIMARY KEY USING INDEX %[2]s`, copyTable, quoteIdent(conName))
+			case "u":
+				p.constraint = fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s UNIQUE USING INDEX %[2]s`, copyTable, quoteIdent(conName))
+			default: // an exclusion constraint builds its own index
+				p.create = ""
+				if !built {
+					p.constraint = fmt.Sprintf(`ALTER TABLE %s ADD CONSTRAINT %s %s`, copyTable, quoteIdent(conName), conDef)
+				}
+			}
+		}
+		if p.create != "" || p.constraint != "" {
+			out = append(out, p)
+		}
 	}
 	return out, rows.Err()
+}
+
+// buildIndexes gives the copies of tables what planIndexes finds missing,
+// one statement after the other. keep, when set, picks the plans to run.
+func buildIndexes(ctx context.Context, q querier, live string, keep func(indexPlan) bool, tables ...string) error {
+	for _, t := range tables {
+		plans, err := planIndexes(ctx, q, live, t)
+		if err != nil {
+			return err
+		}
+		for _, p := range plans {
+			if keep != nil && !keep(p) {
+				continue
+			}
+			for _, stmt := range []string{p.create, p.constraint} {
+				if stmt == "" {
+					continue
+				}
+				if _, err := q.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("index copy of %s: %w", t, err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // qualified names schema.table, quoting each part when it needs it.

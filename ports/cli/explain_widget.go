@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"ctjournal/app"
@@ -92,48 +91,47 @@ func writeJSON(w io.Writer, v any) error {
 // printWidgetSummary writes a widget summary for a support person.
 func printWidgetSummary(w io.Writer, s app.WidgetSummary) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Widget %s, decisions taken %s\n", s.WidgetID, span(s.Since, s.Until))
+	fmt.Fprintf(&b, "Widget %s: decisions taken %s\n", s.WidgetID, span(s.Since, s.Until))
 	fmt.Fprintf(&b, "%d decisions on %d orders\n\n", s.Decisions, s.Orders)
+	width := len(fmt.Sprint(s.Decisions))
 	b.WriteString("By status\n")
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	for _, st := range app.LeadStatuses {
-		fmt.Fprintf(tw, "  %d\t  %s\t%s\n", s.ByStatus[st], st, statusMeaning[st])
+		fmt.Fprintf(&b, "  %-10s %*d  %s\n", st, width, s.ByStatus[st], statusMeaning[st])
 	}
-	tw.Flush()
-	reasons(&b, "Skipped, by reason", s.SkipReasons)
-	reasons(&b, "Waiting, by reason", s.WaitReasons)
+	reasons(&b, "Skipped, by reason", s.SkipReasons, width)
+	reasons(&b, "Waiting, by reason", s.WaitReasons, width)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
 var statusMeaning = map[string]string{
-	app.StatusDelivered: "  leads Calltouch accepted",
-	app.StatusPending:   "  leads on their way (queued or retrying)",
-	app.StatusFailed:    "  leads Calltouch refused, or given up",
-	app.StatusSkipped:   "  not sent, by the rules",
-	app.StatusWaiting:   "  waiting for more facts",
+	app.StatusDelivered: "leads Calltouch accepted",
+	app.StatusPending:   "leads on their way (queued or being retried)",
+	app.StatusFailed:    "leads Calltouch refused, or given up",
+	app.StatusSkipped:   "not sent, by the rules (reasons below)",
+	app.StatusWaiting:   "waiting for more facts",
 }
 
-func reasons(b *strings.Builder, title string, rs []app.ReasonCount) {
+func reasons(b *strings.Builder, title string, rs []app.ReasonCount, width int) {
 	if len(rs) == 0 {
 		return
 	}
 	fmt.Fprintf(b, "\n%s\n", title)
-	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	for _, r := range rs {
-		fmt.Fprintf(tw, "  %d\t  %s\t\n", r.Count, r.Reason)
+		fmt.Fprintf(b, "  %*d  %s\n", width, r.Count, r.Reason)
 	}
-	tw.Flush()
 }
 
+// span says which times a summary covers, in UTC.
 func span(since, until *time.Time) string {
+	const layout = "2006-01-02 15:04:05 UTC"
 	switch {
 	case since == nil && until == nil:
 		return "at any time"
 	case until == nil:
-		return "since " + stamp(*since)
+		return "since " + since.UTC().Format(layout)
 	case since == nil:
-		return "before " + stamp(*until)
+		return "before " + until.UTC().Format(layout)
 	}
-	return "from " + stamp(*since) + " to " + stamp(*until) + " (UTC)"
+	return "from " + since.UTC().Format(layout) + " to " + until.UTC().Format(layout)
 }

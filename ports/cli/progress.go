@@ -58,8 +58,9 @@ func (p *barProgress) Stage(what string) {
 
 func (p *barProgress) Close() {}
 
-// lineProgress writes "processed/total, events/s" lines at most once per
-// interval, from a ticker so a slow page still shows the rebuild is alive.
+// lineProgress writes "processed/total, events/s" lines every interval,
+// from a ticker so that a slow page still shows the rebuild is alive, and
+// a last one when the replay ends.
 type lineProgress struct {
 	w        io.Writer
 	interval time.Duration
@@ -113,9 +114,14 @@ func (p *lineProgress) Advanced(n int) {
 	p.mu.Unlock()
 }
 
+// Stage ends the replay's lines with a last one, then names the stage.
 func (p *lineProgress) Stage(what string) {
-	p.Close()
-	p.line()
+	p.stopOnce.Do(func() {
+		if p.stop != nil {
+			close(p.stop)
+			p.line()
+		}
+	})
 	fmt.Fprintf(p.w, "rebuild: %s\n", what)
 }
 

@@ -1,0 +1,122 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"hash/maphash"
+	"slices"
+
+	"ctjournal/app"
+)
+
+// evict sends the least recently touched quarter of the orders in memory
+// to the copies.
+func (m *bulkModel) evict() error {
+	touched := make([]uint64, 0, len(m.orders))
+	for _, o := range m.orders {
+		touched = append(touched, o.touched)
+	}
+	slices.Sort(touched)
+	cutoff := touched[len(touched)/4]
+	for id, o := range m.orders {
+		if o.touched > cutoff {
+			continue
+		}
+		if err := m.writeOrder(o); err != nil {
+			return err
+		}
+		delete(m.orders, id)
+		m.left[m.hash(id)] = struct{}{}
+	}
+	return nil
+}
+
+// flush sends every order still in memory to the copies.
+func (m *bulkModel) flush() error {
+	for id, o := range m.orders {
+		if err := m.writeOrder(o); err != nil {
+			return err
+		}
+		delete(m.orders, id)
+	}
+	return nil
+}
+
+func (m *bulkModel) hash(orderID string) uint64 { return maphash.String(m.seed, orderID) }
+
+// hasLeft reports whether the order may have left memory (a hash
+// collision only costs a read that finds nothing).
+func (m *bulkModel) hasLeft(orderID string) bool {
+	if len(m.left) == 0 {
+		return false
+	}
+	_, ok := m.left[m.hash(orderID)]
+	return ok
+}
+
+// prefetch reads back, in one go, the orders of a page's call events that
+// left memory, so that folding the page needs no read of its own.
+func (m *bulkModel) prefetch(ctx context.Context, page []app.LogRecord) error {
+	if len(m.left) == 0 {
+		return nil
+	}
+	var ids []string
+	for _, rec := range page {
+		id := orderIDOf(rec.Payload)
+		if id == "" {
+			continue
+		}
+		if _, in := m.orders[id]; !in && m.hasLeft(id) && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return m.readBack(ctx, ids)
+}
+
+// readBack brings orders that left memory back from the copies and
+// removes their order and decision rows there: they go out again when the
+// orders next leave. Their events stay: events are written once.
+func (m *bulkModel) readBack(ctx context.Context, ids []string) error {
+	if err := m.w.sync(); err != nil {
+		return err
+	}
+	loaded, err := m.loader.load(ctx, ids, m.placement)
+	if err != nil {
+		return err
+	}
+	for id, o := range loaded {
+		m.clock++
+		o.touched = m.clock
+		m.orders[id] = o
+	}
+	m.reloads += len(loaded)
+	return nil
+}
+
+// orderIDKey is how the order id appears in a call event as PostgreSQL
+// prints JSONB: after "data", whose details may hold a key of that name.
+var orderIDKey = []byte(`"order_id": "`)
+
+// orderIDOf finds a call event's order id cheaply: the last "order_id"
+// member of the record, where jsonb prints the top-level one. A wrong
+// guess costs only a read-back that finds nothing or one made later;
+// records printed otherwise are decoded.
+func orderIDOf(payload []byte) string {
+	if i := bytes.LastIndex(payload, orderIDKey); i >= 0 {
+		rest := payload[i+len(orderIDKey):]
+		if j := bytes.IndexByte(rest, '"'); j >= 0 {
+			return string(rest[:j])
+		}
+	}
+	var head struct {
+		OrderID string `json:"order_id"`
+	}
+	if bytes.Contains(payload, []byte(`"order_id"`)) && json.Unmarshal(payload, &head) == nil {
+		return head.OrderID
+	}
+	return ""
+}

@@ -1,0 +1,236 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"ctjournal/adapters/calltouch/calltouchfake"
+	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/pgtest"
+	"ctjournal/app"
+	"ctjournal/domain"
+)
+
+// rbWidgets covers every rule: no filter, each filter, both, before_call,
+// tap-to-call on, disabled, and no policy at all.
+var rbWidgets = []string{"plain", "succ", "last", "both", "before", "tap", "off", "none"}
+
+func TestRebuild_ReproducesReadModelsRowForRow_AndSendsNothing(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDatabase(t)
+	fake := calltouchfake.New()
+	t.Cleanup(fake.Close)
+	server := fake.URL()
+	policies := map[string]domain.Policy{
+		"plain":  rbPolicy(server, nil),
+		"succ":   rbPolicy(server, func(p *domain.Policy) { p.OnlySuccessful = true }),
+		"last":   rbPolicy(server, func(p *domain.Policy) { p.OnlyLastAttempt = true }),
+		"both":   rbPolicy(server, func(p *domain.Policy) { p.OnlyLastAttempt, p.OnlySuccessful = true, true }),
+		"before": rbPolicy(server, func(p *domain.Policy) { p.Hook = domain.HookBeforeCall }),
+		"tap":    rbPolicy(server, func(p *domain.Policy) { p.Tap2Call = true }),
+		"off":    rbPolicy(server, func(p *domain.Policy) { p.Enabled = false }),
+	}
+	for w, p := range policies {
+		rbSetPolicy(t, db, w, p)
+	}
+	// Some requests fail for a while, some are refused for good.
+	fake.Script(calltouchfake.Status(503, "busy"), calltouchfake.Status(400, `{"error":"bad phone"}`),
+		calltouchfake.Status(503, "busy"), calltouchfake.Status(422, `{"error":"bad site"}`))
+	rbStartProjection(t, db)
+	stopDelivery := rbStartDelivery(t, db)
+
+	orders := rbHistory("o", rbWidgets, 12)
+	rbAppend(t, db, orders[:len(orders)/2], 37)
+	// A policy change mid-history: later orders of "plain" get only_successful.
+	rbSetPolicy(t, db, "plain", rbPolicy(server, func(p *domain.Policy) { p.OnlySuccessful = true }))
+	rbAppend(t, db, orders[len(orders)/2:], 37)
+	rbWaitProjected(t, db)
+	rbWaitFor(t, 30*time.Second, "every lead to be tried to its end", func() bool {
+		return rbCount(t, db, `SELECT count(*) FROM ctj_deliveries WHERE status = 'pending'`) == 0
+	})
+	// Support sends a refused lead again; it is delivered this time.
+	var refused string
+	if err := db.QueryRow(`SELECT key FROM ctj_deliveries WHERE status = 'failed' ORDER BY key LIMIT 1`).Scan(&refused); err != nil {
+		t.Fatalf("no refused lead: %v", err)
+	}
+	if err := postgres.NewDeliveries(db).Redeliver(context.Background(), domain.LeadKey(refused), time.Now(), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	rbWaitFor(t, 30*time.Second, "the redelivered lead to be delivered", func() bool {
+		return rbCount(t, db, `SELECT count(*) FROM ctj_deliveries WHERE key = $1 AND status = 'delivered'`, refused) == 1
+	})
+	stopDelivery()
+	// More orders no one delivers: given up after their deadline.
+	rbAppend(t, db, rbHistory("late", []string{"plain"}, 4), 100)
+	rbWaitProjected(t, db)
+	if n, err := postgres.NewDeliveries(db).GiveUpExpired(context.Background(), time.Now().Add(48*time.Hour)); err != nil || n == 0 {
+		t.Fatalf("give up: %d, %v", n, err)
+	}
+	rbWaitProjected(t, db)
+
+	// Analysts' access survives the swap.
+	if _, err := db.Exec(`GRANT SELECT ON ctj_decisions, ctj_orders TO PUBLIC`); err != nil {
+		t.Fatal(err)
+	}
+	grants := `SELECT relname || ' ' || COALESCE(relacl::text, '') FROM pg_class WHERE relname LIKE 'ctj\_%' AND relkind = 'r' ORDER BY relname`
+	before, deliveries, requests, acl := rbDump(t, db), rbDeliveries(t, db), len(fake.Requests()), rbRows(t, db, grants)
+	for _, want := range []string{"delivered", "failed", "skipped", "waiting"} {
+		if rbCount(t, db, `SELECT count(*) FROM ctj_decisions WHERE status = $1`, want) == 0 {
+			t.Fatalf("the history has no %s decision; it should cover every status", want)
+		}
+	}
+	for _, outcome := range []string{"delivered", "transient", "refused", "given_up", "redelivery_requested"} {
+		if rbCount(t, db, `SELECT count(*) FROM ctj_delivery_tries WHERE outcome = $1`, outcome) == 0 {
+			t.Fatalf("the history has no %s try", outcome)
+		}
+	}
+
+	// Default settings, then few orders in memory (most leave it and are
+	// read back), then a second rebuild of a rebuilt database.
+	for _, cfg := range []postgres.RebuildConfig{{}, {MaxOrders: 5, PageSize: 50, BatchBytes: 2000}, {}} {
+		res := rbRebuild(t, db, cfg)
+		if res.Events != int64(rbCount(t, db, `SELECT count(*) FROM ctj_log`)) {
+			t.Fatalf("rebuilt %d events, the log holds %d", res.Events, rbCount(t, db, `SELECT count(*) FROM ctj_log`))
+		}
+		rbSameDump(t, before, rbDump(t, db))
+		rbSchemaGone(t, db)
+		if got := rbDeliveries(t, db); rbJoin(got) != rbJoin(deliveries) {
+			t.Fatal("the rebuild changed the delivery queue")
+		}
+		if got := rbRows(t, db, grants); rbJoin(got) != rbJoin(acl) {
+			t.Fatalf("privileges after the rebuild:\n%s\nbefore:\n%s", rbJoin(got), rbJoin(acl))
+		}
+		if n := len(fake.Requests()); n != requests {
+			t.Fatalf("Calltouch got %d requests during the rebuild", n-requests)
+		}
+	}
+
+	// The projection keeps working on the swapped-in tables.
+	rbStartProjection(t, db)
+	rbAppend(t, db, rbHistory("after", []string{"plain"}, 2), 100)
+	rbWaitProjected(t, db)
+	if n := rbCount(t, db, `SELECT count(*) FROM ctj_decisions WHERE order_id LIKE 'after-%' AND decision = 'send'`); n == 0 {
+		t.Fatal("no decision on orders placed after the rebuild")
+	}
+	if n := rbCount(t, db, `SELECT count(*) FROM ctj_deliveries WHERE order_id LIKE 'after-%'`); n == 0 {
+		t.Fatal("no lead queued for orders placed after the rebuild")
+	}
+}
+
+func TestRebuild_InterruptedLeavesOldModels(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDatabase(t)
+	rbSetPolicy(t, db, "plain", rbPolicy("http://127.0.0.1:1", nil))
+	rbAppend(t, db, rbHistory("o", []string{"plain", "none"}, 30), 50)
+	projection := rbStartProjection(t, db)
+	rbWaitProjected(t, db)
+	projection.stop()
+	before := rbDump(t, db)
+	if len(before["ctj_order_events"]) == 0 {
+		t.Fatal("no events projected")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pages := 0
+	progress := rbQuiet{onAdvance: func(int) {
+		if pages++; pages == 2 {
+			cancel() // as SIGINT does, between pages
+		}
+	}}
+	_, err := app.NewRebuildReadModels(postgres.NewRebuilder(db, postgres.RebuildConfig{PageSize: 10}), time.Now).Handle(ctx, progress)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted rebuild: got %v, want context.Canceled", err)
+	}
+	rbSameDump(t, before, rbDump(t, db))
+	rbSchemaGone(t, db)
+
+	// A failed swap (a view depends on the old table) leaves them too.
+	if _, err := db.Exec(`CREATE VIEW analyst_orders AS SELECT * FROM ctj_orders`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = app.NewRebuildReadModels(postgres.NewRebuilder(db, postgres.RebuildConfig{}), time.Now).Handle(context.Background(), rbQuiet{})
+	if err == nil {
+		t.Fatal("rebuild swapped in tables a view depends on")
+	}
+	rbSameDump(t, before, rbDump(t, db))
+	rbSchemaGone(t, db)
+	if _, err := db.Exec(`DROP VIEW analyst_orders`); err != nil {
+		t.Fatal(err)
+	}
+	// And the next rebuild runs (the lock was released).
+	rbRebuild(t, db, postgres.RebuildConfig{})
+	rbSameDump(t, before, rbDump(t, db))
+}
+
+func TestRebuild_WhileProjectionRuns_KeepsBothConsistent(t *testing.T) {
+	t.Parallel()
+	db, _ := pgtest.NewDatabase(t)
+	widgets := []string{"plain", "succ", "last", "none"}
+	rbSetPolicy(t, db, "plain", rbPolicy("http://127.0.0.1:1", nil))
+	rbSetPolicy(t, db, "succ", rbPolicy("http://127.0.0.1:1", func(p *domain.Policy) { p.OnlySuccessful = true }))
+	rbSetPolicy(t, db, "last", rbPolicy("http://127.0.0.1:1", func(p *domain.Policy) { p.OnlyLastAttempt = true }))
+	projection := rbStartProjection(t, db)
+	rbAppend(t, db, rbHistory("pre", widgets, 30), 50)
+	rbWaitProjected(t, db)
+
+	// The telephony core keeps sending while the rebuild runs.
+	stop, appended := make(chan struct{}), make(chan error, 1)
+	go func() {
+		log := postgres.NewEventLog(db)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				appended <- nil
+				return
+			default:
+			}
+			var batch []app.NewEvent
+			for _, o := range rbHistory(fmt.Sprintf("live%04d", i), widgets, 1) {
+				for _, e := range o.events {
+					canonical, err := domain.MarshalEvent(e)
+					if err != nil {
+						appended <- err
+						return
+					}
+					batch = append(batch, app.NewEvent{Event: e, Canonical: canonical, Index: len(batch)})
+				}
+			}
+			if _, err := log.Append(context.Background(), batch); err != nil {
+				appended <- err
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	time.Sleep(100 * time.Millisecond)
+	t0 := time.Now()
+	res := rbRebuild(t, db, postgres.RebuildConfig{PageSize: 25, SwapGap: 5})
+	t.Logf("rebuild took %s", time.Since(t0))
+	time.Sleep(200 * time.Millisecond) // the projection goes on against the new tables
+	close(stop)
+	if err := <-appended; err != nil {
+		t.Fatalf("append during the rebuild: %v", err)
+	}
+	rbWaitProjected(t, db)
+	t.Logf("rebuilt %d events while %d were in the log at the end", res.Events, rbCount(t, db, `SELECT count(*) FROM ctj_log`))
+
+	// Every lead decided "send" is queued once: none the live projection
+	// decided was lost to the swap.
+	sends := rbRows(t, db, `SELECT key FROM ctj_decisions WHERE decision = 'send' ORDER BY key`)
+	queued := rbRows(t, db, `SELECT key FROM ctj_deliveries ORDER BY key`)
+	if rbJoin(sends) != rbJoin(queued) {
+		t.Fatalf("%d leads decided send, %d queued", len(sends), len(queued))
+	}
+	if n := rbCount(t, db, `SELECT count(*) FROM ctj_decisions WHERE order_id LIKE 'live%'`); n == 0 {
+		t.Fatal("no decision on orders sent during the rebuild")
+	}
+	// And the models are what the log says: a quiet rebuild changes nothing.
+	projection.stop()
+	before := rbDump(t, db)
+	rbRebuild(t, db, postgres.RebuildConfig{})
+	rbSameDump(t, before, rbDump(t, db))
+}

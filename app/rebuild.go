@@ -1,0 +1,154 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// RebuildStore builds a private copy of the read models from the log and
+// swaps it in for the live ones.
+type RebuildStore interface {
+	// StartRebuild creates empty copies of the read models and fixes what
+	// the bulk phase replays: the log up to where the live projection
+	// stands now.
+	StartRebuild(ctx context.Context) (RebuildRun, error)
+}
+
+// RebuildRun is one rebuild under way.
+type RebuildRun interface {
+	// Total is how many log records the bulk phase replays.
+	Total() int64
+	// Models is the copy the bulk phase folds records into.
+	Models() ReadModel
+	// NextPage returns the bulk phase's next records in log order; none
+	// once it is done.
+	NextPage(ctx context.Context) ([]LogRecord, error)
+	// Seal writes what the copy still holds in memory and readies it for
+	// record-by-record folding (keys, indexes, lead statuses).
+	Seal(ctx context.Context) error
+	// SwapIn folds, each through apply and into the copy, the records the
+	// live projection folded since the bulk phase's end, and never one it
+	// has not: those are still the projection's to fold and queue. Then it
+	// swaps the copy in for the live models, the last records and the swap
+	// in one transaction that holds the projection still. It returns how
+	// many records it folded.
+	SwapIn(ctx context.Context, apply func(ctx context.Context, models ReadModel, rec LogRecord) error) (int64, error)
+	// Discard drops the copy; the live models stay as they were.
+	Discard(ctx context.Context) error
+}
+
+// RebuildProgress hears how a rebuild advances: a progress bar on a
+// terminal, plain lines otherwise.
+type RebuildProgress interface {
+	Started(total int64)
+	Advanced(n int)
+	Stage(what string)
+}
+
+// RebuildResult is what a finished rebuild did.
+type RebuildResult struct {
+	Events   int64         // log records folded
+	Skipped  int64         // records the projection can never apply (malformed)
+	Duration time.Duration //
+}
+
+// Rate is the records folded per second.
+func (r RebuildResult) Rate() float64 {
+	if r.Duration <= 0 {
+		return 0
+	}
+	return float64(r.Events) / r.Duration.Seconds()
+}
+
+// RebuildReadModels recreates every read model from the log through the
+// projection's own rules (ProjectRecord), with an outbox that queues
+// nothing: a rebuild never sends and never touches delivery state, which
+// it reads back from the tries the log holds.
+type RebuildReadModels struct {
+	store RebuildStore
+	now   func() time.Time
+}
+
+func NewRebuildReadModels(store RebuildStore, now func() time.Time) RebuildReadModels {
+	return RebuildReadModels{store: store, now: now}
+}
+
+// Handle runs a rebuild. Whatever stops it before the swap (an error, ctx
+// ending on SIGINT) leaves the live models as they were and drops the copy.
+func (h RebuildReadModels) Handle(ctx context.Context, progress RebuildProgress) (res RebuildResult, err error) {
+	start := h.now()
+	run, err := h.store.StartRebuild(ctx)
+	if err != nil {
+		return res, fmt.Errorf("start rebuild: %w", err)
+	}
+	swapped := false
+	defer func() {
+		if swapped {
+			return
+		}
+		if dErr := run.Discard(context.WithoutCancel(ctx)); dErr != nil {
+			err = errors.Join(err, fmt.Errorf("drop the partial copy: %w", dErr))
+		}
+	}()
+
+	project := NewProjectRecord(run.Models(), discardOutbox{})
+	progress.Started(run.Total())
+	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		page, err := run.NextPage(ctx)
+		if err != nil {
+			return res, fmt.Errorf("replay the log: %w", err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, rec := range page {
+			if err := foldOne(ctx, project, rec, &res); err != nil {
+				return res, err
+			}
+		}
+		progress.Advanced(len(page))
+	}
+	progress.Stage("writing indexes and lead statuses")
+	if err := run.Seal(ctx); err != nil {
+		return res, fmt.Errorf("write the copy: %w", err)
+	}
+	progress.Stage("catching up with the live projection and swapping in")
+	n, err := run.SwapIn(ctx, func(ctx context.Context, models ReadModel, rec LogRecord) error {
+		return NewProjectRecord(models, discardOutbox{}).Handle(ctx, rec)
+	})
+	if err != nil {
+		return res, fmt.Errorf("swap in: %w", err)
+	}
+	swapped = true
+	res.Events += n
+	res.Duration = h.now().Sub(start)
+	return res, nil
+}
+
+// foldOne applies one record. A record the live projection could never
+// apply either (malformed: it went to the poison queue) is skipped alike.
+func foldOne(ctx context.Context, project ProjectRecord, rec LogRecord, res *RebuildResult) error {
+	err := project.Handle(ctx, rec)
+	var permanent *PermanentError
+	switch {
+	case err == nil:
+		res.Events++
+	case errors.As(err, &permanent):
+		res.Skipped++
+	default:
+		return fmt.Errorf("fold record %d: %w", rec.Position, err)
+	}
+	return nil
+}
+
+// discardOutbox is the rebuild's outbox: leads decided "send" were queued
+// by the live projection when it first folded them, so nothing is queued
+// again, and nothing is sent.
+type discardOutbox struct{}
+
+func (discardOutbox) Enqueue(context.Context, Lead) error { return nil }
