@@ -4,7 +4,7 @@ BIN      := bin/ctjournal
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: build run test vet fmt bench clean
+.PHONY: build run test soak vet fmt bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ctjournal
@@ -13,10 +13,26 @@ run: build
 	./$(BIN) serve
 
 # Unit, store (real PostgreSQL) and end-to-end tests (the built binary).
+# The second step runs, alone, the end-to-end tests that disturb the whole
+# PostgreSQL server (they restart it, or hold a transaction open on it).
 test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 12m ./...
+	CTJ_E2E_EXCLUSIVE=1 $(GO) test -count=1 -timeout 5m -run 'Exclusive' ./tests/
+
+# The soak (README, Guarantees): a steady load for CTJ_SOAK_DURATION
+# (default 5m) at CTJ_SOAK_RATE orders a second (default 20), Calltouch
+# failing 10 % of requests; memory and goroutines must stay flat.
+soak:
+	CTJ_SOAK=1 $(GO) test -count=1 -timeout 30m -run 'Soak' -v ./tests/
+
+# The benchmark (bench/README.md): the built binary on a fresh PostgreSQL
+# database with the fake Calltouch; prints a table, writes bench/results.json.
+# BENCH_QUICK=1 for a one-minute run; BENCH_PG_URL to use another server.
+bench: build
+	$(GO) build -o bin/ctjbench ./bench/cmd/ctjbench
+	./bin/ctjbench -bin $(BIN) -go $(GO) -out bench/results.json $(if $(filter-out 0,$(BENCH_QUICK)),-quick)
 
 clean:
 	rm -rf bin

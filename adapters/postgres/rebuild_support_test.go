@@ -326,7 +326,7 @@ func rbStartDelivery(t testing.TB, db *sql.DB) func() {
 // rbWaitProjected waits until the projection has folded the whole log.
 func rbWaitProjected(t testing.TB, db *sql.DB) {
 	t.Helper()
-	rbWaitFor(t, 30*time.Second, "the projection to fold the whole log", func() bool {
+	rbWaitFor(t, 90*time.Second, "the projection to fold the whole log", func() bool {
 		return rbCount(t, db, `SELECT count(*) FROM ctj_log l, ctj_log_offsets o WHERE o.consumer_group = 'projection'
 			AND (l.transaction_id, l."offset") > (o.last_processed_transaction_id, o.offset_acked)`) == 0 &&
 			rbCount(t, db, `SELECT count(*) FROM ctj_log_offsets WHERE consumer_group = 'projection'`) == 1
