@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+)
+
+// database is the fresh database of one run, dropped at the end.
+type database struct {
+	admin *sql.DB
+	name  string
+	url   string
+	db    *sql.DB
+}
+
+func createDatabase(ctx context.Context, adminURL string) (*database, error) {
+	admin, err := sql.Open("postgres", adminURL)
+	if err != nil {
+		return nil, err
+	}
+	suffix := make([]byte, 4)
+	rand.Read(suffix)
+	name := "ctj_bench_" + hex.EncodeToString(suffix)
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
+		admin.Close()
+		return nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		admin.Close()
+		return nil, err
+	}
+	u.Path = "/" + name
+	d := &database{admin: admin, name: name, url: u.String()}
+	if d.db, err = sql.Open("postgres", d.url); err != nil {
+		d.drop()
+		return nil, err
+	}
+	d.db.SetMaxOpenConns(16)
+	d.db.SetMaxIdleConns(16)
+	return d, nil
+}
+
+// drop drops the database, retrying for half a minute while the server
+// cannot be reached (it may be restarting).
+func (d *database) drop() error {
+	if d.db != nil {
+		d.db.Close()
+	}
+	defer d.admin.Close()
+	var err error
+	for range 15 {
+		_, err = d.admin.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(d.name) + " WITH (FORCE)")
+		var pqErr *pq.Error
+		if err == nil || errors.As(err, &pqErr) && !strings.HasPrefix(string(pqErr.Code), "57P") {
+			return err
+		}
+		time.Sleep(2 * time.Second)
+	}
+	return err
+}
+
+// createBaselineTable makes bench_raw: ctj_log's shape (watermill-sql's
+// PostgreSQL topic table with a JSONB payload) with its primary key and the
+// unique index on uuid ctjournal adds, so a raw INSERT maintains the same
+// indexes as an append to the log.
+func (d *database) createBaselineTable(ctx context.Context) error {
+	_, err := d.db.ExecContext(ctx, `
+		CREATE TABLE bench_raw (
+			"offset" BIGSERIAL,
+			"uuid" VARCHAR(36) NOT NULL,
+			"created_at" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+			"payload" JSONB DEFAULT NULL,
+			"metadata" JSON DEFAULT NULL,
+			"transaction_id" xid8 NOT NULL DEFAULT pg_current_xact_id(),
+			PRIMARY KEY ("transaction_id", "offset")
+		);
+		CREATE UNIQUE INDEX bench_raw_uuid ON bench_raw (uuid)`)
+	if err != nil {
+		return fmt.Errorf("create the baseline table: %w", err)
+	}
+	return nil
+}
+
+// storedEvents counts the log's records: call events and the engine's own
+// records (policy changes, delivery tries).
+func (d *database) storedEvents(ctx context.Context) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM ctj_log`).Scan(&n)
+	return n, err
+}
+
+// backlog is how far the projection is behind the log: lag estimates the
+// records not yet folded (last offset minus the consumer's), caughtUp is
+// exact: the log's last record in the engine's order, (transaction_id,
+// offset), is at or before the offset watermill-sql keeps for the consumer
+// group "projection". Both read one entry of the primary key's index, so
+// polling this costs the database next to nothing.
+func (d *database) backlog(ctx context.Context) (lag int64, caughtUp bool, err error) {
+	err = d.db.QueryRowContext(ctx, `
+		SELECT COALESCE(last.off, 0) - COALESCE(o.off, 0),
+			last.t IS NULL OR (o.t IS NOT NULL AND (last.t, last.off) <= (o.t, o.off))
+		FROM (SELECT 1) AS one
+		LEFT JOIN (SELECT transaction_id AS t, "offset" AS off FROM ctj_log
+			ORDER BY transaction_id DESC, "offset" DESC LIMIT 1) AS last ON true
+		LEFT JOIN (SELECT last_processed_transaction_id AS t, offset_acked AS off
+			FROM ctj_log_offsets WHERE consumer_group = 'projection') AS o ON true`).Scan(&lag, &caughtUp)
+	return lag, caughtUp, err
+}
+
+// pendingLeads counts leads queued and not yet delivered or failed.
+func (d *database) pendingLeads(ctx context.Context) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM ctj_deliveries WHERE status = 'pending'`).Scan(&n)
+	return n, err
+}
+
+func (d *database) serverVersion(ctx context.Context) (version, settings string) {
+	_ = d.db.QueryRowContext(ctx, `SHOW server_version`).Scan(&version)
+	_ = d.db.QueryRowContext(ctx, `SELECT string_agg(name || '=' || setting || COALESCE(unit, ''), ', ' ORDER BY name)
+		FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'wal_buffers', 'max_wal_size', 'commit_delay')`).Scan(&settings)
+	return version, settings
+}
+
+// oldestTransaction describes the oldest transaction with an id on the
+// whole server: what holds the projection back when it is older than the
+// log's newest records.
+func (d *database) oldestTransaction(ctx context.Context) string {
+	var desc string
+	err := d.db.QueryRowContext(ctx, `SELECT format('pid %s in database %s, %s, started %s s ago: %s',
+			pid, datname, state, round(extract(epoch FROM now() - xact_start)), left(regexp_replace(query, '\s+', ' ', 'g'), 100))
+		FROM pg_stat_activity WHERE backend_xid IS NOT NULL ORDER BY age(backend_xid) DESC LIMIT 1`).Scan(&desc)
+	if err != nil {
+		return "none (" + err.Error() + ")"
+	}
+	return desc
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"time"
+)
+
+// runAll runs the phases in order. The growth points come first, while
+// the log is small; the headline figures are measured after the rebuild,
+// with the largest log in place.
+func (b *bench) runAll(ctx context.Context) (*results, error) {
+	r := b.res
+	begin := time.Now()
+	r.LoadStart = loadAverage()
+	defer func() { r.Seconds, r.LoadEnd = time.Since(begin).Seconds(), loadAverage() }()
+	pgVersion, settings := b.db.serverVersion(ctx)
+	r.Machine, r.PostgresSettings = machine(pgVersion), settings
+	say("machine: %s", r.Machine)
+	say("database %s; ctjournal %s", b.db.name, b.cfg.bin)
+
+	if b.cfg.goBench {
+		say("go test -bench ./domain/ (benchtime %s)", b.p.goBenchTime)
+		gb, _, err := goBenchmarks(ctx, b.cfg.goCmd, b.p.goBenchTime)
+		r.GoBenchmarks = gb
+		if err != nil {
+			r.note("domain micro-benchmarks failed: %v", err)
+		}
+	}
+	if err := b.start(ctx); err != nil {
+		return r, err
+	}
+	if err := b.setLeadPolicy(ctx); err != nil {
+		return r, err
+	}
+	if err := b.db.createBaselineTable(ctx); err != nil {
+		return r, err
+	}
+
+	b.deadline = begin.Add(b.p.budget)
+	var largestBacklog int64
+	for _, target := range b.p.growthPoints {
+		var prev *growthRow
+		if len(r.Growth) > 0 {
+			prev = &r.Growth[len(r.Growth)-1]
+		}
+		row, err := b.growthPoint(ctx, target, prev)
+		if err != nil {
+			if fatal(ctx, b, err) {
+				return r, err
+			}
+			r.note("growth point %s skipped, and the points after it: %v", thousands(float64(target)), err)
+			break
+		}
+		r.Growth = append(r.Growth, row)
+		// The largest backlog drained gives the projection's catch-up rate.
+		if row.CatchUpBacklog >= max(5_000, largestBacklog) {
+			largestBacklog, r.CatchUpPerS = row.CatchUpBacklog, num(row.CatchUpPerS)
+		}
+	}
+	if err := b.rebuildPhase(ctx); err != nil {
+		if fatal(ctx, b, err) {
+			return r, err
+		}
+		r.note("%v", err)
+	}
+	phases := []struct {
+		name string
+		run  func(context.Context) error
+	}{{"ingest single", b.singlePhase}, {"ingest batch", b.batchPhase}, {"decision latency", b.latencyPhase}, {"delivery", b.deliveryPhase}}
+	for _, phase := range phases {
+		if err := phase.run(ctx); err != nil {
+			if fatal(ctx, b, err) {
+				return r, err
+			}
+			r.note("%s: %v", phase.name, err)
+		}
+		if _, _, err := b.settle(ctx, "after "+phase.name, true, b.p.catchUpTimeout); err != nil {
+			if fatal(ctx, b, err) {
+				return r, err
+			}
+			r.note("the next phase starts with work left over: %v", err)
+		}
+	}
+	rss, err := b.eng.stop()
+	b.eng = nil
+	r.ServePeakRSS = num(rss)
+	return r, err
+}
+
+// fatal reports whether the run cannot go on: it was interrupted, or the
+// engine is gone.
+func fatal(ctx context.Context, b *bench, err error) bool {
+	if ctx.Err() != nil || b.eng == nil {
+		return true
+	}
+	select {
+	case <-b.eng.exited:
+		return true
+	default:
+		return false
+	}
+}
