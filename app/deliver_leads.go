@@ -60,7 +60,8 @@ func (h DeliverLeads) Handle(stop context.Context) (int, error) {
 	} else if n > 0 {
 		h.log.Warn("leads given up", "count", n)
 	}
-	leads, err := h.queue.Claim(ctx, h.cfg.Owner, now, now.Add(h.cfg.Lease), h.cfg.Batch)
+	leaseEnd := now.Add(h.cfg.Lease)
+	leads, err := h.queue.Claim(ctx, h.cfg.Owner, now, leaseEnd, h.cfg.Batch)
 	if err != nil {
 		return 0, fmt.Errorf("claim leads: %w", err)
 	}
@@ -72,7 +73,7 @@ func (h DeliverLeads) Handle(stop context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			if err := h.try(stop, ctx, access, lead); err != nil {
+			if err := h.try(stop, ctx, access, lead, leaseEnd); err != nil {
 				h.log.Error("delivery try not recorded; the claim will lapse and the lead be tried again",
 					"key", lead.Key, "err", err)
 			}
@@ -84,7 +85,7 @@ func (h DeliverLeads) Handle(stop context.Context) (int, error) {
 
 // try sends one lead. stop cancels only the wait before the send; the send
 // and its record run under ctx, which stopping does not cancel.
-func (h DeliverLeads) try(stop, ctx context.Context, cache *accessCache, lead ClaimedLead) error {
+func (h DeliverLeads) try(stop, ctx context.Context, cache *accessCache, lead ClaimedLead, leaseEnd time.Time) error {
 	access, err := cache.policy(ctx, lead.WidgetID)
 	if err != nil {
 		return errors.Join(fmt.Errorf("access for widget %s: %w", lead.WidgetID, err), h.queue.Release(ctx, h.cfg.Owner, lead.Key))
@@ -112,11 +113,33 @@ func (h DeliverLeads) try(stop, ctx context.Context, cache *accessCache, lead Cl
 			next = lead.DeadlineAt // the give-up check fails it then
 		}
 	}
-	if err := h.queue.RecordTry(ctx, h.cfg.Owner, tried, next); err != nil {
+	if err := h.record(stop, ctx, tried, next, leaseEnd); err != nil {
 		return fmt.Errorf("record try %d of %s: %w", tried.Try, lead.Key, err)
 	}
 	h.observe(tried)
 	return nil
+}
+
+// record stores a try, trying again while the store is unavailable (the
+// database restarting, say): the answer exists only in memory, and losing
+// it sends the lead again — a double send when Calltouch had accepted it.
+// While the claim's lease holds nobody else sends the lead, and this
+// process's worker claims nothing until the round's tries are recorded, so
+// it keeps trying as long as serve is not stopping, and up to the lease's
+// end when it is.
+func (h DeliverLeads) record(stop, ctx context.Context, tried DeliveryTried, next, leaseEnd time.Time) error {
+	wait := 100 * time.Millisecond
+	for warned := false; ; warned = true {
+		err := h.queue.RecordTry(ctx, h.cfg.Owner, tried, next)
+		if err == nil || !errors.Is(err, ErrUnavailable) || (stop.Err() != nil && !h.now().Before(leaseEnd)) {
+			return err
+		}
+		if !warned {
+			h.log.Warn("delivery try not recorded yet: the store is unavailable; trying again", "key", tried.Key, "err", err)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 2*time.Second)
+	}
 }
 
 // Run delivers until ctx ends: a round whenever wake fires (a lead was

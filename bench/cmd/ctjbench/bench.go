@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"ctjournal/adapters/calltouch/calltouchfake"
@@ -121,8 +122,19 @@ func (b *bench) cpu(phase string, fn func() error) error {
 	return err
 }
 
+// start starts serve, waiting up to a minute for a PostgreSQL server that
+// is restarting.
 func (b *bench) start(ctx context.Context) error {
-	eng, err := startEngine(ctx, b.cfg.bin, b.db.url, b.prof != nil)
+	var eng *engine
+	var err error
+	for range 30 {
+		eng, err = startEngine(ctx, b.cfg.bin, b.db.url, b.prof != nil)
+		if err == nil || !strings.Contains(err.Error(), "connect to database") {
+			break
+		}
+		say("PostgreSQL cannot be reached; trying again in 2 s")
+		time.Sleep(2 * time.Second)
+	}
 	if err != nil {
 		return err
 	}

@@ -144,3 +144,16 @@ func (d *database) oldestTransaction(ctx context.Context) string {
 	}
 	return desc
 }
+
+// serverStarted is when the PostgreSQL server last started: a change during
+// the run means someone restarted it.
+func (d *database) serverStarted(ctx context.Context) string {
+	var at string
+	for range 15 {
+		if err := d.admin.QueryRowContext(ctx, `SELECT pg_postmaster_start_time()::text`).Scan(&at); err == nil {
+			return at
+		}
+		time.Sleep(2 * time.Second)
+	}
+	return "unknown"
+}

@@ -13,6 +13,12 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 	begin := time.Now()
 	r.LoadStart = loadAverage()
 	defer func() { r.Seconds, r.LoadEnd = time.Since(begin).Seconds(), loadAverage() }()
+	serverStart := b.db.serverStarted(ctx)
+	defer func() {
+		if now := b.db.serverStarted(context.WithoutCancel(ctx)); now != serverStart {
+			r.note("PostgreSQL restarted during the run (it started at %s, now at %s): figures measured around then are not comparable", serverStart, now)
+		}
+	}()
 	pgVersion, settings := b.db.serverVersion(ctx)
 	r.Machine, r.PostgresSettings = machine(pgVersion), settings
 	say("machine: %s", r.Machine)
