@@ -184,6 +184,11 @@ func rbAppendWindow(db *sql.DB, first, size int, widgets []string, changed bool)
 // if it had run: a rebuild then replays all of it.
 func rbSetProjectionAtEnd(t testing.TB, db *sql.DB) {
 	t.Helper()
+	// The rebuild reads only records older than every open transaction on
+	// the server (other tests' too): wait until the last one is readable.
+	rbWaitFor(t, 90*time.Second, "the last log record to be visible to readers", func() bool {
+		return rbCount(t, db, `SELECT count(*) FROM ctj_log WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())`) == 0
+	})
 	if _, err := db.Exec(`INSERT INTO ctj_log_offsets (consumer_group, offset_acked, last_processed_transaction_id)
 		SELECT 'projection', "offset", transaction_id FROM ctj_log ORDER BY transaction_id DESC, "offset" DESC LIMIT 1
 		ON CONFLICT (consumer_group) DO UPDATE SET offset_acked = excluded.offset_acked,
