@@ -128,7 +128,7 @@ func count(t *testing.T, db *sql.DB, query string, args ...any) int {
 }
 
 // texts runs a query that returns one text column.
-func texts(t *testing.T, db *sql.DB, query string, args ...any) []string {
+func texts(t testing.TB, db *sql.DB, query string, args ...any) []string {
 	t.Helper()
 	rows, err := db.Query(query, args...)
 	if err != nil {

@@ -67,7 +67,7 @@ func TestReadModelsDoc_QueriesRun(t *testing.T) {
 				documented = append(documented, strings.Trim(c, "`"))
 			}
 		}
-		actual := rbRows(t, db, `SELECT column_name::text FROM information_schema.columns WHERE table_name = '`+name[1]+`' ORDER BY ordinal_position`)
+		actual := texts(t, db, `SELECT column_name::text FROM information_schema.columns WHERE table_name = '`+name[1]+`' ORDER BY ordinal_position`)
 		if strings.Join(documented, ",") != strings.Join(actual, ",") {
 			t.Fatalf("%s: documented columns %v, the table has %v", name[1], documented, actual)
 		}

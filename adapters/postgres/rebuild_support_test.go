@@ -39,7 +39,7 @@ func rbDump(t testing.TB, db *sql.DB) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	for _, m := range rbReadModels {
-		out[m.table] = rbRows(t, db, fmt.Sprintf(`SELECT (to_jsonb(t) - 'seq')::text FROM %s t ORDER BY %s`, m.table, m.order))
+		out[m.table] = texts(t, db, fmt.Sprintf(`SELECT (to_jsonb(t) - 'seq')::text FROM %s t ORDER BY %s`, m.table, m.order))
 	}
 	return out
 }
@@ -49,7 +49,7 @@ func rbDigest(t testing.TB, db *sql.DB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, m := range rbReadModels {
-		rows := rbRows(t, db, fmt.Sprintf(`SELECT count(*) || ' rows ' || COALESCE(md5(string_agg((to_jsonb(t) - 'seq')::text, '|' ORDER BY %s)), '')
+		rows := texts(t, db, fmt.Sprintf(`SELECT count(*) || ' rows ' || COALESCE(md5(string_agg((to_jsonb(t) - 'seq')::text, '|' ORDER BY %s)), '')
 			FROM %s t`, m.order, m.table))
 		out[m.table] = rows[0]
 	}
@@ -58,28 +58,7 @@ func rbDigest(t testing.TB, db *sql.DB) map[string]string {
 
 // rbDeliveries dumps the delivery queue, which a rebuild must not touch.
 func rbDeliveries(t testing.TB, db *sql.DB) []string {
-	return rbRows(t, db, `SELECT to_jsonb(d)::text FROM ctj_deliveries d ORDER BY key`)
-}
-
-func rbRows(t testing.TB, db *sql.DB, query string) []string {
-	t.Helper()
-	rows, err := db.Query(query)
-	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return texts(t, db, `SELECT to_jsonb(d)::text FROM ctj_deliveries d ORDER BY key`)
 }
 
 func rbCount(t testing.TB, db *sql.DB, query string, args ...any) int {

@@ -76,7 +76,7 @@ func TestRebuild_ReproducesReadModelsRowForRow_AndSendsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	grants := `SELECT relname || ' ' || COALESCE(relacl::text, '') FROM pg_class WHERE relname LIKE 'ctj\_%' AND relkind = 'r' ORDER BY relname`
-	before, deliveries, requests, acl := rbDump(t, db), rbDeliveries(t, db), len(fake.Requests()), rbRows(t, db, grants)
+	before, deliveries, requests, acl := rbDump(t, db), rbDeliveries(t, db), len(fake.Requests()), texts(t, db, grants)
 	for _, want := range []string{"delivered", "failed", "skipped", "waiting"} {
 		if rbCount(t, db, `SELECT count(*) FROM ctj_decisions WHERE status = $1`, want) == 0 {
 			t.Fatalf("the history has no %s decision; it should cover every status", want)
@@ -100,7 +100,7 @@ func TestRebuild_ReproducesReadModelsRowForRow_AndSendsNothing(t *testing.T) {
 		if got := rbDeliveries(t, db); rbJoin(got) != rbJoin(deliveries) {
 			t.Fatal("the rebuild changed the delivery queue")
 		}
-		if got := rbRows(t, db, grants); rbJoin(got) != rbJoin(acl) {
+		if got := texts(t, db, grants); rbJoin(got) != rbJoin(acl) {
 			t.Fatalf("privileges after the rebuild:\n%s\nbefore:\n%s", rbJoin(got), rbJoin(acl))
 		}
 		if n := len(fake.Requests()); n != requests {
@@ -220,8 +220,8 @@ func TestRebuild_WhileProjectionRuns_KeepsBothConsistent(t *testing.T) {
 
 	// Every lead decided "send" is queued once: none the live projection
 	// decided was lost to the swap.
-	sends := rbRows(t, db, `SELECT key FROM ctj_decisions WHERE decision = 'send' ORDER BY key`)
-	queued := rbRows(t, db, `SELECT key FROM ctj_deliveries ORDER BY key`)
+	sends := texts(t, db, `SELECT key FROM ctj_decisions WHERE decision = 'send' ORDER BY key`)
+	queued := texts(t, db, `SELECT key FROM ctj_deliveries ORDER BY key`)
 	if rbJoin(sends) != rbJoin(queued) {
 		t.Fatalf("%d leads decided send, %d queued", len(sends), len(queued))
 	}

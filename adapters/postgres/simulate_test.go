@@ -38,7 +38,7 @@ func TestSimulate_OnlySuccessfulRemovesLeadsOfFailedAttempts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Removed: exactly the leads sent for failed attempts.
-	wantRemoved := rbRows(t, db, `SELECT key FROM ctj_decisions WHERE widget_id = 'plain' AND decision = 'send'
+	wantRemoved := texts(t, db, `SELECT key FROM ctj_decisions WHERE widget_id = 'plain' AND decision = 'send'
 		AND reason LIKE 'attempt % failed;%' ORDER BY key`)
 	var removed []string
 	for _, c := range r.Removed {
