@@ -105,6 +105,7 @@ func (b *bench) cpu(phase string, fn func() error) error {
 		debug = b.eng.debug
 	}
 	endProfile := b.prof.phase(debug, phase)
+	sessions := b.db.sessions()
 	phaseUse := trackCPU(b.enginePID, b.db.name)
 	watching, stopWatch := context.WithCancel(context.Background())
 	held := make(chan float64, 1)
@@ -113,6 +114,7 @@ func (b *bench) cpu(phase string, fn func() error) error {
 	use := phaseUse()
 	stopWatch()
 	use.HeldBack = <-held
+	use.Connections = b.db.sessions() - sessions
 	endProfile()
 	if _, seen := b.res.CPU[phase]; !seen {
 		b.res.cpuPhases = append(b.res.cpuPhases, phase)

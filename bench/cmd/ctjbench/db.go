@@ -157,3 +157,10 @@ func (d *database) serverStarted(ctx context.Context) string {
 	}
 	return "unknown"
 }
+
+// sessions is how many sessions were ever opened to the run's database.
+func (d *database) sessions() int64 {
+	var n int64
+	_ = d.admin.QueryRow(`SELECT sessions FROM pg_stat_database WHERE datname = $1`, d.name).Scan(&n)
+	return n
+}

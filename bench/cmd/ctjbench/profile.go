@@ -39,6 +39,12 @@ func (p *profiler) phase(debugAddr, name string) func() {
 	var wg sync.WaitGroup
 	if debugAddr != "" {
 		wg.Go(func() { p.goProfile(ctx, debugAddr, filepath.Join(p.dir, slug+".pprof")) })
+		// Where serve's goroutines wait, a second into the phase: the
+		// off-CPU half of the picture.
+		wg.Go(func() {
+			time.Sleep(time.Second)
+			p.saveURL("http://"+debugAddr+"/debug/pprof/goroutine?debug=1", filepath.Join(p.dir, slug+".goroutines.txt"))
+		})
 	}
 	sampling, stop := context.WithCancel(ctx)
 	counts := map[string]int{}
@@ -123,21 +129,29 @@ func (p *profiler) writeSamples(path, phase string, counts map[string]int, sampl
 }
 
 // goroutines saves serve's goroutine dump (a projection that stopped
-// moving: where is it waiting?) to <dir>/<name>.goroutines.txt.
+// moving: where is it waiting?) to <dir>/<name>-<time>.goroutines.txt.
 func (p *profiler) goroutines(debugAddr, name string) {
 	if debugAddr == "" {
 		return
 	}
-	resp, err := http.Get("http://" + debugAddr + "/debug/pprof/goroutine?debug=2")
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
 	slug := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(name), "-"), "-")
 	path := filepath.Join(p.dir, fmt.Sprintf("%s-%s.goroutines.txt", slug, time.Now().Format("150405")))
-	if f, err := os.Create(path); err == nil {
-		io.Copy(f, resp.Body)
-		f.Close()
+	if p.saveURL("http://"+debugAddr+"/debug/pprof/goroutine?debug=2", path) {
 		say("saved serve's goroutines to %s", path)
 	}
+}
+
+func (p *profiler) saveURL(url, path string) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err == nil
 }
