@@ -215,6 +215,13 @@ func trackCPU(enginePID func() int, dbName string) func() cpuUse {
 		<-done
 		end := sampleCPU(enginePID(), dbName)
 		seen.merge(end.pg)
+		// A backend just forked still has the postmaster's title: count as
+		// shared only the server's own processes, there from the start.
+		for pid := range seen.shared {
+			if _, ok := start.pg.shared[pid]; !ok {
+				delete(seen.shared, pid)
+			}
+		}
 		end.pg = seen
 		return start.until(end)
 	}
