@@ -39,10 +39,11 @@ func (p *profiler) phase(debugAddr, name string) func() {
 	var wg sync.WaitGroup
 	if debugAddr != "" {
 		wg.Go(func() { p.goProfile(ctx, debugAddr, filepath.Join(p.dir, slug+".pprof")) })
-		// Where serve's goroutines wait, a second into the phase: the
+		// Where serve's goroutines wait, midway through the profile (past the
+		// delivery burst's first seconds, spent on held requests): the
 		// off-CPU half of the picture.
 		wg.Go(func() {
-			time.Sleep(time.Second)
+			time.Sleep(time.Duration(max(3, p.seconds/2)) * time.Second)
 			p.saveURL("http://"+debugAddr+"/debug/pprof/goroutine?debug=1", filepath.Join(p.dir, slug+".goroutines.txt"))
 		})
 	}

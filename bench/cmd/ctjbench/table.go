@@ -83,7 +83,7 @@ func printTable(w io.Writer, r *results) {
 	}
 
 	if len(r.CPU) > 0 {
-		fmt.Fprintln(w, "\nwhere the CPU went (cores; the machine has "+fmt.Sprint(cpuCount())+")")
+		fmt.Fprintln(w, "\nwhere the CPU went (cores; the machine has "+fmt.Sprint(cpuCount())+"; \"other\" includes PostgreSQL backends that ended within 250 ms of a sample)")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "phase\tctjournal\tpostgres\tpg shared\tbench\tirq\tnot this run: pg\tother\tidle\tiowait\tlog held back by others\tconnections opened\t")
 		for _, name := range r.cpuOrder() {
