@@ -16,11 +16,15 @@ const LogTopic = "log"
 const (
 	metaPosition   = "position"
 	metaRecordedAt = "recorded_at"
+	// metaTransactionID is the record's place in the subscriber's order
+	// with the position: (transaction_id, offset).
+	metaTransactionID = "transaction_id"
 )
 
 // logSchema is watermill-sql's PostgreSQL schema with three changes: the
 // tables are named ctj_<topic>, the payload is JSONB (so analysts can query
-// the log), and every message carries its log position and recorded time.
+// the log), and every message carries its log position, transaction id and recorded
+// time.
 // The select seeks the primary key (transaction_id, offset) directly past
 // the consumer's last offset, so a poll reads one batch, not the backlog.
 type logSchema struct {
@@ -90,6 +94,7 @@ func (s logSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Ro
 	msg := message.NewMessage(string(r.UUID), r.Payload)
 	msg.Metadata.Set(metaPosition, strconv.FormatInt(r.Offset, 10))
 	msg.Metadata.Set(metaRecordedAt, recordedAt.UTC().Format(time.RFC3339Nano))
+	msg.Metadata.Set(metaTransactionID, strconv.FormatUint(uint64(txID), 10))
 	r.Msg = msg
 	r.ExtraData = map[string]any{"transaction_id": txID}
 	return r, nil

@@ -4,53 +4,81 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/lib/pq"
 
 	"ctjournal/app"
 	"ctjournal/domain"
 )
 
-// loadOrder rebuilds an order's state from its rows in one round trip:
-// per-order reads, never the whole log.
+// loadOrder rebuilds one order's state (empty when unknown).
 func loadOrder(ctx context.Context, q querier, orderID string) (domain.OrderState, error) {
-	s := domain.OrderState{OrderID: orderID}
-	var (
-		version                 sql.NullInt64
-		placed                  bool
-		policy, events, choices []byte
-	)
-	err := q.QueryRowContext(ctx, `SELECT o.widget_id, o.policy_version, o.placed, pv.policy,
+	orders, err := loadOrders(ctx, q, `SELECT unnest($1::text[])`, pq.Array([]string{orderID}))
+	return orders[orderID], err
+}
+
+// loadOrders rebuilds the states of the orders whose ids the query ids
+// selects, in one round trip: per-order reads, never the whole log. An id
+// with no order yet maps to an empty state.
+func loadOrders(ctx context.Context, q querier, ids string, args ...any) (map[string]domain.OrderState, error) {
+	rows, err := q.QueryContext(ctx, `WITH ids (order_id) AS (`+ids+`)
+		SELECT ids.order_id, o.widget_id, o.policy_version, COALESCE(o.placed, false), pv.policy,
 			(SELECT json_agg(json_build_object('position', e.position, 'recorded_at', e.recorded_at,
 				'note', e.note, 'fact', e.fact) ORDER BY e.seq) FROM ctj_order_events e WHERE e.order_id = o.order_id),
 			(SELECT json_agg(json_build_object('attempt', d.attempt, 'verdict', d.decision, 'key', d.key,
 				'reason', d.reason, 'warnings', d.warnings, 'policy_version', d.policy_version, 'payload', d.payload,
 				'decided_at', d.decided_at, 'decided_by', d.decided_by) ORDER BY d.attempt)
 				FROM ctj_decisions d WHERE d.order_id = o.order_id)
-		FROM ctj_orders o LEFT JOIN ctj_policy_versions pv ON pv.widget_id = o.widget_id AND pv.version = o.policy_version
-		WHERE o.order_id = $1`, orderID).Scan(&s.WidgetID, &version, &placed, &policy, &events, &choices)
-	if errors.Is(err, sql.ErrNoRows) {
-		return s, nil
-	}
+		FROM ids LEFT JOIN ctj_orders o ON o.order_id = ids.order_id
+			LEFT JOIN ctj_policy_versions pv ON pv.widget_id = o.widget_id AND pv.version = o.policy_version`, args...)
 	if err != nil {
-		return s, fmt.Errorf("load order %s: %w", orderID, err)
+		return nil, fmt.Errorf("load orders: %w", err)
 	}
+	defer rows.Close()
+	out := map[string]domain.OrderState{}
+	for rows.Next() {
+		s, err := scanOrder(rows)
+		if err != nil {
+			return nil, err
+		}
+		out[s.OrderID] = s
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load orders: %w", err)
+	}
+	return out, nil
+}
+
+func scanOrder(rows *sql.Rows) (domain.OrderState, error) {
+	var (
+		s                       domain.OrderState
+		widgetID                sql.NullString
+		version                 sql.NullInt64
+		placed                  bool
+		policy, events, choices []byte
+	)
+	if err := rows.Scan(&s.OrderID, &widgetID, &version, &placed, &policy, &events, &choices); err != nil {
+		return s, fmt.Errorf("load orders: %w", err)
+	}
+	s.WidgetID = widgetID.String
 	if placed {
 		p := domain.Placement{}
 		if version.Int64 > 0 && policy != nil {
 			p.Version, p.Policy = int(version.Int64), &domain.Policy{}
 			if err := json.Unmarshal(policy, p.Policy); err != nil {
-				return s, fmt.Errorf("decode policy of order %s: %w", orderID, err)
+				return s, fmt.Errorf("decode policy of order %s: %w", s.OrderID, err)
 			}
 		}
 		s.Placement = &p
 	}
+	var err error
 	if s.Events, err = decodeEvents(events); err != nil {
-		return s, fmt.Errorf("events of order %s: %w", orderID, err)
+		return s, fmt.Errorf("events of order %s: %w", s.OrderID, err)
 	}
 	if s.Decisions, err = decodeDecisions(choices); err != nil {
-		return s, fmt.Errorf("decisions of order %s: %w", orderID, err)
+		return s, fmt.Errorf("decisions of order %s: %w", s.OrderID, err)
 	}
 	return s, nil
 }
@@ -121,67 +149,6 @@ func unmarshalAgg(agg []byte, v any) error {
 	return json.Unmarshal(agg, v)
 }
 
-// storeChange writes what one fold changed: the order row, the event, and
-// the decisions added or re-decided (a final decision is never overwritten).
-func storeChange(ctx context.Context, q querier, c *app.OrderChange) error {
-	s, e := c.State, c.Event
-	var (
-		version                *int
-		kind                   *string
-		hasSession             *bool
-		orderedAt, scheduledAt *time.Time
-	)
-	if s.Placement != nil {
-		version = &s.Placement.Version
-	}
-	if o := orderedFact(s); o != nil {
-		k := string(o.Order.Kind)
-		has := o.Order.SessionID != ""
-		kind, hasSession, orderedAt, scheduledAt = &k, &has, &o.OccurredAt, o.Order.ScheduledAt
-	}
-	fact, err := domain.MarshalEvent(e.CallEvent)
-	if err != nil {
-		return err
-	}
-	var attempt *int
-	if e.Attempt > 0 {
-		attempt = &e.Attempt
-	}
-	decisions, err := decisionRows(c.Step.Changed)
-	if err != nil {
-		return err
-	}
-	// One statement, one round trip: the order, its event, its decisions.
-	if _, err := q.ExecContext(ctx, `WITH ord AS (
-			INSERT INTO ctj_orders (order_id, widget_id, policy_version, placed, kind, has_session_id,
-				ordered_at, scheduled_at, first_position, last_position)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-			ON CONFLICT (order_id) DO UPDATE SET policy_version = excluded.policy_version, placed = excluded.placed,
-				kind = excluded.kind, has_session_id = excluded.has_session_id, ordered_at = excluded.ordered_at,
-				scheduled_at = excluded.scheduled_at, last_position = excluded.last_position
-		), ev AS (
-			INSERT INTO ctj_order_events (position, event_id, order_id, widget_id, type, attempt,
-				occurred_at, recorded_at, note, fact)
-			VALUES ($9, $10, $1, $2, $11, $12, $13, $14, NULLIF($15, ''), $16) ON CONFLICT DO NOTHING
-		)
-		INSERT INTO ctj_decisions (order_id, widget_id, attempt, decision, key, reason, warnings,
-			policy_version, payload, decided_at, decided_by, status)
-		SELECT $1, $2, x.attempt, x.decision, x.key, x.reason, x.warnings, x.policy_version, x.payload,
-			x.decided_at, x.decided_by, x.status
-		FROM json_to_recordset($17::json) AS x(attempt int, decision text, key text, reason text, warnings jsonb,
-			policy_version int, payload jsonb, decided_at timestamptz, decided_by uuid, status text)
-		ON CONFLICT (order_id, attempt) DO UPDATE SET decision = excluded.decision, key = excluded.key,
-			reason = excluded.reason, warnings = excluded.warnings, policy_version = excluded.policy_version,
-			payload = excluded.payload, decided_at = excluded.decided_at, decided_by = excluded.decided_by,
-			status = excluded.status
-		WHERE ctj_decisions.decision = 'wait'`,
-		s.OrderID, s.WidgetID, version, s.Placement != nil, kind, hasSession, orderedAt, scheduledAt, e.Position,
-		e.EventID, string(e.Type), attempt, e.OccurredAt, e.RecordedAt, e.Note, string(fact), decisions); err != nil {
-		return fmt.Errorf("store event %s of order %s: %w", e.EventID, s.OrderID, err)
-	}
-	return nil
-}
-
 // orderedFact is the order's first call.ordered, the one that stands.
 func orderedFact(s domain.OrderState) *domain.LoggedEvent {
 	for i := range s.Events {
@@ -196,39 +163,4 @@ var statusOf = map[domain.Verdict]string{
 	domain.Send: app.StatusPending,
 	domain.Skip: app.StatusSkipped,
 	domain.Wait: app.StatusWaiting,
-}
-
-// decisionRow is one ctj_decisions row as storeChange passes it.
-type decisionRow struct {
-	Attempt       int             `json:"attempt"`
-	Decision      domain.Verdict  `json:"decision"`
-	Key           *domain.LeadKey `json:"key"`
-	Reason        string          `json:"reason"`
-	Warnings      []string        `json:"warnings"`
-	PolicyVersion *int            `json:"policy_version"` // NULL: no policy governed it
-	Payload       *domain.Payload `json:"payload"`
-	DecidedAt     time.Time       `json:"decided_at"`
-	DecidedBy     string          `json:"decided_by"`
-	Status        string          `json:"status"`
-}
-
-// decisionRows encodes decisions for json_to_recordset.
-func decisionRows(ds []domain.Decision) (string, error) {
-	rows := make([]decisionRow, 0, len(ds))
-	for _, d := range ds {
-		r := decisionRow{Attempt: d.Attempt, Decision: d.Verdict, Reason: d.Reason, Warnings: d.Warnings,
-			Payload: d.Payload, DecidedAt: d.DecidedAt, DecidedBy: d.DecidedBy, Status: statusOf[d.Verdict]}
-		if r.Warnings == nil {
-			r.Warnings = []string{}
-		}
-		if d.Key != "" {
-			r.Key = &d.Key
-		}
-		if d.PolicyVersion > 0 {
-			r.PolicyVersion = &d.PolicyVersion
-		}
-		rows = append(rows, r)
-	}
-	b, err := json.Marshal(rows)
-	return string(b), err
 }

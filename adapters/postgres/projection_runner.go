@@ -29,17 +29,22 @@ type ProjectionConfig struct {
 }
 
 // NewProjectionRouter subscribes the projection to the log through a
-// watermill router. The subscriber hands each record over inside its own
-// transaction, and the handler writes the read models in that transaction,
-// so read models and the consumer offset commit together: exactly once.
+// watermill router. The subscriber polls a batch of records in one
+// transaction and hands them over one by one; the handler folds each into
+// that transaction's unit of work (projectionBatch), which is written just
+// before the subscriber commits it with the consumer offset: read models
+// and offset commit together, exactly once.
 // A record that can never be applied (malformed, or a panic) goes to the
 // poison table ctj_poison; anything else is retried until it applies.
 func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionConfig, logger watermill.LoggerAdapter) (*message.Router, error) {
+	if cfg.Batch <= 0 {
+		cfg.Batch = 100
+	}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("projection router: %w", err)
 	}
-	sub, err := wsql.NewSubscriber(guardedBeginner{wsql.BeginnerFromStdSQL(db)}, wsql.SubscriberConfig{
+	sub, err := wsql.NewSubscriber(guardedBeginner{Beginner: wsql.BeginnerFromStdSQL(db), db: db}, wsql.SubscriberConfig{
 		ConsumerGroup: ProjectionConsumerGroup,
 		PollInterval:  cfg.PollInterval,
 		// A batch whose transaction died (the database restarted) is given
@@ -70,7 +75,7 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 		middleware.Recoverer,
 	)
 	router.AddConsumerHandler("projection", LogTopic, sub, func(msg *message.Message) error {
-		return applyInSavepoint(msg, project)
+		return applyInBatch(msg, project, cfg.Batch)
 	})
 	return router, nil
 }
@@ -81,70 +86,100 @@ func permanent(err error) bool {
 	return errors.As(err, &p) || errors.As(err, &panicked)
 }
 
-// applyInSavepoint applies one record inside the subscriber's transaction,
-// behind a savepoint: a failed try is rolled back alone, so a retry starts
-// clean instead of finding the whole transaction aborted.
-func applyInSavepoint(msg *message.Message, project app.ProjectRecord) error {
+// applyInBatch folds one record into the unit of work of the subscriber's
+// transaction, written when the subscriber commits it with the offset. A
+// failed try is undone alone, so a retry starts clean.
+func applyInBatch(msg *message.Message, project app.ProjectRecord, batchSize int) error {
 	ctx := msg.Context()
-	tx := txFrom(ctx)
-	if tx == nil {
+	g, ok := guardOf(ctx)
+	if !ok {
 		return errors.New("projection: no subscriber transaction in the message context")
 	}
 	rec, err := logRecord(msg)
 	if err != nil {
 		return &app.PermanentError{Err: err}
 	}
-	if g, ok := guardOf(ctx); ok {
-		g.applying.Lock()
-		defer g.applying.Unlock()
+	g.applying.Lock()
+	defer g.applying.Unlock()
+	if txID := msg.Metadata.Get(metaTransactionID); !g.batch.warmed && txID != "" {
+		// The first record of a poll: read the orders of the whole batch
+		// ahead, in one round trip.
+		if err := g.batch.warm(ctx, batchOrderIDs, txID, rec.Position, batchSize); err != nil {
+			return fmt.Errorf("read the batch's orders: %w", err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT project`); err != nil {
-		return fmt.Errorf("savepoint: %w", err)
-	}
+	mark := g.batch.mark()
 	err = project.Handle(ctx, rec)
 	if err == nil && ctx.Err() != nil {
+		// The subscriber gave the record up meanwhile (ack deadline,
+		// closing) and commits next without it.
 		err = fmt.Errorf("record %d given up by the subscriber: %w", rec.Position, ctx.Err())
 	}
 	if err != nil {
-		// Also when the subscriber gave the record up meanwhile (ack
-		// deadline, closing): it commits its transaction next, and must not
-		// commit half of this record. ctx may be cancelled by then.
-		if _, rbErr := tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT project`); rbErr != nil {
-			return errors.Join(err, rbErr)
-		}
-		return err
+		g.batch.rollback(mark)
 	}
-	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT project`); err != nil {
-		return fmt.Errorf("release savepoint: %w", err)
-	}
-	return nil
+	return err
 }
 
+// batchOrderIDs selects the orders named by the log records of a poll: the
+// records from the first one on, in the subscriber's order (logSchema).
+// The subscriber's transaction is REPEATABLE READ, so these are the rows
+// its poll read.
+const batchOrderIDs = `SELECT DISTINCT l.payload->>'order_id' FROM (
+		SELECT payload FROM ctj_log WHERE (transaction_id, "offset") >= ($1::text::xid8, $2)
+		ORDER BY transaction_id, "offset" LIMIT $3) l
+	WHERE l.payload->>'order_id' IS NOT NULL`
+
 // guardedBeginner begins the subscriber's transactions as guardedTx.
-type guardedBeginner struct{ wsql.Beginner }
+type guardedBeginner struct {
+	wsql.Beginner
+	db *sql.DB
+}
 
 func (b guardedBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql.Tx, error) {
 	tx, err := b.Beginner.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &guardedTx{Tx: tx}, nil
+	std, ok := tx.(*wsql.StdSQLTx)
+	if !ok {
+		tx.Rollback()
+		return nil, fmt.Errorf("projection: unexpected transaction type %T", tx)
+	}
+	return &guardedTx{Tx: tx, db: b.db, batch: newProjectionBatch(std.Tx)}, nil
 }
 
-// guardedTx is a subscriber transaction whose Commit waits for the record
-// being applied in it. The subscriber commits as soon as it stops waiting
-// for a record (its ack deadline passed, or it is closing), possibly while
-// the handler is halfway through; the handler then rolls its record back
-// before the commit goes ahead.
+// guardedTx is a subscriber transaction with the projection's unit of
+// work: Commit writes the batch, then commits it with the offset. Commit
+// waits for the record being applied: the subscriber commits as soon as
+// it stops waiting for a record (its ack deadline passed, or it is
+// closing), possibly while the handler is halfway through; the handler
+// then undoes its record before the commit goes ahead.
 type guardedTx struct {
 	wsql.Tx
+	db       *sql.DB
+	batch    *projectionBatch
 	applying sync.Mutex
 }
 
 func (t *guardedTx) Commit() error {
 	t.applying.Lock()
 	defer t.applying.Unlock()
-	return t.Tx.Commit()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	queued, err := t.batch.flush(ctx)
+	if err != nil {
+		// Nothing of the batch is kept, the offset included: its records
+		// are polled again.
+		return errors.Join(err, t.Tx.Rollback())
+	}
+	if err := t.Tx.Commit(); err != nil {
+		return err
+	}
+	if queued {
+		notifierOf(t.db).poke(ChannelDeliveries)
+	}
+	return nil
 }
 
 func guardOf(ctx context.Context) (*guardedTx, bool) {

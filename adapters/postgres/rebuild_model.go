@@ -19,8 +19,8 @@ import (
 // again after leaving is read back from the copies, which is rare: an
 // order's events come close together in the log.
 //
-// A lead's tries, give-ups and redeliveries move its status as
-// ReadModel.leadEvent does, on the order in memory. The few that arrive
+// A lead's tries, give-ups and redeliveries move its status as the live
+// projection does (leadState.move), on the order in memory. The few that arrive
 // after their order left memory are left to sealing, which derives those
 // leads' statuses from their rows in the copy.
 type bulkModel struct {
@@ -52,7 +52,7 @@ type cachedOrder struct {
 	leads       map[int]*leadState // by attempt: send decisions tried, given up or redelivered
 }
 
-// leadState is what ReadModel.leadEvent keeps on a decision's row.
+// leadState is what the projection keeps on a send decision's row.
 type leadState struct {
 	status      string
 	tries       int
@@ -163,10 +163,9 @@ func (m *bulkModel) RecordRedelivery(_ context.Context, r app.RedeliveryRequeste
 	return m.addTry(position, r.Key, 0, r.At, 0, 0, "", "", "redelivery_requested")
 }
 
-// moveLead applies one entry of a lead's delivery history as leadEvent
-// does: a try counts, a status (when given) replaces the lead's, and
-// nothing moves a delivered lead. A lead whose order is not in memory, or
-// one already left to sealing, is left to sealing.
+// moveLead applies one entry of a lead's delivery history to the order in
+// memory, as the live projection applies it to the row. A lead whose order
+// is not in memory, or one already left to sealing, is left to sealing.
 func (m *bulkModel) moveLead(orderID string, key domain.LeadKey, try int, at time.Time, status string) {
 	o := m.orders[orderID]
 	if _, late := m.lateKeys[key]; late || o == nil {
@@ -186,6 +185,13 @@ func (m *bulkModel) moveLead(orderID string, key domain.LeadKey, try int, at tim
 		l = &leadState{status: statusOf[o.state.Decisions[i].Verdict]}
 		o.leads[attempt] = l
 	}
+	l.move(try, at, status)
+}
+
+// move applies one entry of a lead's delivery history: a try counts, a
+// status (when given) replaces the lead's, and nothing moves a delivered
+// lead.
+func (l *leadState) move(try int, at time.Time, status string) {
 	if l.status == app.StatusDelivered {
 		return
 	}

@@ -1,0 +1,324 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"ctjournal/domain"
+)
+
+// Rows of the read models as the flush passes them to json_to_recordset:
+// one JSON array per table, one statement for all of them.
+type (
+	policyRow struct {
+		WidgetID    string          `json:"widget_id"`
+		Version     int             `json:"version"`
+		Policy      json.RawMessage `json:"policy"`
+		TokenMasked string          `json:"token_masked"`
+		Position    int64           `json:"position"`
+		RecordedAt  time.Time       `json:"recorded_at"`
+	}
+	orderRow struct {
+		OrderID       string     `json:"order_id"`
+		WidgetID      string     `json:"widget_id"`
+		PolicyVersion *int       `json:"policy_version"`
+		Placed        bool       `json:"placed"`
+		Kind          *string    `json:"kind"`
+		HasSessionID  *bool      `json:"has_session_id"`
+		OrderedAt     *time.Time `json:"ordered_at"`
+		ScheduledAt   *time.Time `json:"scheduled_at"`
+		FirstPosition int64      `json:"first_position"`
+		LastPosition  int64      `json:"last_position"`
+	}
+	eventRow struct {
+		Position   int64           `json:"position"`
+		EventID    string          `json:"event_id"`
+		OrderID    string          `json:"order_id"`
+		WidgetID   string          `json:"widget_id"`
+		Type       string          `json:"type"`
+		Attempt    *int            `json:"attempt"`
+		OccurredAt time.Time       `json:"occurred_at"`
+		RecordedAt time.Time       `json:"recorded_at"`
+		Note       *string         `json:"note"`
+		Fact       json.RawMessage `json:"fact"`
+	}
+	decisionRow struct {
+		OrderID       string          `json:"order_id"`
+		WidgetID      string          `json:"widget_id"`
+		Attempt       int             `json:"attempt"`
+		Decision      domain.Verdict  `json:"decision"`
+		Key           *domain.LeadKey `json:"key"`
+		Reason        string          `json:"reason"`
+		Warnings      []string        `json:"warnings"`
+		PolicyVersion *int            `json:"policy_version"` // NULL: no policy governed it
+		Payload       *domain.Payload `json:"payload"`
+		DecidedAt     time.Time       `json:"decided_at"`
+		DecidedBy     string          `json:"decided_by"`
+		Status        string          `json:"status"`
+	}
+	deliveryRow struct {
+		Key        domain.LeadKey `json:"key"`
+		OrderID    string         `json:"order_id"`
+		WidgetID   string         `json:"widget_id"`
+		Payload    domain.Payload `json:"payload"`
+		DecidedAt  time.Time      `json:"decided_at"`
+		DeadlineAt time.Time      `json:"deadline_at"`
+	}
+	// leadEventRow is one entry of a lead's delivery history: a try, a
+	// give-up or a redelivery request, and the status it moves the lead to
+	// (none: the status stays).
+	leadEventRow struct {
+		Position   int64          `json:"position"`
+		Key        domain.LeadKey `json:"key"`
+		Try        int            `json:"try"`
+		At         time.Time      `json:"at"`
+		DurationMS int64          `json:"duration_ms"`
+		HTTPStatus *int           `json:"http_status"`
+		Response   string         `json:"response"`
+		Error      *string        `json:"error"`
+		Outcome    string         `json:"outcome"`
+		Status     string         `json:"-"`
+	}
+)
+
+// flush writes everything the batch folded. It reports whether it queued
+// leads, so that the caller wakes the delivery worker after the commit.
+func (b *projectionBatch) flush(ctx context.Context) (queued bool, err error) {
+	if b.empty() {
+		return false, nil
+	}
+	orders, decisions := b.orderRows()
+	events, err := b.eventRows()
+	if err != nil {
+		return false, err
+	}
+	args := make([]any, 0, 5)
+	for _, rows := range []any{b.newPolicies, orders, events, decisions, b.leads} {
+		j, err := json.Marshal(rows)
+		if err != nil {
+			return false, err
+		}
+		if string(j) == "null" { // a nil slice: no rows
+			j = []byte("[]")
+		}
+		args = append(args, string(j))
+	}
+	if _, err := b.q.ExecContext(ctx, flushStatement, args...); err != nil {
+		return false, fmt.Errorf("write the projection's batch: %w", err)
+	}
+	if err := b.flushLeadEvents(ctx); err != nil {
+		return false, err
+	}
+	return len(b.leads) > 0, nil
+}
+
+// flushStatement writes policies, orders, events, decisions and queued
+// leads in one round trip. Each part writes its own table, so none needs
+// to see another's rows. A final decision is never overwritten.
+const flushStatement = `WITH policies AS (
+		INSERT INTO ctj_policy_versions (widget_id, version, policy, token_masked, position, recorded_at)
+		SELECT widget_id, version, policy, token_masked, position, recorded_at
+		FROM json_to_recordset($1::json) AS x(widget_id text, version int, policy jsonb, token_masked text,
+			position bigint, recorded_at timestamptz)
+		ON CONFLICT DO NOTHING
+	), orders AS (
+		INSERT INTO ctj_orders (order_id, widget_id, policy_version, placed, kind, has_session_id,
+			ordered_at, scheduled_at, first_position, last_position)
+		SELECT order_id, widget_id, policy_version, placed, kind, has_session_id, ordered_at, scheduled_at,
+			first_position, last_position
+		FROM json_to_recordset($2::json) AS x(order_id text, widget_id text, policy_version int, placed boolean,
+			kind text, has_session_id boolean, ordered_at timestamptz, scheduled_at timestamptz,
+			first_position bigint, last_position bigint)
+		ON CONFLICT (order_id) DO UPDATE SET policy_version = excluded.policy_version, placed = excluded.placed,
+			kind = excluded.kind, has_session_id = excluded.has_session_id, ordered_at = excluded.ordered_at,
+			scheduled_at = excluded.scheduled_at, last_position = excluded.last_position
+	), events AS (
+		INSERT INTO ctj_order_events (position, event_id, order_id, widget_id, type, attempt,
+			occurred_at, recorded_at, note, fact)
+		SELECT position, event_id, order_id, widget_id, type, attempt, occurred_at, recorded_at, note, fact
+		FROM ROWS FROM (json_to_recordset($3::json) AS (position bigint, event_id uuid, order_id text,
+			widget_id text, type text, attempt int, occurred_at timestamptz, recorded_at timestamptz,
+			note text, fact jsonb)) WITH ORDINALITY AS x
+		ORDER BY x.ordinality -- seq numbers the events in fold order
+		ON CONFLICT DO NOTHING
+	), decisions AS (
+		INSERT INTO ctj_decisions (order_id, widget_id, attempt, decision, key, reason, warnings,
+			policy_version, payload, decided_at, decided_by, status)
+		SELECT order_id, widget_id, attempt, decision, key, reason, warnings, policy_version, payload,
+			decided_at, decided_by, status
+		FROM json_to_recordset($4::json) AS x(order_id text, widget_id text, attempt int, decision text,
+			key text, reason text, warnings jsonb, policy_version int, payload jsonb, decided_at timestamptz,
+			decided_by uuid, status text)
+		ON CONFLICT (order_id, attempt) DO UPDATE SET decision = excluded.decision, key = excluded.key,
+			reason = excluded.reason, warnings = excluded.warnings, policy_version = excluded.policy_version,
+			payload = excluded.payload, decided_at = excluded.decided_at, decided_by = excluded.decided_by,
+			status = excluded.status
+		WHERE ctj_decisions.decision = 'wait'
+	)
+	INSERT INTO ctj_deliveries (key, order_id, widget_id, payload, decided_at, deadline_at, next_attempt_at)
+	SELECT key, order_id, widget_id, payload, decided_at, deadline_at, decided_at
+	FROM json_to_recordset($5::json) AS x(key text, order_id text, widget_id text, payload jsonb,
+		decided_at timestamptz, deadline_at timestamptz)
+	ON CONFLICT (key) DO NOTHING`
+
+// orderRows are the rows of the orders the batch changed, and of the
+// decisions it changed, as the orders' last states hold them.
+func (b *projectionBatch) orderRows() ([]orderRow, []decisionRow) {
+	ids := make([]string, 0, len(b.orders))
+	for id, o := range b.orders {
+		if o.changed {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids) // rows in a stable order: locks taken in a stable order
+	orders := make([]orderRow, 0, len(ids))
+	var decisions []decisionRow
+	for _, id := range ids {
+		o := b.orders[id]
+		s := o.state
+		r := orderRow{OrderID: s.OrderID, WidgetID: s.WidgetID, Placed: s.Placement != nil,
+			FirstPosition: o.first, LastPosition: o.last}
+		if s.Placement != nil {
+			r.PolicyVersion = &s.Placement.Version
+		}
+		if f := orderedFact(s); f != nil {
+			kind, hasSession := string(f.Order.Kind), f.Order.SessionID != ""
+			r.Kind, r.HasSessionID, r.OrderedAt, r.ScheduledAt = &kind, &hasSession, &f.OccurredAt, f.Order.ScheduledAt
+		}
+		orders = append(orders, r)
+		for _, d := range s.Decisions {
+			if slices.Contains(o.attempts, d.Attempt) {
+				decisions = append(decisions, newDecisionRow(s, d))
+			}
+		}
+	}
+	return orders, decisions
+}
+
+func newDecisionRow(s domain.OrderState, d domain.Decision) decisionRow {
+	r := decisionRow{OrderID: s.OrderID, WidgetID: s.WidgetID, Attempt: d.Attempt, Decision: d.Verdict,
+		Reason: d.Reason, Warnings: d.Warnings, Payload: d.Payload, DecidedAt: d.DecidedAt,
+		DecidedBy: d.DecidedBy, Status: statusOf[d.Verdict]}
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
+	if d.Key != "" {
+		r.Key = &d.Key
+	}
+	if d.PolicyVersion > 0 {
+		r.PolicyVersion = &d.PolicyVersion
+	}
+	return r
+}
+
+func (b *projectionBatch) eventRows() ([]eventRow, error) {
+	rows := make([]eventRow, 0, len(b.events))
+	for _, e := range b.events {
+		fact, err := domain.MarshalEvent(e.CallEvent)
+		if err != nil {
+			return nil, err
+		}
+		r := eventRow{Position: e.Position, EventID: e.EventID, OrderID: e.OrderID, WidgetID: e.WidgetID,
+			Type: string(e.Type), OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt, Fact: fact}
+		if e.Attempt > 0 {
+			r.Attempt = &e.Attempt
+		}
+		if e.Note != "" {
+			r.Note = &e.Note
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// flushLeadEvents records the delivery history the batch folded and moves
+// each lead's status, entry by entry in log order (leadState.move). An
+// entry recorded before (a record folded again) moves nothing.
+func (b *projectionBatch) flushLeadEvents(ctx context.Context) error {
+	if len(b.leadEvents) == 0 {
+		return nil
+	}
+	j, err := json.Marshal(b.leadEvents)
+	if err != nil {
+		return err
+	}
+	// The decisions as they stand before these entries, for the new ones.
+	rows, err := b.q.QueryContext(ctx, `WITH x AS (
+			SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (position bigint, key text, try int,
+				at timestamptz, duration_ms bigint, http_status int, response text, error text, outcome text))
+				WITH ORDINALITY
+		), recorded AS (
+			INSERT INTO ctj_delivery_tries (position, key, try, at, duration_ms, http_status, response, error, outcome)
+			SELECT position, key, try, at, duration_ms, http_status, response, error, outcome FROM x
+			ORDER BY ordinality
+			ON CONFLICT DO NOTHING RETURNING position, key
+		)
+		SELECT r.position, d.key, d.status, d.tries, d.delivered_at
+		FROM recorded r JOIN ctj_decisions d ON d.key = r.key`, string(j))
+	if err != nil {
+		return fmt.Errorf("record delivery history: %w", err)
+	}
+	defer rows.Close()
+	fresh := map[int64]bool{}
+	leads := map[domain.LeadKey]*leadState{}
+	for rows.Next() {
+		var (
+			pos int64
+			key domain.LeadKey
+			l   leadState
+		)
+		if err := rows.Scan(&pos, &key, &l.status, &l.tries, &l.deliveredAt); err != nil {
+			return fmt.Errorf("record delivery history: %w", err)
+		}
+		fresh[pos] = true
+		leads[key] = &l
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("record delivery history: %w", err)
+	}
+	for _, e := range b.leadEvents {
+		if fresh[e.Position] {
+			leads[e.Key].move(e.Try, e.At, e.Status)
+		}
+	}
+	if len(leads) == 0 {
+		return nil
+	}
+	type leadRow struct {
+		Key         domain.LeadKey `json:"key"`
+		Status      string         `json:"status"`
+		Tries       int            `json:"tries"`
+		DeliveredAt *time.Time     `json:"delivered_at"`
+	}
+	moved := make([]leadRow, 0, len(leads))
+	for key, l := range leads {
+		moved = append(moved, leadRow{Key: key, Status: l.status, Tries: l.tries, DeliveredAt: l.deliveredAt})
+	}
+	if j, err = json.Marshal(moved); err != nil {
+		return err
+	}
+	if _, err := b.q.ExecContext(ctx, `UPDATE ctj_decisions d SET status = x.status, tries = x.tries, delivered_at = x.delivered_at
+		FROM json_to_recordset($1::json) AS x(key text, status text, tries int, delivered_at timestamptz)
+		WHERE d.key = x.key`, string(j)); err != nil {
+		return fmt.Errorf("move leads on: %w", err)
+	}
+	return nil
+}
+
+// leadEventRowOf is the history entry of a lead event; status is what it
+// moves the lead to, none to leave it.
+func leadEventRowOf(position int64, key domain.LeadKey, try int, at time.Time, durationMS int64, httpStatus int,
+	response, errText, outcome, status string) leadEventRow {
+	r := leadEventRow{Position: position, Key: key, Try: try, At: at, DurationMS: durationMS, Response: response,
+		Outcome: outcome, Status: status}
+	if httpStatus != 0 {
+		r.HTTPStatus = &httpStatus
+	}
+	if errText != "" {
+		r.Error = &errText
+	}
+	return r
+}
