@@ -27,13 +27,23 @@ var _ app.Calltouch = (*Client)(nil)
 func New(timeout time.Duration, version string) *Client {
 	return &Client{
 		http: &http.Client{
-			Timeout: timeout,
+			Timeout:   timeout,
+			Transport: transport(),
 			// A redirect is an answer, not a detour: following it would turn
 			// the POST into a GET without the lead.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		userAgent: "ctjournal/" + version,
 	}
+}
+
+// transport keeps a connection per delivery in flight alive between tries
+// (the default keeps 2 per host, so parallel tries to one Calltouch host
+// would open a new connection, TLS handshake included, almost every time).
+func transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
 
 // Register sends one lead and reports what came back. It never fails: a try

@@ -32,9 +32,10 @@ func Open(ctx context.Context, databaseURL string) (*sql.DB, error) {
 	}
 	// Enough for ingest's group commits, the projection, delivery and the
 	// API at once, while several processes still fit PostgreSQL's default
-	// of 100 connections.
+	// of 100 connections. Idle connections are kept as many as open ones:
+	// fewer would close and reopen (fork a backend) on every burst.
 	db.SetMaxOpenConns(16)
-	db.SetMaxIdleConns(8)
+	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

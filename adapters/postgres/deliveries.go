@@ -17,9 +17,12 @@ import (
 // Deliveries is the delivery worker's queue (app.DeliveryQueue). A claim is
 // a lease written in the row, not a lock held open: no transaction stays
 // open while Calltouch is asked, and a crashed process's claims lapse.
-type Deliveries struct{ db *sql.DB }
+type Deliveries struct {
+	db    *sql.DB
+	tries *tryRecorder
+}
 
-func NewDeliveries(db *sql.DB) *Deliveries { return &Deliveries{db: db} }
+func NewDeliveries(db *sql.DB) *Deliveries { return &Deliveries{db: db, tries: &tryRecorder{db: db}} }
 
 func (d *Deliveries) Claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]app.ClaimedLead, error) {
 	rows, err := d.db.QueryContext(ctx, `UPDATE ctj_deliveries d SET claimed_by = $1, claimed_until = $3
@@ -51,33 +54,22 @@ func (d *Deliveries) Claim(ctx context.Context, owner string, now, leaseUntil ti
 	return out, unavailable(rows.Err())
 }
 
+// RecordTry records the try together with the tries of other deliveries
+// finishing meanwhile (tryRecorder).
 func (d *Deliveries) RecordTry(ctx context.Context, owner string, try app.DeliveryTried, nextAttempt time.Time) error {
-	status := app.StatusPending
-	switch try.Outcome {
-	case domain.Delivered:
-		status = app.StatusDelivered
-	case domain.Refused:
-		status = app.StatusFailed
-	}
-	return d.logged(ctx, try, func(ctx context.Context, tx *sql.Tx) error {
-		// Delivered always lands (even on a lead given up meanwhile); a retry
-		// schedule only while the lead is still pending (another process may
-		// have finished it meanwhile). Only our own claim is released: if
-		// ours lapsed, the lead may be another owner's by now.
-		_, err := tx.ExecContext(ctx, `UPDATE ctj_deliveries SET tries = tries + 1, status = $2, next_attempt_at = $3,
-				delivered_at = CASE WHEN $2 = 'delivered' THEN $4 ELSE delivered_at END,
-				claimed_by = CASE WHEN claimed_by = $5 THEN NULL ELSE claimed_by END,
-				claimed_until = CASE WHEN claimed_by = $5 THEN NULL ELSE claimed_until END
-			WHERE key = $1 AND (status = 'pending' OR ($2 = 'delivered' AND status <> 'delivered'))`,
-			string(try.Key), status, nextAttempt, try.At, owner)
-		if err != nil {
-			return fmt.Errorf("move lead %s on: %w", try.Key, err)
-		}
-		return nil
-	})
+	return d.tries.record(ctx, owner, try, nextAttempt)
 }
 
 func (d *Deliveries) GiveUpExpired(ctx context.Context, now time.Time) (int, error) {
+	// Every delivery round asks; a transaction only when there is some.
+	var expired bool
+	if err := d.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ctj_deliveries WHERE status = 'pending'
+		AND deadline_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1))`, now).Scan(&expired); err != nil {
+		return 0, unavailable(fmt.Errorf("look for expired leads: %w", err))
+	}
+	if !expired {
+		return 0, nil
+	}
 	n := 0
 	err := inTx(ctx, d.db, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE ctj_deliveries SET status = 'failed', claimed_by = NULL, claimed_until = NULL
@@ -140,20 +132,6 @@ func (d *Deliveries) Redeliver(ctx context.Context, key domain.LeadKey, now, dea
 			return err
 		}
 		return notify(ctx, tx, ChannelDeliveries)
-	})
-}
-
-// logged runs change and appends v to the log in one transaction.
-func (d *Deliveries) logged(ctx context.Context, v any, change func(context.Context, *sql.Tx) error) error {
-	return inTx(ctx, d.db, func(ctx context.Context, tx *sql.Tx) error {
-		if err := change(ctx, tx); err != nil {
-			return err
-		}
-		m, err := record(v)
-		if err != nil {
-			return err
-		}
-		return publish(ctx, tx, m)
 	})
 }
 

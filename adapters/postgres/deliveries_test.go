@@ -3,7 +3,10 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,4 +160,55 @@ func TestRelease_ClearsTheClaim(t *testing.T) {
 	}
 	wantRow(t, s, key, "pending 0 09:00:00 24 10:00 - - -")
 	wantRecords(t, s, key)
+}
+
+// Tries finishing together are recorded together (group commit), each
+// exactly as alone; two tries of one lead (a lapsed claim and the next
+// owner's) are both logged.
+func TestRecordTry_ConcurrentTriesAreEachRecordedOnce(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	const n = 40
+	for i := range n {
+		queueLead(t, s, fmt.Sprintf("o-%02d", i))
+	}
+	leads, err := s.deliveries.Claim(ctx, "worker-a", dT0, dT0.Add(time.Minute), n)
+	if err != nil || len(leads) != n {
+		t.Fatalf("claim: %d leads, %v; want %d", len(leads), err, n)
+	}
+	// The first lead is tried twice: by worker-a and, its claim having
+	// lapsed, by worker-b.
+	lapsed := leads[0]
+	var wg sync.WaitGroup
+	errs := make(chan error, n+1)
+	for i, l := range leads {
+		status := 200
+		if i == 0 {
+			status = 503
+		}
+		wg.Go(func() { errs <- s.deliveries.RecordTry(ctx, "worker-a", try(l, status, dT0.Add(time.Second)), dT0.Add(2*time.Second)) })
+	}
+	wg.Go(func() {
+		errs <- s.deliveries.RecordTry(ctx, "worker-b", try(app.ClaimedLead{Lead: lapsed.Lead, Tries: 1}, 200, dT0.Add(time.Second)), dT0.Add(time.Second))
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("record try: %v", err)
+		}
+	}
+	for _, l := range leads[1:] {
+		wantRow(t, s, l.Key, "delivered 1 09:00:02 24 10:00 - - 09:00:01")
+		wantRecords(t, s, l.Key, "delivery.tried 1 200 delivered")
+	}
+	// Whichever is recorded first, the lead ends delivered (a transient try
+	// recorded after the delivery moves nothing).
+	if got := deliveryRow(t, s, lapsed.Key); !strings.HasPrefix(got, "delivered ") {
+		t.Fatalf("queue row of the lead tried twice: %q, want delivered", got)
+	}
+	if got := leadRecords(t, s, lapsed.Key); len(got) != 2 {
+		t.Fatalf("log records of the lead tried twice: %q, want 2", got)
+	}
 }

@@ -167,11 +167,7 @@ func appendGroup(ctx context.Context, tx *sql.Tx, group []*appendCall) error {
 		c.err, c.result = nil, app.AppendResult{}
 		all = append(all, c.events...)
 	}
-	stored, err := storedEvents(ctx, tx, all)
-	if err != nil {
-		return err
-	}
-	widgetOf, err := orderWidgets(ctx, tx, all)
+	stored, widgetOf, err := knownEventsAndOrders(ctx, tx, all)
 	if err != nil {
 		return err
 	}
@@ -225,56 +221,44 @@ func judge(events []app.NewEvent, stored map[string][]byte, widgetOf map[string]
 	return accepted, newOrders, nil
 }
 
-// storedEvents returns the canonical bytes of the events already in the
-// log, re-marshalled so that JSONB's key order does not matter.
-func storedEvents(ctx context.Context, tx *sql.Tx, events []app.NewEvent) (map[string][]byte, error) {
-	ids := make([]string, len(events))
+// knownEventsAndOrders looks up, in one round trip, the events already in
+// the log (their canonical bytes, re-marshalled so that JSONB's key order
+// does not matter) and the widget each already known order is tied to.
+func knownEventsAndOrders(ctx context.Context, tx *sql.Tx, events []app.NewEvent) (stored map[string][]byte, widgetOf map[string]string, err error) {
+	ids, orders := make([]string, len(events)), make([]string, len(events))
 	for i, e := range events {
-		ids[i] = e.Event.EventID
+		ids[i], orders[i] = e.Event.EventID, e.Event.OrderID
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT uuid, payload FROM ctj_log WHERE uuid = ANY($1)`, pq.Array(ids))
+	rows, err := tx.QueryContext(ctx, `SELECT true, uuid, payload::text FROM ctj_log WHERE uuid = ANY($1)
+		UNION ALL SELECT false, order_id, widget_id FROM ctj_order_widgets WHERE order_id = ANY($2)`,
+		pq.Array(ids), pq.Array(orders))
 	if err != nil {
-		return nil, fmt.Errorf("look up event ids: %w", err)
+		return nil, nil, fmt.Errorf("look up event ids and orders: %w", err)
 	}
 	defer rows.Close()
-	known := map[string][]byte{}
+	stored, widgetOf = map[string][]byte{}, map[string]string{}
 	for rows.Next() {
-		var id string
-		var payload []byte
-		if err := rows.Scan(&id, &payload); err != nil {
-			return nil, fmt.Errorf("scan stored event: %w", err)
+		var (
+			isEvent bool
+			id      string
+			value   []byte
+		)
+		if err := rows.Scan(&isEvent, &id, &value); err != nil {
+			return nil, nil, fmt.Errorf("scan known event or order: %w", err)
 		}
-		e, err := domain.UnmarshalEvent(payload)
+		if !isEvent {
+			widgetOf[id] = string(value)
+			continue
+		}
+		e, err := domain.UnmarshalEvent(value)
 		if err != nil {
-			return nil, fmt.Errorf("stored event %s: %w", id, err)
+			return nil, nil, fmt.Errorf("stored event %s: %w", id, err)
 		}
-		if known[id], err = domain.MarshalEvent(e); err != nil {
-			return nil, fmt.Errorf("stored event %s: %w", id, err)
+		if stored[id], err = domain.MarshalEvent(e); err != nil {
+			return nil, nil, fmt.Errorf("stored event %s: %w", id, err)
 		}
 	}
-	return known, rows.Err()
-}
-
-// orderWidgets returns the widget each already known order is tied to.
-func orderWidgets(ctx context.Context, tx *sql.Tx, events []app.NewEvent) (map[string]string, error) {
-	orders := make([]string, len(events))
-	for i, e := range events {
-		orders[i] = e.Event.OrderID
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT order_id, widget_id FROM ctj_order_widgets WHERE order_id = ANY($1)`, pq.Array(orders))
-	if err != nil {
-		return nil, fmt.Errorf("look up order widgets: %w", err)
-	}
-	defer rows.Close()
-	widgetOf := map[string]string{}
-	for rows.Next() {
-		var o, w string
-		if err := rows.Scan(&o, &w); err != nil {
-			return nil, fmt.Errorf("scan order widget: %w", err)
-		}
-		widgetOf[o] = w
-	}
-	return widgetOf, rows.Err()
+	return stored, widgetOf, rows.Err()
 }
 
 // tieOrders ties new orders to their widgets; if a concurrent transaction

@@ -1,0 +1,147 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"ctjournal/app"
+	"ctjournal/domain"
+)
+
+// tryRecorder records delivery tries with group commit: the tries that
+// finish while a commit is in flight are recorded together in the next
+// transaction, one UPDATE and one log insert for all of them. Each try is
+// still recorded as soon as a transaction is free: its answer exists only
+// in memory until then. No goroutine outlives the work.
+type tryRecorder struct {
+	db      *sql.DB
+	mu      sync.Mutex
+	pending []*tryCall
+	running bool
+}
+
+// maxTryGroup bounds the tries recorded in one transaction.
+const maxTryGroup = 256
+
+type tryCall struct {
+	ctx   context.Context
+	owner string
+	try   app.DeliveryTried
+	next  time.Time
+	err   error
+	done  chan struct{}
+}
+
+func (r *tryRecorder) record(ctx context.Context, owner string, try app.DeliveryTried, next time.Time) error {
+	c := &tryCall{ctx: ctx, owner: owner, try: try, next: next, done: make(chan struct{})}
+	r.mu.Lock()
+	r.pending = append(r.pending, c)
+	if !r.running {
+		r.running = true
+		go r.run()
+	}
+	r.mu.Unlock()
+	<-c.done // once handed over, the outcome is the transaction's, not ctx's
+	return c.err
+}
+
+func (r *tryRecorder) run() {
+	for {
+		r.mu.Lock()
+		group := r.takeGroup()
+		if len(group) == 0 {
+			r.running = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+		err := r.commit(group)
+		for _, c := range group {
+			c.err = err
+			close(c.done)
+		}
+	}
+}
+
+// takeGroup takes pending calls, one per lead (two tries of one lead, an
+// owner's lapsed claim and the next owner's, go in successive groups).
+func (r *tryRecorder) takeGroup() []*tryCall {
+	var group, rest []*tryCall
+	keys := map[domain.LeadKey]bool{}
+	for _, c := range r.pending {
+		if keys[c.try.Key] || len(group) == maxTryGroup {
+			rest = append(rest, c)
+			continue
+		}
+		keys[c.try.Key] = true
+		group = append(group, c)
+	}
+	r.pending = rest
+	return group
+}
+
+// tryRow is one try's move of its queue row.
+type tryRow struct {
+	Key           domain.LeadKey `json:"key"`
+	Status        string         `json:"status"`
+	NextAttemptAt time.Time      `json:"next_attempt_at"`
+	At            time.Time      `json:"at"`
+	Owner         string         `json:"owner"`
+}
+
+func (r *tryRecorder) commit(group []*tryCall) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(group[0].ctx), 30*time.Second)
+	defer cancel()
+	// In key order, so that groups of several processes lock rows in one order.
+	slices.SortFunc(group, func(a, b *tryCall) int { return cmp.Compare(a.try.Key, b.try.Key) })
+	rows := make([]tryRow, 0, len(group))
+	msgs := make([]*message.Message, 0, len(group))
+	for _, c := range group {
+		rows = append(rows, tryRow{Key: c.try.Key, Status: queueStatus(c.try.Outcome), NextAttemptAt: c.next, At: c.try.At, Owner: c.owner})
+		m, err := record(c.try)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, m)
+	}
+	j, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	return inTx(ctx, r.db, func(ctx context.Context, tx *sql.Tx) error {
+		// Delivered always lands (even on a lead given up meanwhile); a retry
+		// schedule only while the lead is still pending (another process may
+		// have finished it meanwhile). Only the try's own claim is released:
+		// if it lapsed, the lead may be another owner's by now.
+		if _, err := tx.ExecContext(ctx, `UPDATE ctj_deliveries d SET tries = d.tries + 1, status = x.status,
+				next_attempt_at = x.next_attempt_at,
+				delivered_at = CASE WHEN x.status = 'delivered' THEN x.at ELSE d.delivered_at END,
+				claimed_by = CASE WHEN d.claimed_by = x.owner THEN NULL ELSE d.claimed_by END,
+				claimed_until = CASE WHEN d.claimed_by = x.owner THEN NULL ELSE d.claimed_until END
+			FROM json_to_recordset($1::json) AS x(key text, status text, next_attempt_at timestamptz, at timestamptz, owner text)
+			WHERE d.key = x.key AND (d.status = 'pending' OR (x.status = 'delivered' AND d.status <> 'delivered'))`,
+			string(j)); err != nil {
+			return fmt.Errorf("move %d leads on: %w", len(rows), err)
+		}
+		return publish(ctx, tx, msgs...)
+	})
+}
+
+// queueStatus is where a try leaves its lead in the queue.
+func queueStatus(o domain.TryOutcome) string {
+	switch o {
+	case domain.Delivered:
+		return app.StatusDelivered
+	case domain.Refused:
+		return app.StatusFailed
+	}
+	return app.StatusPending
+}
