@@ -57,6 +57,13 @@ func withUTC(databaseURL string) (string, error) {
 	// []byte parameters then travel in binary format, so JSON goes as
 	// strings (JSONB's binary input is not plain JSON text).
 	q.Set("binary_parameters", "yes")
+	// The engine's queries are short index lookups and writes. Without
+	// table statistics (autovacuum off, or a table that grew fast since
+	// its last ANALYZE) their estimated cost can pass jit_above_cost, and
+	// compiling one then takes hundreds of milliseconds.
+	if q.Get("jit") == "" {
+		q.Set("jit", "off")
+	}
 	if q.Get("sslmode") == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost" || u.Hostname() == "") {
 		q.Set("sslmode", "disable")
 	}

@@ -187,7 +187,9 @@ func TestRecordTry_ConcurrentTriesAreEachRecordedOnce(t *testing.T) {
 		if i == 0 {
 			status = 503
 		}
-		wg.Go(func() { errs <- s.deliveries.RecordTry(ctx, "worker-a", try(l, status, dT0.Add(time.Second)), dT0.Add(2*time.Second)) })
+		wg.Go(func() {
+			errs <- s.deliveries.RecordTry(ctx, "worker-a", try(l, status, dT0.Add(time.Second)), dT0.Add(2*time.Second))
+		})
 	}
 	wg.Go(func() {
 		errs <- s.deliveries.RecordTry(ctx, "worker-b", try(app.ClaimedLead{Lead: lapsed.Lead, Tries: 1}, 200, dT0.Add(time.Second)), dT0.Add(time.Second))

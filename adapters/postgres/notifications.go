@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"time"
@@ -53,13 +54,18 @@ func (n *Notifications) Run(ctx context.Context) {
 		case note := <-n.listener.Notify:
 			for name, w := range n.wakes {
 				if note == nil || note.Channel == name {
-					select {
-					case w <- struct{}{}:
-					default:
-					}
+					wake(w)
 				}
 			}
 		}
+	}
+}
+
+// HearLocally also wakes the listeners on what this process commits
+// through db, at once rather than through PostgreSQL's NOTIFY.
+func (n *Notifications) HearLocally(db *sql.DB) {
+	for name, w := range n.wakes {
+		notifierOf(db).listen(name, w)
 	}
 }
 

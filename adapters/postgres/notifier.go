@@ -10,23 +10,29 @@ import (
 // notifier sends the NOTIFYs of committed transactions off the request
 // path, one per channel however many commits asked for it meanwhile.
 // Best effort: a lost wake-up costs one poll interval, never data.
+// Listeners in this process (Notifications.HearLocally) are woken at once,
+// without the round trip through PostgreSQL; other processes by NOTIFY.
 type notifier struct {
 	db      *sql.DB
 	mu      sync.Mutex
 	pending map[string]bool
 	running bool
+	local   map[string][]chan<- struct{}
 }
 
 var notifiers sync.Map // *sql.DB → *notifier
 
 func notifierOf(db *sql.DB) *notifier {
-	n, _ := notifiers.LoadOrStore(db, &notifier{db: db, pending: map[string]bool{}})
+	n, _ := notifiers.LoadOrStore(db, &notifier{db: db, pending: map[string]bool{}, local: map[string][]chan<- struct{}{}})
 	return n.(*notifier)
 }
 
 func (n *notifier) poke(channel string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	for _, w := range n.local[channel] {
+		wake(w)
+	}
 	n.pending[channel] = true
 	if !n.running {
 		n.running = true
@@ -52,5 +58,20 @@ func (n *notifier) flush() {
 			_, _ = n.db.ExecContext(ctx, `SELECT pg_notify($1, '')`, channel)
 			cancel()
 		}
+	}
+}
+
+// listen wakes w whenever channel is poked in this process.
+func (n *notifier) listen(channel string, w chan<- struct{}) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.local[channel] = append(n.local[channel], w)
+}
+
+// wake leaves a wake-up in w unless one is pending already.
+func wake(w chan<- struct{}) {
+	select {
+	case w <- struct{}{}:
+	default:
 	}
 }

@@ -24,15 +24,19 @@ func loadOrder(ctx context.Context, q querier, orderID string) (domain.OrderStat
 // with no order yet maps to an empty state.
 func loadOrders(ctx context.Context, q querier, ids string, args ...any) (map[string]domain.OrderState, error) {
 	rows, err := q.QueryContext(ctx, `WITH ids (order_id) AS (`+ids+`)
-		SELECT ids.order_id, o.widget_id, o.policy_version, COALESCE(o.placed, false), pv.policy,
+		SELECT ids.order_id, o.widget_id, o.policy_version, COALESCE(o.placed, false), o.policy,
 			(SELECT json_agg(json_build_object('position', e.position, 'recorded_at', e.recorded_at,
 				'note', e.note, 'fact', e.fact) ORDER BY e.seq) FROM ctj_order_events e WHERE e.order_id = o.order_id),
 			(SELECT json_agg(json_build_object('attempt', d.attempt, 'verdict', d.decision, 'key', d.key,
 				'reason', d.reason, 'warnings', d.warnings, 'policy_version', d.policy_version, 'payload', d.payload,
 				'decided_at', d.decided_at, 'decided_by', d.decided_by) ORDER BY d.attempt)
 				FROM ctj_decisions d WHERE d.order_id = o.order_id)
-		FROM ids LEFT JOIN ctj_orders o ON o.order_id = ids.order_id
-			LEFT JOIN ctj_policy_versions pv ON pv.widget_id = o.widget_id AND pv.version = o.policy_version`, args...)
+		FROM ids LEFT JOIN LATERAL (
+			-- LIMIT keeps this a lookup per id, whatever the table
+			-- statistics say (a hash join would scan every order).
+			SELECT o.*, pv.policy FROM ctj_orders o
+			LEFT JOIN ctj_policy_versions pv ON pv.widget_id = o.widget_id AND pv.version = o.policy_version
+			WHERE o.order_id = ids.order_id LIMIT 1) o ON true`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load orders: %w", err)
 	}

@@ -44,7 +44,7 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 	if err != nil {
 		return nil, fmt.Errorf("projection router: %w", err)
 	}
-	sub, err := wsql.NewSubscriber(guardedBeginner{Beginner: wsql.BeginnerFromStdSQL(db), db: db}, wsql.SubscriberConfig{
+	sub, err := wsql.NewSubscriber(guardedBeginner{Beginner: wsql.BeginnerFromStdSQL(db), db: db, stmts: newStatements(db)}, wsql.SubscriberConfig{
 		ConsumerGroup: ProjectionConsumerGroup,
 		PollInterval:  cfg.PollInterval,
 		// A batch whose transaction died (the database restarted) is given
@@ -133,7 +133,8 @@ const batchOrderIDs = `SELECT DISTINCT l.payload->>'order_id' FROM (
 // guardedBeginner begins the subscriber's transactions as guardedTx.
 type guardedBeginner struct {
 	wsql.Beginner
-	db *sql.DB
+	db    *sql.DB
+	stmts *statements
 }
 
 func (b guardedBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql.Tx, error) {
@@ -146,7 +147,8 @@ func (b guardedBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql
 		tx.Rollback()
 		return nil, fmt.Errorf("projection: unexpected transaction type %T", tx)
 	}
-	return &guardedTx{Tx: tx, db: b.db, batch: newProjectionBatch(std.Tx)}, nil
+	q := preparedTx{tx: std.Tx, stmts: b.stmts}
+	return &guardedTx{Tx: tx, db: b.db, q: q, batch: newProjectionBatch(q)}, nil
 }
 
 // guardedTx is a subscriber transaction with the projection's unit of
@@ -158,8 +160,23 @@ func (b guardedBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql
 type guardedTx struct {
 	wsql.Tx
 	db       *sql.DB
+	q        preparedTx
 	batch    *projectionBatch
 	applying sync.Mutex
+}
+
+// The subscriber's own queries (its poll, its offset) run prepared too.
+
+func (t *guardedTx) QueryContext(ctx context.Context, query string, args ...any) (wsql.Rows, error) {
+	rows, err := t.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err // not a nil *sql.Rows in a non-nil interface
+	}
+	return rows, nil
+}
+
+func (t *guardedTx) ExecContext(ctx context.Context, query string, args ...any) (wsql.Result, error) {
+	return t.q.ExecContext(ctx, query, args...)
 }
 
 func (t *guardedTx) Commit() error {

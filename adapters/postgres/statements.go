@@ -1,0 +1,79 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// statements prepares each query once per connection and keeps it, so the
+// projection's queries, run a few times per poll, are parsed and planned
+// once instead of every time: under load the planning of its few larger
+// statements was a good part of a poll. PostgreSQL re-plans a prepared
+// statement by itself when a table it reads is replaced (a rebuild's swap).
+type statements struct {
+	db      *sql.DB
+	mu      sync.Mutex
+	byQuery map[string]*sql.Stmt
+}
+
+func newStatements(db *sql.DB) *statements {
+	return &statements{db: db, byQuery: map[string]*sql.Stmt{}}
+}
+
+func (s *statements) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if stmt, ok := s.byQuery[query]; ok {
+		return stmt, nil
+	}
+	stmt, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.byQuery[query] = stmt
+	return stmt, nil
+}
+
+// preparedTx runs queries in tx through the prepared statements.
+type preparedTx struct {
+	tx    *sql.Tx
+	stmts *statements
+}
+
+func (p preparedTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	stmt, err := p.stmts.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return p.tx.StmtContext(ctx, stmt), nil
+}
+
+func (p preparedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	stmt, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer stmt.Close()
+	return stmt.ExecContext(ctx, args...)
+}
+
+func (p preparedTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := p.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	// Closing a statement of the transaction leaves the prepared one on
+	// its connection; the rows stay readable until closed.
+	defer stmt.Close()
+	return stmt.QueryContext(ctx, args...)
+}
+
+func (p preparedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	stmt, err := p.stmt(ctx, query)
+	if err != nil {
+		return p.tx.QueryRowContext(ctx, query, args...) // unprepared, then
+	}
+	defer stmt.Close()
+	return stmt.QueryRowContext(ctx, args...)
+}
