@@ -19,13 +19,17 @@ import (
 // open while Calltouch is asked, and a crashed process's claims lapse.
 type Deliveries struct {
 	db    *sql.DB
+	stmts *statements
 	tries *tryRecorder
 }
 
-func NewDeliveries(db *sql.DB) *Deliveries { return &Deliveries{db: db, tries: &tryRecorder{db: db}} }
+func NewDeliveries(db *sql.DB) *Deliveries {
+	stmts := newStatements(db)
+	return &Deliveries{db: db, stmts: stmts, tries: &tryRecorder{db: db, stmts: stmts}}
+}
 
 func (d *Deliveries) Claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]app.ClaimedLead, error) {
-	rows, err := d.db.QueryContext(ctx, `UPDATE ctj_deliveries d SET claimed_by = $1, claimed_until = $3
+	rows, err := d.stmts.QueryContext(ctx, `UPDATE ctj_deliveries d SET claimed_by = $1, claimed_until = $3
 		FROM (SELECT key FROM ctj_deliveries
 			WHERE status = 'pending' AND next_attempt_at <= $2 AND deadline_at > $2
 				AND (claimed_until IS NULL OR claimed_until < $2)

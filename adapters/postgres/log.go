@@ -50,6 +50,7 @@ func record(v any) (*message.Message, error) {
 // concurrent clients share round trips and WAL flushes.
 type EventLog struct {
 	db    *sql.DB
+	stmts *statements
 	calls chan *appendCall
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -57,7 +58,7 @@ type EventLog struct {
 
 // Group commit bounds: transactions in flight at once, events per transaction.
 const (
-	appendWorkers  = 2
+	appendWorkers  = 4
 	maxGroupEvents = 2000
 	appendTimeout  = 30 * time.Second
 )
@@ -72,7 +73,7 @@ type appendCall struct {
 
 // NewEventLog starts the append workers; Close stops them.
 func NewEventLog(db *sql.DB) *EventLog {
-	l := &EventLog{db: db, calls: make(chan *appendCall), stop: make(chan struct{})}
+	l := &EventLog{db: db, stmts: newStatements(db), calls: make(chan *appendCall), stop: make(chan struct{})}
 	for range appendWorkers {
 		l.wg.Go(l.work)
 	}
@@ -91,7 +92,7 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 	// back with it, so they cannot share a group's transaction.
 	if tx := txFrom(ctx); tx != nil {
 		c := &appendCall{ctx: ctx, events: events}
-		if err := appendGroup(ctx, tx, []*appendCall{c}); err != nil {
+		if err := appendGroup(ctx, tx, tx, []*appendCall{c}); err != nil {
 			return app.AppendResult{}, unavailable(err)
 		}
 		return c.result, c.err
@@ -140,7 +141,7 @@ func (l *EventLog) commit(group []*appendCall) {
 	var err error
 	for range 5 {
 		err = inTx(ctx, l.db, func(ctx context.Context, tx *sql.Tx) error {
-			return appendGroup(ctx, tx, group)
+			return appendGroup(ctx, tx, preparedTx{tx: tx, stmts: l.stmts}, group)
 		})
 		// A concurrent request may store the same event_id or order between
 		// our check and our insert: the unique indexes refuse it and the next
@@ -161,13 +162,14 @@ func (l *EventLog) commit(group []*appendCall) {
 
 // appendGroup judges each call against the log and the calls before it in
 // the group, then stores what the accepted calls bring, in one transaction.
-func appendGroup(ctx context.Context, tx *sql.Tx, group []*appendCall) error {
+// q runs its fixed queries in tx, prepared when the group owns tx.
+func appendGroup(ctx context.Context, tx *sql.Tx, q querier, group []*appendCall) error {
 	var all []app.NewEvent
 	for _, c := range group {
 		c.err, c.result = nil, app.AppendResult{}
 		all = append(all, c.events...)
 	}
-	stored, widgetOf, err := knownEventsAndOrders(ctx, tx, all)
+	stored, widgetOf, err := knownEventsAndOrders(ctx, q, all)
 	if err != nil {
 		return err
 	}
@@ -189,7 +191,7 @@ func appendGroup(ctx context.Context, tx *sql.Tx, group []*appendCall) error {
 		}
 		c.result = app.AppendResult{Accepted: len(accepted), Duplicates: len(c.events) - len(accepted)}
 	}
-	if err := tieOrders(ctx, tx, newOrders, newWidgets); err != nil {
+	if err := tieOrders(ctx, q, newOrders, newWidgets); err != nil {
 		return err
 	}
 	if len(msgs) == 0 {
@@ -224,7 +226,7 @@ func judge(events []app.NewEvent, stored map[string][]byte, widgetOf map[string]
 // knownEventsAndOrders looks up, in one round trip, the events already in
 // the log (their canonical bytes, re-marshalled so that JSONB's key order
 // does not matter) and the widget each already known order is tied to.
-func knownEventsAndOrders(ctx context.Context, tx *sql.Tx, events []app.NewEvent) (stored map[string][]byte, widgetOf map[string]string, err error) {
+func knownEventsAndOrders(ctx context.Context, tx querier, events []app.NewEvent) (stored map[string][]byte, widgetOf map[string]string, err error) {
 	ids, orders := make([]string, len(events)), make([]string, len(events))
 	for i, e := range events {
 		ids[i], orders[i] = e.Event.EventID, e.Event.OrderID
@@ -263,7 +265,7 @@ func knownEventsAndOrders(ctx context.Context, tx *sql.Tx, events []app.NewEvent
 
 // tieOrders ties new orders to their widgets; if a concurrent transaction
 // tied one first, errOrderRace sends the group round again.
-func tieOrders(ctx context.Context, tx *sql.Tx, orders, widgets []string) error {
+func tieOrders(ctx context.Context, tx querier, orders, widgets []string) error {
 	if len(orders) == 0 {
 		return nil
 	}

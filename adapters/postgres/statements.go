@@ -7,10 +7,11 @@ import (
 )
 
 // statements prepares each query once per connection and keeps it, so the
-// projection's queries, run a few times per poll, are parsed and planned
-// once instead of every time: under load the planning of its few larger
-// statements was a good part of a poll. PostgreSQL re-plans a prepared
-// statement by itself when a table it reads is replaced (a rebuild's swap).
+// queries of the hot paths (a projection poll, an ingest group, a delivery
+// round) are parsed and planned once instead of every time: under load the
+// planning of the projection's few larger statements was a good part of a
+// poll. PostgreSQL re-plans a prepared statement by itself when a table it
+// reads is replaced (a rebuild's swap). Only fixed query texts belong here.
 type statements struct {
 	db      *sql.DB
 	mu      sync.Mutex
@@ -33,6 +34,15 @@ func (s *statements) prepared(ctx context.Context, query string) (*sql.Stmt, err
 	}
 	s.byQuery[query] = stmt
 	return stmt, nil
+}
+
+// QueryContext runs query prepared, outside any transaction.
+func (s *statements) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.QueryContext(ctx, args...)
 }
 
 // preparedTx runs queries in tx through the prepared statements.

@@ -23,6 +23,7 @@ import (
 // in memory until then. No goroutine outlives the work.
 type tryRecorder struct {
 	db      *sql.DB
+	stmts   *statements
 	mu      sync.Mutex
 	pending []*tryCall
 	running bool
@@ -121,7 +122,7 @@ func (r *tryRecorder) commit(group []*tryCall) error {
 		// schedule only while the lead is still pending (another process may
 		// have finished it meanwhile). Only the try's own claim is released:
 		// if it lapsed, the lead may be another owner's by now.
-		if _, err := tx.ExecContext(ctx, `UPDATE ctj_deliveries d SET tries = d.tries + 1, status = x.status,
+		if _, err := (preparedTx{tx: tx, stmts: r.stmts}).ExecContext(ctx, `UPDATE ctj_deliveries d SET tries = d.tries + 1, status = x.status,
 				next_attempt_at = x.next_attempt_at,
 				delivered_at = CASE WHEN x.status = 'delivered' THEN x.at ELSE d.delivered_at END,
 				claimed_by = CASE WHEN d.claimed_by = x.owner THEN NULL ELSE d.claimed_by END,
