@@ -8,10 +8,10 @@ import (
 
 // statements prepares each query once per connection and keeps it, so the
 // queries of the hot paths (a projection poll, an ingest group, a delivery
-// round) are parsed and planned once instead of every time: under load the
-// planning of the projection's few larger statements was a good part of a
-// poll. PostgreSQL re-plans a prepared statement by itself when a table it
-// reads is replaced (a rebuild's swap). Only fixed query texts belong here.
+// round) are parsed once instead of every time; each run is still planned
+// afresh (plan_cache_mode, see Open). PostgreSQL analyses a prepared
+// statement again by itself when a table it reads is replaced (a rebuild's
+// swap). Only fixed query texts belong here.
 type statements struct {
 	db      *sql.DB
 	mu      sync.Mutex
