@@ -64,11 +64,14 @@ func (d *Deliveries) RecordTry(ctx context.Context, owner string, try app.Delive
 	return d.tries.record(ctx, owner, try, nextAttempt)
 }
 
+// expiredLead selects the pending leads past their deadline ($1) that no
+// live claim holds.
+const expiredLead = `status = 'pending' AND deadline_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1)`
+
 func (d *Deliveries) GiveUpExpired(ctx context.Context, now time.Time) (int, error) {
 	// Every delivery round asks; a transaction only when there is some.
 	var expired bool
-	if err := d.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ctj_deliveries WHERE status = 'pending'
-		AND deadline_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1))`, now).Scan(&expired); err != nil {
+	if err := d.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ctj_deliveries WHERE `+expiredLead+`)`, now).Scan(&expired); err != nil {
 		return 0, unavailable(fmt.Errorf("look for expired leads: %w", err))
 	}
 	if !expired {
@@ -77,8 +80,7 @@ func (d *Deliveries) GiveUpExpired(ctx context.Context, now time.Time) (int, err
 	n := 0
 	err := inTx(ctx, d.db, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE ctj_deliveries SET status = 'failed', claimed_by = NULL, claimed_until = NULL
-			WHERE key IN (SELECT key FROM ctj_deliveries WHERE status = 'pending' AND deadline_at <= $1
-				AND (claimed_until IS NULL OR claimed_until < $1) FOR UPDATE SKIP LOCKED)
+			WHERE key IN (SELECT key FROM ctj_deliveries WHERE `+expiredLead+` FOR UPDATE SKIP LOCKED)
 			RETURNING key, order_id, widget_id, tries`, now)
 		if err != nil {
 			return fmt.Errorf("give up expired leads: %w", err)

@@ -86,7 +86,7 @@ func (b *projectionBatch) policyInForce(ctx context.Context, widgetID string) (d
 	if p, ok := b.policies[widgetID]; ok {
 		return p, nil
 	}
-	p, err := placementAt(ctx, b.q, widgetID, `ORDER BY version DESC LIMIT 1`)
+	p, err := latestPlacement(ctx, b.q, widgetID)
 	if err != nil {
 		return p, err
 	}

@@ -35,7 +35,12 @@ func (m *ReadModel) PolicyInForce(ctx context.Context, widgetID string) (domain.
 	if b := batchOf(ctx); b != nil {
 		return b.policyInForce(ctx, widgetID)
 	}
-	return placementAt(ctx, on(ctx, m.db), widgetID, `ORDER BY version DESC LIMIT 1`)
+	return latestPlacement(ctx, on(ctx, m.db), widgetID)
+}
+
+// latestPlacement is the widget's highest policy version in the read model.
+func latestPlacement(ctx context.Context, q querier, widgetID string) (domain.Placement, error) {
+	return placementAt(ctx, q, widgetID, `ORDER BY version DESC LIMIT 1`)
 }
 
 func placementAt(ctx context.Context, q querier, widgetID, where string, args ...any) (domain.Placement, error) {
@@ -63,14 +68,20 @@ func (m *ReadModel) UpdateOrder(ctx context.Context, orderID string, fold func(d
 }
 
 func (m *ReadModel) RecordTry(ctx context.Context, t app.DeliveryTried, position int64) error {
-	status := ""
-	switch t.Outcome {
+	return m.leadEvent(ctx, leadEventRowOf(position, t.Key, t.Try, t.At, t.DurationMS, t.HTTPStatus, t.Response, t.Error,
+		string(t.Outcome), tryStatus(t.Outcome)))
+}
+
+// tryStatus is the status a try moves its lead to: delivered, failed, or
+// none for a transient outcome (the lead stays as it is).
+func tryStatus(o domain.TryOutcome) string {
+	switch o {
 	case domain.Delivered:
-		status = app.StatusDelivered
+		return app.StatusDelivered
 	case domain.Refused:
-		status = app.StatusFailed
+		return app.StatusFailed
 	}
-	return m.leadEvent(ctx, leadEventRowOf(position, t.Key, t.Try, t.At, t.DurationMS, t.HTTPStatus, t.Response, t.Error, string(t.Outcome), status))
+	return ""
 }
 
 func (m *ReadModel) RecordGiveUp(ctx context.Context, g app.LeadGivenUp, position int64) error {

@@ -142,14 +142,7 @@ func (m *bulkModel) UpdateOrder(ctx context.Context, orderID string, fold func(d
 }
 
 func (m *bulkModel) RecordTry(_ context.Context, t app.DeliveryTried, position int64) error {
-	status := ""
-	switch t.Outcome {
-	case domain.Delivered:
-		status = app.StatusDelivered
-	case domain.Refused:
-		status = app.StatusFailed
-	}
-	m.moveLead(t.OrderID, t.Key, t.Try, t.At, status)
+	m.moveLead(t.OrderID, t.Key, t.Try, t.At, tryStatus(t.Outcome))
 	return m.addTry(position, t.Key, t.Try, t.At, t.DurationMS, t.HTTPStatus, t.Response, t.Error, string(t.Outcome))
 }
 

@@ -136,13 +136,11 @@ func (r *tryRecorder) commit(group []*tryCall) error {
 	})
 }
 
-// queueStatus is where a try leaves its lead in the queue.
+// queueStatus is where a try leaves its lead in the queue: a transient
+// try leaves it pending, for its next try.
 func queueStatus(o domain.TryOutcome) string {
-	switch o {
-	case domain.Delivered:
-		return app.StatusDelivered
-	case domain.Refused:
-		return app.StatusFailed
+	if s := tryStatus(o); s != "" {
+		return s
 	}
 	return app.StatusPending
 }
