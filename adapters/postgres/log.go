@@ -138,26 +138,64 @@ var errOrderRace = errors.New("order claimed concurrently")
 func (l *EventLog) commit(group []*appendCall) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(group[0].ctx), appendTimeout)
 	defer cancel()
-	var err error
-	for range 5 {
+	err := l.appendNew(ctx, group)
+	if err == nil {
+		notifierOf(l.db).poke(ChannelLog)
+	}
+	// Something in the group is known already (a duplicate, an order of
+	// another widget) or raced with a concurrent group: the unique indexes
+	// refused the whole statement, and the group is judged event by event.
+	// A concurrent request may store the same event_id or order between a
+	// pass's check and its insert: the unique indexes refuse it and the next
+	// pass sees it as stored. Two transactions inserting the same event_ids
+	// in different orders may deadlock; the one PostgreSQL aborts passes
+	// again.
+	for pass := 0; pass < 5 && (refusedAppend(err) || isDeadlock(err) || errors.Is(err, errOrderRace)); pass++ {
 		err = inTx(ctx, l.db, func(ctx context.Context, tx *sql.Tx) error {
 			return appendGroup(ctx, tx, preparedTx{tx: tx, stmts: l.stmts}, group)
 		})
-		// A concurrent request may store the same event_id or order between
-		// our check and our insert: the unique indexes refuse it and the next
-		// pass sees it as stored. Two transactions inserting the same
-		// event_ids in different orders may deadlock; the one PostgreSQL
-		// aborts passes again.
-		if !isUniqueViolation(err) && !isDeadlock(err) && !errors.Is(err, errOrderRace) {
-			break
-		}
 	}
 	for _, c := range group {
 		if err != nil && c.err == nil {
-			c.err, c.result = err, app.AppendResult{}
+			c.err, c.result = unavailable(err), app.AppendResult{}
 		}
 		close(c.done)
 	}
+}
+
+// refusedAppend tells the ways ctj_append_events refuses a call that
+// brings something already known (see migration 003).
+func refusedAppend(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && (pqErr.Code == "23505" || pqErr.Code == "23502" || pqErr.Code == "21000")
+}
+
+// appendNew is the group's fast path: if every event is new and every order
+// new or of the same widget, one autocommitted statement appends them all
+// and ties the new orders (tyingLogSchema): one round trip, where judging
+// takes a transaction of five. Anything already known makes a unique index
+// refuse the whole statement, and the caller judges the group instead.
+func (l *EventLog) appendNew(ctx context.Context, group []*appendCall) error {
+	var msgs []*message.Message
+	for _, c := range group {
+		for _, e := range c.events {
+			m := message.NewMessage(e.Event.EventID, e.Canonical)
+			m.SetContext(ctx)
+			msgs = append(msgs, m)
+		}
+		c.err, c.result = nil, app.AppendResult{Accepted: len(c.events)}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	pub, err := wsql.NewPublisher(executor{l.stmts}, wsql.PublisherConfig{SchemaAdapter: tyingLogSchema{newLogSchema(0)}}, watermill.NopLogger{})
+	if err != nil {
+		return fmt.Errorf("log publisher: %w", err)
+	}
+	if err := pub.Publish(LogTopic, msgs...); err != nil {
+		return fmt.Errorf("append to log: %w", err)
+	}
+	return nil
 }
 
 // appendGroup judges each call against the log and the calls before it in
@@ -203,7 +241,7 @@ func appendGroup(ctx context.Context, tx *sql.Tx, q querier, group []*appendCall
 // judge sorts one call's events into new ones and duplicates, and refuses
 // the whole call on the first conflict. It changes neither map.
 func judge(events []app.NewEvent, stored map[string][]byte, widgetOf map[string]string) (accepted, newOrders []app.NewEvent, err error) {
-	seenOrder := map[string]bool{}
+	newWidgetOf := map[string]string{} // orders this call ties
 	for _, e := range events {
 		id, order := e.Event.EventID, e.Event.OrderID
 		if prev, ok := stored[id]; ok {
@@ -212,10 +250,14 @@ func judge(events []app.NewEvent, stored map[string][]byte, widgetOf map[string]
 			}
 			continue
 		}
-		if w, ok := widgetOf[order]; ok && w != e.Event.WidgetID {
+		w, ok := widgetOf[order]
+		if !ok {
+			w, ok = newWidgetOf[order]
+		}
+		if ok && w != e.Event.WidgetID {
 			return nil, nil, &app.ConflictError{Index: e.Index, Message: fmt.Sprintf("order %s belongs to widget %s, not %s", order, w, e.Event.WidgetID)}
-		} else if !ok && !seenOrder[order] {
-			seenOrder[order] = true
+		} else if !ok {
+			newWidgetOf[order] = e.Event.WidgetID
 			newOrders = append(newOrders, e)
 		}
 		accepted = append(accepted, e)

@@ -40,10 +40,17 @@ func (n *notifier) poke(channel string) {
 	}
 }
 
+// notifyGap spaces the NOTIFYs of one process: under load the commits of
+// a few milliseconds share one, and other processes still wake within it.
+const notifyGap = 5 * time.Millisecond
+
 // flush sends until nothing is pending, then ends; the next poke starts it
 // again, so no goroutine outlives the work.
 func (n *notifier) flush() {
-	for {
+	for first := true; ; first = false {
+		if !first {
+			time.Sleep(notifyGap)
+		}
 		n.mu.Lock()
 		channels := n.pending
 		if len(channels) == 0 {

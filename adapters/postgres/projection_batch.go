@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/lib/pq"
+
 	"ctjournal/app"
 	"ctjournal/domain"
 )
@@ -22,6 +24,8 @@ type projectionBatch struct {
 	orders   map[string]batchOrder
 	policies map[string]domain.Placement // in force, per widget, as this batch sees it
 	warmed   bool                        // orders of the whole batch read ahead
+	ahead    []string                    // orders of the poll's records, to read ahead
+	aheadSet map[string]bool
 
 	newPolicies []policyRow
 	events      []domain.LoggedEvent // in fold order
@@ -65,12 +69,30 @@ func (b *projectionBatch) empty() bool {
 	return len(b.newPolicies) == 0 && len(b.events) == 0 && len(b.leads) == 0 && len(b.leadEvents) == 0
 }
 
-// warm reads ahead the orders of the log records ids selects, so that
-// folding a batch does not read its orders one by one. Best effort: an
-// order it misses is read when folded.
-func (b *projectionBatch) warm(ctx context.Context, ids string, args ...any) error {
+// polled notes the order a record of the poll names, if any.
+func (b *projectionBatch) polled(payload []byte) {
+	var named struct {
+		OrderID string `json:"order_id"`
+	}
+	if json.Unmarshal(payload, &named) != nil || named.OrderID == "" || b.aheadSet[named.OrderID] {
+		return
+	}
+	if b.aheadSet == nil {
+		b.aheadSet = map[string]bool{}
+	}
+	b.aheadSet[named.OrderID] = true
+	b.ahead = append(b.ahead, named.OrderID)
+}
+
+// warm reads ahead the orders of the poll's records, so that folding a
+// batch does not read its orders one by one. Best effort: an order it
+// misses is read when folded.
+func (b *projectionBatch) warm(ctx context.Context) error {
 	b.warmed = true
-	orders, err := loadOrders(ctx, b.q, ids, args...)
+	if len(b.ahead) == 0 {
+		return nil
+	}
+	orders, err := loadOrders(ctx, b.q, `SELECT unnest($1::text[])`, pq.Array(b.ahead))
 	if err != nil {
 		return err
 	}

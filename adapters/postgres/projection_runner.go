@@ -75,7 +75,7 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 		middleware.Recoverer,
 	)
 	router.AddConsumerHandler("projection", LogTopic, sub, func(msg *message.Message) error {
-		return applyInBatch(msg, project, cfg.Batch)
+		return applyInBatch(msg, project)
 	})
 	return router, nil
 }
@@ -89,7 +89,7 @@ func permanent(err error) bool {
 // applyInBatch folds one record into the unit of work of the subscriber's
 // transaction, written when the subscriber commits it with the offset. A
 // failed try is undone alone, so a retry starts clean.
-func applyInBatch(msg *message.Message, project app.ProjectRecord, batchSize int) error {
+func applyInBatch(msg *message.Message, project app.ProjectRecord) error {
 	ctx := msg.Context()
 	g, ok := guardOf(ctx)
 	if !ok {
@@ -101,10 +101,10 @@ func applyInBatch(msg *message.Message, project app.ProjectRecord, batchSize int
 	}
 	g.applying.Lock()
 	defer g.applying.Unlock()
-	if txID := msg.Metadata.Get(metaTransactionID); !g.batch.warmed && txID != "" {
+	if !g.batch.warmed {
 		// The first record of a poll: read the orders of the whole batch
 		// ahead, in one round trip.
-		if err := g.batch.warm(ctx, batchOrderIDs, txID, rec.Position, batchSize); err != nil {
+		if err := g.batch.warm(ctx); err != nil {
 			return fmt.Errorf("read the batch's orders: %w", err)
 		}
 	}
@@ -120,15 +120,6 @@ func applyInBatch(msg *message.Message, project app.ProjectRecord, batchSize int
 	}
 	return err
 }
-
-// batchOrderIDs selects the orders named by the log records of a poll: the
-// records from the first one on, in the subscriber's order (logSchema).
-// The subscriber's transaction is REPEATABLE READ, so these are the rows
-// its poll read.
-const batchOrderIDs = `SELECT DISTINCT l.payload->>'order_id' FROM (
-		SELECT payload FROM ctj_log WHERE (transaction_id, "offset") >= ($1::text::xid8, $2)
-		ORDER BY transaction_id, "offset" LIMIT $3) l
-	WHERE l.payload->>'order_id' IS NOT NULL`
 
 // guardedBeginner begins the subscriber's transactions as guardedTx.
 type guardedBeginner struct {
@@ -166,14 +157,27 @@ type guardedTx struct {
 }
 
 // The subscriber's own queries (its poll, its offset) run prepared too.
+// Its only query is the poll: the batch notes the orders of the rows it
+// reads (pollRows).
 
 func (t *guardedTx) QueryContext(ctx context.Context, query string, args ...any) (wsql.Rows, error) {
 	rows, err := t.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err // not a nil *sql.Rows in a non-nil interface
 	}
-	return rows, nil
+	return pollRows{Rows: rows, batch: t.batch}, nil
 }
+
+// pollRows are the rows of a poll. The subscriber reads them all before it
+// hands the first record over, and logSchema.UnmarshalMessage tells the
+// batch each record's payload as it reads it, so the batch knows every
+// order of the poll before it folds the first record.
+type pollRows struct {
+	*sql.Rows
+	batch *projectionBatch
+}
+
+func (r pollRows) polled(payload []byte) { r.batch.polled(payload) }
 
 func (t *guardedTx) ExecContext(ctx context.Context, query string, args ...any) (wsql.Result, error) {
 	return t.q.ExecContext(ctx, query, args...)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 )
 
 // statements prepares each query once per connection and keeps it, so the
@@ -43,6 +45,27 @@ func (s *statements) QueryContext(ctx context.Context, query string, args ...any
 		return nil, err
 	}
 	return stmt.QueryContext(ctx, args...)
+}
+
+// ExecContext runs query prepared, outside any transaction.
+func (s *statements) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	stmt, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.ExecContext(ctx, args...)
+}
+
+// executor is the statements as the ContextExecutor of a watermill-sql
+// publisher: each statement autocommitted, prepared.
+type executor struct{ *statements }
+
+func (e executor) ExecContext(ctx context.Context, query string, args ...any) (wsql.Result, error) {
+	return e.statements.ExecContext(ctx, query, args...)
+}
+
+func (e executor) QueryContext(ctx context.Context, query string, args ...any) (wsql.Rows, error) {
+	return e.statements.QueryContext(ctx, query, args...)
 }
 
 // preparedTx runs queries in tx through the prepared statements.

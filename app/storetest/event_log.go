@@ -29,6 +29,8 @@ func RunEventLog(t *testing.T, newLog func(t *testing.T) app.EventLog) {
 		{"ConcurrentResendsStoreEachEventOnce", appendConcurrentResends},
 		{"ConcurrentOverlappingBatchesNeverFail", appendConcurrentOverlappingBatches},
 		{"ConcurrentNewOrderTiedToOneWidgetOnly", appendConcurrentWidgetsOfNewOrder},
+		{"NewOrderUnderTwoWidgetsInOneBatchConflicts", appendNewOrderUnderTwoWidgets},
+		{"ConcurrentBatchesSharingNewOrdersAreAllStored", appendConcurrentSharedNewOrders},
 	})
 }
 
@@ -233,4 +235,36 @@ func concurrently(n int, f func(i int) (app.AppendResult, error)) []appendOutcom
 	close(start)
 	wg.Wait()
 	return out
+}
+
+func appendNewOrderUnderTwoWidgets(t *testing.T, log app.EventLog) {
+	ctx := context.Background()
+	_, err := log.Append(ctx, Batch(t, Ordered("o-1", "w-1"), Answered("o-1", "w-2", 1)))
+	wantConflict(t, err, 1)
+	// Nothing was stored, the tie included.
+	res, err := log.Append(ctx, Batch(t, Answered("o-1", "w-2", 1)))
+	wantResult(t, res, err, 1, 0)
+}
+
+// Writers whose batches name the same new orders of the same widget, each
+// with its own events: every event is stored, none refused, whoever ties
+// an order first.
+func appendConcurrentSharedNewOrders(t *testing.T, log app.EventLog) {
+	const writers, orders = 8, 50
+	batches := make([][]app.NewEvent, writers)
+	for w := range batches {
+		var events []domain.CallEvent
+		for i := range orders {
+			events = append(events, Answered(fmt.Sprintf("o-%d", i), "w-1", w+1))
+		}
+		batches[w] = Batch(t, events...)
+	}
+	results := concurrently(writers, func(w int) (app.AppendResult, error) {
+		return log.Append(context.Background(), batches[w])
+	})
+	for w, r := range results {
+		if r.err != nil || r.res.Accepted != orders {
+			t.Errorf("writer %d: got %+v, %v; want all %d events stored", w, r.res, r.err, orders)
+		}
+	}
 }

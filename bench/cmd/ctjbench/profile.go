@@ -17,7 +17,8 @@ import (
 
 // profiler is the opt-in -profile mode: during each measured phase it takes
 // a Go CPU profile of ctjournal (through CTJ_DEBUG_ADDR's net/http/pprof)
-// and samples PostgreSQL's pg_stat_activity, so a figure can be explained
+// and samples PostgreSQL's pg_stat_activity (and, where the server loads
+// pg_stat_statements, each statement's time and WAL), so a figure can be explained
 // by where both processes spent their time. Files go to dir.
 type profiler struct {
 	dir     string
@@ -47,6 +48,7 @@ func (p *profiler) phase(debugAddr, name string) func() {
 			p.saveURL("http://"+debugAddr+"/debug/pprof/goroutine?debug=1", filepath.Join(p.dir, slug+".goroutines.txt"))
 		})
 	}
+	before := p.statements(ctx)
 	sampling, stop := context.WithCancel(ctx)
 	counts := map[string]int{}
 	samples := 0
@@ -67,6 +69,9 @@ func (p *profiler) phase(debugAddr, name string) func() {
 		stop()
 		wg.Wait()
 		p.writeSamples(filepath.Join(p.dir, slug+".pg.txt"), name, counts, samples)
+		if before != nil {
+			writeStatements(filepath.Join(p.dir, slug+".statements.txt"), name, before, p.statements(ctx))
+		}
 	}
 }
 
