@@ -25,7 +25,7 @@ type Deliveries struct {
 
 func NewDeliveries(db *sql.DB) *Deliveries {
 	stmts := newStatements(db)
-	return &Deliveries{db: db, stmts: stmts, tries: &tryRecorder{db: db, stmts: stmts}}
+	return &Deliveries{db: db, stmts: stmts, tries: &tryRecorder{db: db, stmts: stmts, sweeper: newQueueSweeper(db)}}
 }
 
 func (d *Deliveries) Claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]app.ClaimedLead, error) {

@@ -27,6 +27,7 @@ type tryRecorder struct {
 	mu      sync.Mutex
 	pending []*tryCall
 	running bool
+	sweeper *queueSweeper
 }
 
 // maxTryGroup bounds the tries recorded in one transaction.
@@ -65,6 +66,9 @@ func (r *tryRecorder) run() {
 		}
 		r.mu.Unlock()
 		err := r.commit(group)
+		if err == nil {
+			r.sweeper.tried(len(group))
+		}
 		for _, c := range group {
 			c.err = err
 			close(c.done)

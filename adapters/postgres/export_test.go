@@ -1,0 +1,12 @@
+package postgres
+
+import "time"
+
+// SweepQueueAfter makes d vacuum its queue after every tries recorded,
+// with no gap between sweeps.
+func SweepQueueAfter(d *Deliveries, tries int) {
+	d.tries.sweeper.every, d.tries.sweeper.gap = tries, time.Nanosecond
+}
+
+// TriesRecorded counts n tries as recorded, as a group commit does.
+func TriesRecorded(d *Deliveries, n int) { d.tries.sweeper.tried(n) }

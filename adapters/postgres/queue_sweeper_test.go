@@ -1,0 +1,37 @@
+package postgres_test
+
+import (
+	"testing"
+	"time"
+
+	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/pgtest"
+)
+
+// The delivery queue is vacuumed once enough tries were recorded, and not
+// before.
+func TestQueueIsVacuumedAfterEnoughTries(t *testing.T) {
+	db, _ := pgtest.NewDatabase(t)
+	d := postgres.NewDeliveries(db)
+	postgres.SweepQueueAfter(d, 10)
+	vacuums := func() int {
+		var n int
+		if err := db.QueryRow(`SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'ctj_deliveries'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	postgres.TriesRecorded(d, 9)
+	time.Sleep(200 * time.Millisecond)
+	if n := vacuums(); n != 0 {
+		t.Fatalf("vacuumed %d times after 9 tries, want none before 10", n)
+	}
+	postgres.TriesRecorded(d, 1)
+	deadline := time.Now().Add(30 * time.Second)
+	for vacuums() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no vacuum of ctj_deliveries after 10 tries")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
