@@ -156,12 +156,13 @@ type guardedTx struct {
 	applying sync.Mutex
 }
 
-// The subscriber's own queries (its poll, its offset) run prepared too.
-// Its only query is the poll: the batch notes the orders of the rows it
-// reads (pollRows).
+// The subscriber's only query is the poll. It is planned at every run,
+// never prepared: a generic plan made while the log was small kept reading
+// the whole log at a million events. The batch notes the orders of the rows
+// it reads (pollRows). Its offset update runs prepared.
 
 func (t *guardedTx) QueryContext(ctx context.Context, query string, args ...any) (wsql.Rows, error) {
-	rows, err := t.q.QueryContext(ctx, query, args...)
+	rows, err := t.q.tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err // not a nil *sql.Rows in a non-nil interface
 	}
