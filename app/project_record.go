@@ -41,6 +41,11 @@ func NewProjectRecord(models ReadModel, outbox Outbox) ProjectRecord {
 
 // Handle applies rec. ctx carries the transaction the caller commits.
 func (h ProjectRecord) Handle(ctx context.Context, rec LogRecord) error {
+	// Call events are most of the log: decoded once, as what they are.
+	e, callErr := domain.UnmarshalEvent(rec.Payload)
+	if callErr == nil && strings.HasPrefix(string(e.Type), "call.") {
+		return h.callEvent(ctx, rec, e)
+	}
 	var head struct {
 		Type string `json:"type"`
 	}
@@ -49,7 +54,7 @@ func (h ProjectRecord) Handle(ctx context.Context, rec LogRecord) error {
 	}
 	switch {
 	case strings.HasPrefix(head.Type, "call."):
-		return h.callEvent(ctx, rec)
+		return &PermanentError{fmt.Errorf("record %d: %w", rec.Position, callErr)}
 	case head.Type == TypePolicyChanged:
 		var c PolicyChanged
 		if err := decode(rec, &c); err != nil {
@@ -86,11 +91,8 @@ func decode(rec LogRecord, v any) error {
 	return nil
 }
 
-func (h ProjectRecord) callEvent(ctx context.Context, rec LogRecord) error {
-	e, err := domain.UnmarshalEvent(rec.Payload)
-	if err != nil {
-		return &PermanentError{fmt.Errorf("record %d: %w", rec.Position, err)}
-	}
+func (h ProjectRecord) callEvent(ctx context.Context, rec LogRecord, e domain.CallEvent) error {
+	var err error
 	inForce := domain.Placement{}
 	if e.Type == domain.CallOrdered {
 		if inForce, err = h.models.PolicyInForce(ctx, e.WidgetID); err != nil {
