@@ -64,6 +64,19 @@ func withUTC(databaseURL string) (string, error) {
 	if q.Get("jit") == "" {
 		q.Set("jit", "off")
 	}
+	// Statements are prepared once (statements.go), but planned at every
+	// run with its values and the tables' current sizes: a generic plan,
+	// made once while a table was small, is kept however much it grows
+	// when nothing ANALYZEs it. Measured both ways: the log poll went from
+	// milliseconds to hundreds of them on a seq scan at a million events,
+	// and so did a delivery-history batch joined to ctj_decisions by hash,
+	// which made each decision take 200 ms. Planning costs up to a quarter
+	// of the server's statement time at 200 events/s; the one statement
+	// whose plan is safe to keep and costly to make, the ingest's append,
+	// keeps its own (migration 003).
+	if q.Get("plan_cache_mode") == "" {
+		q.Set("plan_cache_mode", "force_custom_plan")
+	}
 	if q.Get("sslmode") == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost" || u.Hostname() == "") {
 		q.Set("sslmode", "disable")
 	}

@@ -9,15 +9,11 @@ import (
 )
 
 // statements prepares each query once per connection and keeps it, so the
-// queries of the hot paths (a projection batch, an ingest group, a delivery
-// round) are parsed once, and after a few runs planned once, instead of
-// every time: planning cost a quarter of the server's time at 200 events/s.
-// A generic plan is kept however much the tables grow (nothing re-plans it
-// when no ANALYZE runs), so only statements whose plan is right at any size
-// belong here: lookups and writes by key, and scans of the small pending
-// part of the queue. A range over the log is not one of them (see
-// guardedTx.QueryContext). PostgreSQL plans a prepared statement again by
-// itself when a table it reads is replaced (a rebuild's swap).
+// queries of the hot paths (a projection poll, an ingest group, a delivery
+// round) are parsed once instead of every time; each run is still planned
+// afresh (plan_cache_mode, see Open). PostgreSQL analyses a prepared
+// statement again by itself when a table it reads is replaced (a rebuild's
+// swap). Only fixed query texts belong here.
 type statements struct {
 	db      *sql.DB
 	mu      sync.Mutex
