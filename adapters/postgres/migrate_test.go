@@ -45,7 +45,7 @@ func TestMigrate_ConcurrentStartsOnAnEmptyDatabase(t *testing.T) {
 		t.Fatalf("migrate a migrated database: %v", err)
 	}
 	got := texts(t, db, `SELECT name FROM ctj_schema_migrations ORDER BY name`)
-	if want := []string{"migrations/001_schema.sql", "migrations/002_deliveries_deadline.sql", "migrations/003_append_events.sql"}; !slices.Equal(got, want) {
+	if want := []string{"migrations/001_schema.sql", "migrations/002_deliveries_deadline.sql", "migrations/003_append_events.sql", "migrations/004_deliveries_fillfactor.sql"}; !slices.Equal(got, want) {
 		t.Fatalf("migrations recorded: %v, want each once: %v", got, want)
 	}
 }

@@ -17,8 +17,9 @@ import (
 // late on a big table (20 % of its rows changed, by default) and is off on
 // some servers; so the engine sweeps its own queue, in the background,
 // after every `every` tries recorded by this process. Sweeps are spaced so
-// that at most a twentieth of the time goes to them: a big queue, slower
-// to vacuum, is swept less often.
+// that at most a fiftieth of the time goes to them (a VACUUM briefly holds
+// each index page it cleans, and claims wait): a big queue, slower to
+// vacuum, is swept less often.
 type queueSweeper struct {
 	db      *sql.DB
 	every   int           // tries between sweeps
@@ -30,7 +31,7 @@ type queueSweeper struct {
 }
 
 func newQueueSweeper(db *sql.DB) *queueSweeper {
-	return &queueSweeper{db: db, every: 500, gap: time.Second}
+	return &queueSweeper{db: db, every: 1000, gap: 2 * time.Second}
 }
 
 // tried counts n tries recorded; it starts a sweep when one is due.
@@ -57,6 +58,6 @@ func (s *queueSweeper) sweep() {
 		slog.Warn("vacuum of the delivery queue failed", "err", err)
 	}
 	s.mu.Lock()
-	s.running, s.next = false, time.Now().Add(max(s.gap, 20*time.Since(start)))
+	s.running, s.next = false, time.Now().Add(max(s.gap, 50*time.Since(start)))
 	s.mu.Unlock()
 }
