@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -187,15 +188,14 @@ func isConnectionError(err error) bool {
 		strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset")
 }
 
-func isUniqueViolation(err error) bool {
+// hasCode tells whether err is a PostgreSQL error with one of codes
+// (SQLSTATE).
+func hasCode(err error, codes ...pq.ErrorCode) bool {
 	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == "23505"
+	return errors.As(err, &pqErr) && slices.Contains(codes, pqErr.Code)
 }
 
-func isDeadlock(err error) bool {
-	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && pqErr.Code == "40P01"
-}
+func isDeadlock(err error) bool { return hasCode(err, "40P01") }
 
 // notify wakes listeners once tx commits. A transaction that inTx owns
 // sends it after its commit: a NOTIFY inside a transaction takes a

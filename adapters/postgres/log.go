@@ -164,17 +164,17 @@ func (l *EventLog) commit(group []*appendCall) {
 }
 
 // refusedAppend tells the ways ctj_append_events refuses a call that
-// brings something already known (see migration 003).
-func refusedAppend(err error) bool {
-	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && (pqErr.Code == "23505" || pqErr.Code == "23502" || pqErr.Code == "21000")
-}
+// brings something already known (see migration 003): unique violation,
+// not-null violation, cardinality violation. A judging pass refuses by the
+// first only.
+func refusedAppend(err error) bool { return hasCode(err, "23505", "23502", "21000") }
 
 // appendNew is the group's fast path: if every event is new and every order
 // new or of the same widget, one autocommitted statement appends them all
 // and ties the new orders (tyingLogSchema): one round trip, where judging
-// takes a transaction of five. Anything already known makes a unique index
-// refuse the whole statement, and the caller judges the group instead.
+// takes a transaction of five. Anything already known makes a constraint
+// refuse the whole statement (refusedAppend), and the caller judges the
+// group instead.
 func (l *EventLog) appendNew(ctx context.Context, group []*appendCall) error {
 	var msgs []*message.Message
 	for _, c := range group {

@@ -47,10 +47,7 @@ const notifyGap = 5 * time.Millisecond
 // flush sends until nothing is pending, then ends; the next poke starts it
 // again, so no goroutine outlives the work.
 func (n *notifier) flush() {
-	for first := true; ; first = false {
-		if !first {
-			time.Sleep(notifyGap)
-		}
+	for {
 		n.mu.Lock()
 		channels := n.pending
 		if len(channels) == 0 {
@@ -65,6 +62,7 @@ func (n *notifier) flush() {
 			_, _ = n.db.ExecContext(ctx, `SELECT pg_notify($1, '')`, channel)
 			cancel()
 		}
+		time.Sleep(notifyGap) // the pokes meanwhile share the next round
 	}
 }
 

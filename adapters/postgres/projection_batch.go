@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/lib/pq"
@@ -24,8 +26,7 @@ type projectionBatch struct {
 	orders   map[string]batchOrder
 	policies map[string]domain.Placement // in force, per widget, as this batch sees it
 	warmed   bool                        // orders of the whole batch read ahead
-	ahead    []string                    // orders of the poll's records, to read ahead
-	aheadSet map[string]bool
+	ahead    map[string]bool             // orders of the poll's records, to read ahead
 
 	newPolicies []policyRow
 	events      []domain.LoggedEvent // in fold order
@@ -74,14 +75,13 @@ func (b *projectionBatch) polled(payload []byte) {
 	var named struct {
 		OrderID string `json:"order_id"`
 	}
-	if json.Unmarshal(payload, &named) != nil || named.OrderID == "" || b.aheadSet[named.OrderID] {
+	if json.Unmarshal(payload, &named) != nil || named.OrderID == "" {
 		return
 	}
-	if b.aheadSet == nil {
-		b.aheadSet = map[string]bool{}
+	if b.ahead == nil {
+		b.ahead = map[string]bool{}
 	}
-	b.aheadSet[named.OrderID] = true
-	b.ahead = append(b.ahead, named.OrderID)
+	b.ahead[named.OrderID] = true
 }
 
 // warm reads ahead the orders of the poll's records, so that folding a
@@ -92,7 +92,7 @@ func (b *projectionBatch) warm(ctx context.Context) error {
 	if len(b.ahead) == 0 {
 		return nil
 	}
-	orders, err := loadOrders(ctx, b.q, `SELECT unnest($1::text[])`, pq.Array(b.ahead))
+	orders, err := loadOrders(ctx, b.q, `SELECT unnest($1::text[])`, pq.Array(slices.Collect(maps.Keys(b.ahead))))
 	if err != nil {
 		return err
 	}
