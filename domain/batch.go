@@ -38,9 +38,7 @@ func ParseBatch(body []byte) ([]CallEvent, error) {
 	case '{':
 		raws = []json.RawMessage{trimmed}
 	case '[':
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
-			return nil, &BatchError{Index: -1, Message: "body is not valid JSON"}
-		}
+		raws = arrayElements(trimmed)
 	default:
 		return nil, &BatchError{Index: -1, Message: "body must be an event object or an array of them"}
 	}
@@ -52,7 +50,7 @@ func ParseBatch(body []byte) ([]CallEvent, error) {
 	}
 	events := make([]CallEvent, len(raws))
 	for i, raw := range raws {
-		e, err := ParseEvent(raw)
+		e, err := parseValidEvent(raw)
 		if err != nil {
 			var fe *FieldError
 			if errors.As(err, &fe) {

@@ -22,7 +22,15 @@ const refChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 // "data.client_phone", …). Unknown fields are ignored, so producers can send
 // newer envelopes; null and "" mean the field is absent.
 func ParseEvent(raw json.RawMessage) (CallEvent, error) {
-	env, ok := parseObject(raw, "")
+	if !json.Valid(raw) {
+		return CallEvent{}, fieldErr("", "event must be a JSON object")
+	}
+	return parseValidEvent(raw)
+}
+
+// parseValidEvent is ParseEvent for JSON already checked valid.
+func parseValidEvent(raw json.RawMessage) (CallEvent, error) {
+	env, ok := validObject(raw, "")
 	if !ok {
 		return CallEvent{}, fieldErr("", "event must be a JSON object")
 	}
@@ -51,7 +59,7 @@ func ParseEvent(raw json.RawMessage) (CallEvent, error) {
 
 	data := jsonObject{prefix: "data."}
 	if v, present := env.raw("data"); present {
-		if data, ok = parseObject(v, "data."); !ok {
+		if data, ok = validObject(v, "data."); !ok {
 			return CallEvent{}, fieldErr("data", "must be a JSON object")
 		}
 	}
@@ -163,19 +171,26 @@ func parseDetails(data jsonObject) (map[string]string, error) {
 	if !present {
 		return nil, nil
 	}
-	var m map[string]*string
-	if err := json.Unmarshal(v, &m); err != nil {
+	obj, ok := validObject(v, "data.details.")
+	if !ok {
 		return nil, fieldErr("data.details", "must be an object of string to string")
 	}
-	if len(m) == 0 {
+	if len(obj.members) == 0 {
 		return nil, nil
 	}
-	details := make(map[string]string, len(m))
-	for k, s := range m {
-		if s == nil {
-			return nil, fieldErr("data.details", "must be an object of string to string (%q is null)", k)
+	details := make(map[string]string, len(obj.members))
+	for _, m := range obj.members {
+		if _, seen := details[m.key]; seen {
+			continue // an earlier member of the same name: the last one counts
 		}
-		details[k] = *s
+		s, present := obj.raw(m.key)
+		switch {
+		case !present:
+			return nil, fieldErr("data.details", "must be an object of string to string (%q is null)", m.key)
+		case s[0] != '"':
+			return nil, fieldErr("data.details", "must be an object of string to string")
+		}
+		details[m.key] = decodeString(s)
 	}
 	if b, err := canonicalJSON(details); err != nil || len(b) > maxDetailsBytes {
 		return nil, fieldErr("data.details", "must be at most 16 KiB as JSON")

@@ -10,33 +10,43 @@ import (
 // jsonObject reads the members of one JSON object and names each by its path
 // ("data.attempt") in errors, so callers state rules, not decoding.
 // A member that is null counts as absent, and so does an empty string.
+// A name given twice means its last value, as json.Unmarshal has it.
 type jsonObject struct {
 	prefix  string // "" or "data."
-	members map[string]json.RawMessage
+	members []jsonMember
 }
 
 // parseObject returns raw as an object, or false when it is anything else
-// (json.Unmarshal would quietly turn null into an empty map).
+// or not valid JSON.
 func parseObject(raw []byte, prefix string) (jsonObject, bool) {
-	if trimmed := bytes.TrimSpace(raw); len(trimmed) == 0 || trimmed[0] != '{' {
+	if !json.Valid(raw) {
 		return jsonObject{}, false
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	return validObject(raw, prefix)
+}
+
+// validObject is parseObject for JSON already checked valid.
+func validObject(raw []byte, prefix string) (jsonObject, bool) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return jsonObject{}, false
 	}
-	return jsonObject{prefix: prefix, members: m}, true
+	return jsonObject{prefix: prefix, members: objectMembers(trimmed)}, true
 }
 
 func (o jsonObject) path(key string) string { return o.prefix + key }
 
 // raw returns a member's JSON value; false when it is missing or null.
 func (o jsonObject) raw(key string) (json.RawMessage, bool) {
-	v, ok := o.members[key]
-	if !ok || string(v) == "null" {
-		return nil, false
+	for i := len(o.members) - 1; i >= 0; i-- {
+		if m := o.members[i]; m.key == key {
+			if string(m.value) == "null" {
+				return nil, false
+			}
+			return m.value, true
+		}
 	}
-	return v, true
+	return nil, false
 }
 
 // str returns a string member, "" when absent.
@@ -45,11 +55,36 @@ func (o jsonObject) str(key string) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
+	if v[0] != '"' {
 		return "", fieldErr(o.path(key), "must be a string")
 	}
-	return s, nil
+	return decodeString(v), nil
+}
+
+// stringField is a string member and where to read it into.
+type stringField struct {
+	key string
+	dst *string
+}
+
+// strings reads several string members, each into its destination.
+func (o jsonObject) strings(fields ...stringField) error {
+	for _, f := range fields {
+		var err error
+		if *f.dst, err = o.str(f.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// int reads an integer member, 0 when absent.
+func (o jsonObject) int(key string) (int, error) {
+	n, present, ok := o.integer(key)
+	if present && !ok {
+		return 0, fieldErr(o.path(key), "must be an integer")
+	}
+	return int(n), nil
 }
 
 // requiredStr is str for a member that must be present and non-empty.
@@ -78,11 +113,13 @@ func (o jsonObject) boolean(key string, def bool) (bool, error) {
 	if !ok {
 		return def, nil
 	}
-	var b bool
-	if err := json.Unmarshal(v, &b); err != nil {
-		return false, fieldErr(o.path(key), "must be true or false")
+	switch string(v) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
 	}
-	return b, nil
+	return false, fieldErr(o.path(key), "must be true or false")
 }
 
 // timestamp reads an RFC 3339 time member as UTC; nil when absent.

@@ -26,9 +26,9 @@ func ParsePolicy(raw []byte) (Policy, error) {
 		return Policy{}, fieldErr("", "policy must be a JSON object")
 	}
 	var unknown []string
-	for key := range obj.members {
-		if !slices.Contains(policyFields, key) {
-			unknown = append(unknown, key)
+	for _, m := range obj.members {
+		if !slices.Contains(policyFields, m.key) {
+			unknown = append(unknown, m.key)
 		}
 	}
 	if len(unknown) > 0 {

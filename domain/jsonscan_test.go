@@ -1,0 +1,78 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// FuzzJSONScan holds the splitters to json.Unmarshal: for any valid JSON
+// array they give the elements it gives, and for any valid object the
+// members, the last of a repeated name winning.
+func FuzzJSONScan(f *testing.F) {
+	for _, s := range []string{
+		`[]`, `{}`, ` [ 1 , "a" , null , true , {"x":[1,{"y":"]"}]} ] `, `{"a":1,"a":2}`,
+		`{"k\"e\\y":"v\u00e9","":{},"n":-1.5e3}`, "{\"\xff\":\"\xfe\"}", `{"s":"\\","t":"\"}"}`,
+		`[[[]],[{}],"\\\""]`, `{"a" : [ ] , "b" :{ } }`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !json.Valid(b) {
+			return
+		}
+		switch trimmed := bytes.TrimSpace(b); trimmed[0] {
+		case '[':
+			var want []json.RawMessage
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatal(err)
+			}
+			got := arrayElements(trimmed)
+			if len(got) != len(want) {
+				t.Fatalf("%q: %d elements, want %d", b, len(got), len(want))
+			}
+			for i := range got {
+				if !bytes.Equal(got[i], bytes.TrimSpace(want[i])) {
+					t.Fatalf("%q: element %d is %q, want %q", b, i, got[i], want[i])
+				}
+			}
+		case '{':
+			var want map[string]json.RawMessage
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatal(err)
+			}
+			obj, ok := validObject(b, "")
+			if !ok {
+				t.Fatalf("%q: not an object", b)
+			}
+			names := map[string]bool{}
+			for _, m := range obj.members {
+				names[m.key] = true
+				v, _ := obj.raw(m.key)
+				if w := bytes.TrimSpace(want[m.key]); string(w) != "null" && !bytes.Equal(v, w) {
+					t.Fatalf("%q: member %q is %q, want %q", b, m.key, v, w)
+				}
+			}
+			if len(names) != len(want) {
+				t.Fatalf("%q: %d names, want %d", b, len(names), len(want))
+			}
+		}
+	})
+}
+
+// FuzzDecodeString holds decodeString to json.Unmarshal, for any one JSON
+// string.
+func FuzzDecodeString(f *testing.F) {
+	for _, s := range []string{`""`, `"abc"`, `"\u00e9\n\"\\"`, "\"\xff\"", `"\ud800"`, `"日本"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var want string
+		if len(b) == 0 || b[0] != '"' || json.Unmarshal(b, &want) != nil || skipString(b, 0) != len(b) {
+			return
+		}
+		if got := decodeString(b); got != want {
+			t.Fatalf("decodeString(%q) = %q, want %q", b, got, want)
+		}
+	})
+}
