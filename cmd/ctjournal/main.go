@@ -28,7 +28,8 @@ func run() int {
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	slog.SetDefault(log) // the adapters' occasional warnings, in the same format
+	slog.SetDefault(log)           // the adapters' occasional warnings, in the same format
+	serveDebug(cfg.DebugAddr, log) // any command, so that a rebuild can be profiled too
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return cli.Run(ctx, os.Args[1:], cli.Env{

@@ -58,7 +58,6 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		calltouch.New(cfg.CalltouchTimeout, version), calltouch.NewSiteLimiter(cfg.CalltouchRPS),
 		time.Now, rand.Float64, deliveryConfig(cfg), log.With("part", "delivery"), metrics.observeTry)
 
-	serveDebug(cfg.DebugAddr, log)
 	listener, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
