@@ -52,6 +52,7 @@ type PolicyStore interface {
 type OrderChange struct {
 	State domain.OrderState // the state after the fold
 	Event domain.LoggedEvent
+	Fact  []byte // the event as the log holds it (the canonical JSON), for the events read model
 	Step  domain.Step
 }
 

@@ -114,7 +114,7 @@ func (h ProjectRecord) callEvent(ctx context.Context, rec LogRecord, e domain.Ca
 				sends = append(sends, d)
 			}
 		}
-		return &OrderChange{State: next, Event: logged, Step: step}, nil
+		return &OrderChange{State: next, Event: logged, Fact: rec.Payload, Step: step}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("fold %s into order %s: %w", e.EventID, e.OrderID, err)

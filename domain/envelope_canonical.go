@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -74,42 +75,98 @@ func MarshalEvent(e CallEvent) ([]byte, error) {
 	return b, nil
 }
 
-// UnmarshalEvent reads back what MarshalEvent wrote. It trusts its input, as
-// the log holds only parsed events: phones are stored digits and are not
-// parsed again (a foreign number's digits would not parse under the RU
-// default).
+// UnmarshalEvent reads back what MarshalEvent wrote, also as PostgreSQL
+// prints it from JSONB. It trusts its input, as the log holds only parsed
+// events: phones are stored digits and are not parsed again (a foreign
+// number's digits would not parse under the RU default), and only the
+// fields of the event's type are read. It is the projection's and the
+// rebuild's hot path, so it reads the members in one pass rather than
+// through reflection.
 func UnmarshalEvent(data []byte) (CallEvent, error) {
-	var w wireEvent
-	if err := json.Unmarshal(data, &w); err != nil {
+	e, err := unmarshalEvent(data)
+	if err != nil {
 		return CallEvent{}, fmt.Errorf("unmarshal event: %w", err)
 	}
-	e := CallEvent{
-		EventID:    w.EventID,
-		Type:       w.Type,
-		OrderID:    w.OrderID,
-		WidgetID:   w.WidgetID,
-		OccurredAt: w.OccurredAt,
-	}
-	d := w.Data
-	switch w.Type {
-	case CallOrdered:
-		e.Order = &OrderData{
-			Kind:         d.Kind,
-			ClientPhone:  d.ClientPhone,
-			ManagerPhone: d.ManagerPhone,
-			SessionID:    d.SessionID,
-			FormName:     d.FormName,
-			ScheduledAt:  d.ScheduledAt,
-			Details:      d.Details,
-		}
-	case CallAnswered:
-		e.Attempt, e.TalkSeconds = d.Attempt, d.TalkSeconds
-	case CallFailed:
-		e.Attempt, e.FailReason = d.Attempt, d.Reason
-	default:
-		e.Attempt = d.Attempt
-	}
 	return e, nil
+}
+
+func unmarshalEvent(payload []byte) (CallEvent, error) {
+	if !json.Valid(payload) {
+		return CallEvent{}, errors.New("not valid JSON")
+	}
+	env, ok := validObject(payload, "")
+	if !ok {
+		return CallEvent{}, errors.New("not a JSON object")
+	}
+	var e CallEvent
+	var typ string
+	err := env.strings(stringField{"event_id", &e.EventID}, stringField{"type", &typ},
+		stringField{"order_id", &e.OrderID}, stringField{"widget_id", &e.WidgetID})
+	if err != nil {
+		return CallEvent{}, err
+	}
+	e.Type = EventType(typ)
+	at, err := env.timestamp("occurred_at")
+	if err != nil || at == nil {
+		return CallEvent{}, errors.Join(fieldErr("occurred_at", "required"), err)
+	}
+	e.OccurredAt = *at
+	data := jsonObject{prefix: "data."}
+	if v, present := env.raw("data"); present {
+		if data, ok = validObject(v, "data."); !ok {
+			return CallEvent{}, fieldErr("data", "must be a JSON object")
+		}
+	}
+	if e.Type == CallOrdered {
+		e.Order, err = unmarshalOrderData(data)
+		return e, err
+	}
+	if e.Attempt, err = data.int("attempt"); err != nil {
+		return CallEvent{}, err
+	}
+	switch e.Type {
+	case CallAnswered:
+		if _, present := data.raw("talk_seconds"); present {
+			talk, err := data.int("talk_seconds")
+			if err != nil {
+				return CallEvent{}, err
+			}
+			e.TalkSeconds = &talk
+		}
+	case CallFailed:
+		e.FailReason, err = data.str("reason")
+	}
+	return e, err
+}
+
+func unmarshalOrderData(data jsonObject) (*OrderData, error) {
+	o := &OrderData{}
+	var kind string
+	err := data.strings(stringField{"kind", &kind}, stringField{"client_phone", &o.ClientPhone},
+		stringField{"manager_phone", &o.ManagerPhone}, stringField{"calltouch_session_id", &o.SessionID},
+		stringField{"form_name", &o.FormName})
+	if err != nil {
+		return nil, err
+	}
+	o.Kind = OrderKind(kind)
+	if o.ScheduledAt, err = data.timestamp("scheduled_at"); err != nil {
+		return nil, err
+	}
+	v, present := data.raw("details")
+	if !present {
+		return o, nil
+	}
+	details, ok := validObject(v, "data.details.")
+	if !ok {
+		return nil, fieldErr("data.details", "must be a JSON object")
+	}
+	o.Details = make(map[string]string, len(details.members))
+	for _, m := range details.members {
+		if o.Details[m.key], err = details.str(m.key); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
 }
 
 // canonicalJSON is json.Marshal without HTML escaping, so the log shows

@@ -44,6 +44,14 @@ func FuzzParseBatch(f *testing.F) {
 			if !reflect.DeepEqual(back, e) {
 				t.Fatalf("round trip of %s\ngot  %+v\nwant %+v", stored, back, e)
 			}
+			// As PostgreSQL prints it back from JSONB: spaced out.
+			var spaced bytes.Buffer
+			if err := json.Indent(&spaced, stored, "", " "); err != nil {
+				t.Fatal(err)
+			}
+			if back, err := UnmarshalEvent(spaced.Bytes()); err != nil || !reflect.DeepEqual(back, e) {
+				t.Fatalf("round trip of %s\ngot  %+v, %v\nwant %+v", spaced.Bytes(), back, err, e)
+			}
 			if again, _ := MarshalEvent(back); !bytes.Equal(again, stored) {
 				t.Fatalf("canonical form not stable:\n%s\n%s", stored, again)
 			}

@@ -29,7 +29,7 @@ type projectionBatch struct {
 	ahead    map[string]bool             // orders of the poll's records, to read ahead
 
 	newPolicies []policyRow
-	events      []domain.LoggedEvent // in fold order
+	events      []eventRow // in fold order
 	leads       []deliveryRow
 	leadEvents  []leadEventRow // tries, give-ups, redeliveries in log order
 	undo        []func()
@@ -168,7 +168,7 @@ func (b *projectionBatch) updateOrder(ctx context.Context, orderID string, fold 
 		o.attempts = append(o.attempts, d.Attempt)
 	}
 	b.orders[orderID] = o
-	b.events = append(b.events, e)
+	b.events = append(b.events, newEventRow(e, change.Fact))
 	return nil
 }
 

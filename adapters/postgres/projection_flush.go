@@ -91,12 +91,8 @@ func (b *projectionBatch) flush(ctx context.Context) (queued bool, err error) {
 		return false, nil
 	}
 	orders, decisions := b.orderRows()
-	events, err := b.eventRows()
-	if err != nil {
-		return false, err
-	}
 	args := make([]any, 0, 5)
-	for _, rows := range []any{b.newPolicies, orders, events, decisions, b.leads} {
+	for _, rows := range []any{b.newPolicies, orders, b.events, decisions, b.leads} {
 		j, err := json.Marshal(rows)
 		if err != nil {
 			return false, err
@@ -214,24 +210,18 @@ func newDecisionRow(s domain.OrderState, d domain.Decision) decisionRow {
 	return r
 }
 
-func (b *projectionBatch) eventRows() ([]eventRow, error) {
-	rows := make([]eventRow, 0, len(b.events))
-	for _, e := range b.events {
-		fact, err := domain.MarshalEvent(e.CallEvent)
-		if err != nil {
-			return nil, err
-		}
-		r := eventRow{Position: e.Position, EventID: e.EventID, OrderID: e.OrderID, WidgetID: e.WidgetID,
-			Type: string(e.Type), OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt, Fact: fact}
-		if e.Attempt > 0 {
-			r.Attempt = &e.Attempt
-		}
-		if e.Note != "" {
-			r.Note = &e.Note
-		}
-		rows = append(rows, r)
+// newEventRow is an event's row; its fact is the event as the log holds
+// it, not encoded again.
+func newEventRow(e domain.LoggedEvent, fact []byte) eventRow {
+	r := eventRow{Position: e.Position, EventID: e.EventID, OrderID: e.OrderID, WidgetID: e.WidgetID,
+		Type: string(e.Type), OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt, Fact: fact}
+	if e.Attempt > 0 {
+		r.Attempt = &e.Attempt
 	}
-	return rows, nil
+	if e.Note != "" {
+		r.Note = &e.Note
+	}
+	return r
 }
 
 // flushLeadEvents records the delivery history the batch folded and moves

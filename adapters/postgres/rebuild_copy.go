@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -26,31 +25,51 @@ func (r *copyRows) null() *copyRows {
 }
 
 func (r *copyRows) text(s string) *copyRows {
-	if strings.IndexAny(s, "\\\n\r\t") < 0 {
-		r.buf = append(r.buf, s...)
-		r.buf = append(r.buf, '\t')
-		return r
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			r.buf = append(r.buf, '\\', '\\')
-		case '\n':
-			r.buf = append(r.buf, '\\', 'n')
-		case '\r':
-			r.buf = append(r.buf, '\\', 'r')
-		case '\t':
-			r.buf = append(r.buf, '\\', 't')
-		default:
-			r.buf = append(r.buf, c)
-		}
-	}
-	r.buf = append(r.buf, '\t')
+	r.buf = appendEscaped(r.buf, s)
 	return r
 }
 
 // bytes is text given as bytes (JSON, mostly).
-func (r *copyRows) bytes(b []byte) *copyRows { return r.text(string(b)) }
+func (r *copyRows) bytes(b []byte) *copyRows {
+	r.buf = appendEscaped(r.buf, b)
+	return r
+}
+
+// appendEscaped appends s as one column of COPY's text format, and its tab.
+func appendEscaped[S string | []byte](buf []byte, s S) []byte {
+	if !needsEscape(s) {
+		buf = append(buf, s...)
+		return append(buf, '\t')
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			buf = append(buf, '\\', '\\')
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default:
+			buf = append(buf, c)
+		}
+	}
+	return append(buf, '\t')
+}
+
+// needsEscape reports whether s holds a character COPY's text format
+// escapes: a backslash, or a control character (only \n, \r and \t need it;
+// the others pass either way). A plain loop: strings.IndexAny costs more per
+// call, and a rebuild calls this for every column.
+func needsEscape[S string | []byte](s S) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\\' || c < ' ' {
+			return true
+		}
+	}
+	return false
+}
 
 // textOrNull writes NULL for the empty string, as NULLIF($n, ”) does.
 func (r *copyRows) textOrNull(s string) *copyRows {

@@ -29,11 +29,7 @@ func bulkTargets(schema string) []copyTarget {
 }
 
 // addEvent writes the event's row as storeChange does.
-func (m *bulkModel) addEvent(e domain.LoggedEvent) error {
-	fact, err := domain.MarshalEvent(e.CallEvent)
-	if err != nil {
-		return err
-	}
+func (m *bulkModel) addEvent(e domain.LoggedEvent, fact []byte) error {
 	m.eventSeq++
 	m.w.row(targetEvents).int(m.eventSeq).int(e.Position).text(e.EventID).text(e.OrderID).text(e.WidgetID).text(string(e.Type)).
 		intOrNull(e.Attempt).time(e.OccurredAt).time(e.RecordedAt).textOrNull(e.Note).bytes(fact)
