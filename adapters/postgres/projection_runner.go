@@ -69,6 +69,7 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 		return nil, fmt.Errorf("poison queue: %w", err)
 	}
 	router.AddMiddleware(
+		growStackFirst,
 		poison,
 		middleware.Retry{MaxRetries: 3, InitialInterval: 50 * time.Millisecond, Logger: logger,
 			ShouldRetry: func(p middleware.RetryParams) bool { return !permanent(p.Err) }}.Middleware,
