@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -50,7 +49,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	project := app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, cfg.GiveUpAfter))
 	router, err := postgres.NewProjectionRouter(s.db, project, postgres.ProjectionConfig{
 		Batch: 500, PollInterval: time.Second, Wake: notes.Wake(postgres.ChannelLog),
-	}, watermill.NewSlogLoggerWithLevelMapping(log.With("part", "projection"), map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug}))
+	}, projectionLogger(log.With("part", "projection")))
 	if err != nil {
 		return err
 	}
