@@ -72,16 +72,14 @@ func (b *projectionBatch) empty() bool {
 
 // polled notes the order a record of the poll names, if any.
 func (b *projectionBatch) polled(payload []byte) {
-	var named struct {
-		OrderID string `json:"order_id"`
-	}
-	if json.Unmarshal(payload, &named) != nil || named.OrderID == "" {
+	id := orderIDOf(payload)
+	if id == "" {
 		return
 	}
 	if b.ahead == nil {
 		b.ahead = map[string]bool{}
 	}
-	b.ahead[named.OrderID] = true
+	b.ahead[id] = true
 }
 
 // warm reads ahead the orders of the poll's records, so that folding a

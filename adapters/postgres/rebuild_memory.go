@@ -101,10 +101,12 @@ func (m *bulkModel) readBack(ctx context.Context, ids []string) error {
 // prints JSONB: after "data", whose details may hold a key of that name.
 var orderIDKey = []byte(`"order_id": "`)
 
-// orderIDOf finds a call event's order id cheaply: the last "order_id"
-// member of the record, where jsonb prints the top-level one. A wrong
-// guess costs only a read-back that finds nothing or one made later;
-// records printed otherwise are decoded.
+// orderIDOf finds a record's order id cheaply, for reading orders ahead
+// (the projection's read-ahead, the rebuild's read-back): the last
+// "order_id" member of the record, where jsonb prints the top-level one
+// (after "data", whose details may hold a member of that name). A wrong
+// guess costs only a read that finds nothing or one made later; records
+// printed otherwise are decoded.
 func orderIDOf(payload []byte) string {
 	if i := bytes.LastIndex(payload, orderIDKey); i >= 0 {
 		rest := payload[i+len(orderIDKey):]
