@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -48,20 +49,9 @@ func parseValidEvent(raw json.RawMessage) (CallEvent, error) {
 	if e.WidgetID, err = parseRef(env, "widget_id"); err != nil {
 		return CallEvent{}, err
 	}
-	occurred, err := env.timestamp("occurred_at")
-	if err != nil {
+	var data jsonObject
+	if e.OccurredAt, data, err = timeAndData(env); err != nil {
 		return CallEvent{}, err
-	}
-	if occurred == nil {
-		return CallEvent{}, fieldErr("occurred_at", "required")
-	}
-	e.OccurredAt = *occurred
-
-	data := jsonObject{prefix: "data."}
-	if v, present := env.raw("data"); present {
-		if data, ok = validObject(v, "data."); !ok {
-			return CallEvent{}, fieldErr("data", "must be a JSON object")
-		}
 	}
 	if e.Type == CallOrdered {
 		e.Order, err = parseOrderData(data)
@@ -72,6 +62,17 @@ func parseValidEvent(raw json.RawMessage) (CallEvent, error) {
 		return CallEvent{}, err
 	}
 	return e, nil
+}
+
+// timeAndData reads what every envelope holds besides its ids: when it
+// happened, and its data object (empty when absent).
+func timeAndData(env jsonObject) (time.Time, jsonObject, error) {
+	at, err := env.requiredTimestamp("occurred_at")
+	if err != nil {
+		return time.Time{}, jsonObject{}, err
+	}
+	data, err := env.object("data")
+	return at, data, err
 }
 
 // parseEventID accepts only the canonical 8-4-4-4-12 form (uuid.Parse alone

@@ -106,16 +106,9 @@ func unmarshalEvent(payload []byte) (CallEvent, error) {
 		return CallEvent{}, err
 	}
 	e.Type = EventType(typ)
-	at, err := env.timestamp("occurred_at")
-	if err != nil || at == nil {
-		return CallEvent{}, errors.Join(fieldErr("occurred_at", "required"), err)
-	}
-	e.OccurredAt = *at
-	data := jsonObject{prefix: "data."}
-	if v, present := env.raw("data"); present {
-		if data, ok = validObject(v, "data."); !ok {
-			return CallEvent{}, fieldErr("data", "must be a JSON object")
-		}
+	var data jsonObject
+	if e.OccurredAt, data, err = timeAndData(env); err != nil {
+		return CallEvent{}, err
 	}
 	if e.Type == CallOrdered {
 		e.Order, err = unmarshalOrderData(data)

@@ -122,6 +122,32 @@ func (o jsonObject) boolean(key string, def bool) (bool, error) {
 	return false, fieldErr(o.path(key), "must be true or false")
 }
 
+// object returns an object member, with its members' paths under key;
+// an empty object when absent.
+func (o jsonObject) object(key string) (jsonObject, error) {
+	v, present := o.raw(key)
+	if !present {
+		return jsonObject{prefix: o.path(key) + "."}, nil
+	}
+	obj, ok := validObject(v, o.path(key)+".")
+	if !ok {
+		return jsonObject{}, fieldErr(o.path(key), "must be a JSON object")
+	}
+	return obj, nil
+}
+
+// requiredTimestamp is timestamp for a member that must be present.
+func (o jsonObject) requiredTimestamp(key string) (time.Time, error) {
+	t, err := o.timestamp(key)
+	if err == nil && t == nil {
+		err = fieldErr(o.path(key), "required")
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return *t, nil
+}
+
 // timestamp reads an RFC 3339 time member as UTC; nil when absent.
 func (o jsonObject) timestamp(key string) (*time.Time, error) {
 	s, err := o.str(key)
