@@ -27,6 +27,7 @@ import (
 // Stopping finishes requests in flight, then tries in flight, then stops
 // the projection between transactions.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
+	tuneGC(os.Getenv)
 	s, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
