@@ -214,3 +214,41 @@ func TestRecordTry_ConcurrentTriesAreEachRecordedOnce(t *testing.T) {
 		t.Fatalf("log records of the lead tried twice: %q, want 2", got)
 	}
 }
+
+// A try recorded again (its first commit succeeded but the answer was
+// lost, so the worker retried) is recorded once: one log record, one try
+// counted. A new try recorded alongside it, possibly in the same group
+// commit, is recorded as usual.
+func TestRecordTry_RecordingATryAgainRecordsItOnce(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	again := queueLead(t, s, "o-1")
+	fresh := queueLead(t, s, "o-2")
+	leads, err := s.deliveries.Claim(ctx, "worker-a", dT0, dT0.Add(time.Minute), 2)
+	if err != nil || len(leads) != 2 {
+		t.Fatalf("claim: %d leads, %v; want 2", len(leads), err)
+	}
+	byKey := map[domain.LeadKey]app.ClaimedLead{leads[0].Key: leads[0], leads[1].Key: leads[1]}
+	first := try(byKey[again], 503, dT0.Add(time.Second))
+	if err := s.deliveries.RecordTry(ctx, "worker-a", first, dT0.Add(30*time.Second)); err != nil {
+		t.Fatalf("record the try: %v", err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Go(func() { errs <- s.deliveries.RecordTry(ctx, "worker-a", first, dT0.Add(30*time.Second)) })
+	wg.Go(func() {
+		errs <- s.deliveries.RecordTry(ctx, "worker-a", try(byKey[fresh], 200, dT0.Add(time.Second)), dT0.Add(time.Second))
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("record again: %v", err)
+		}
+	}
+	wantRow(t, s, again, "pending 1 09:00:30 24 10:00 - - -")
+	wantRecords(t, s, again, "delivery.tried 1 503 transient")
+	wantRow(t, s, fresh, "delivered 1 09:00:01 24 10:00 - - 09:00:01")
+	wantRecords(t, s, fresh, "delivery.tried 1 200 delivered")
+}

@@ -36,12 +36,15 @@ func publish(ctx context.Context, tx *sql.Tx, msgs ...*message.Message) error {
 }
 
 // record builds a log message for one of the app's log records.
-func record(v any) (*message.Message, error) {
+func record(v any) (*message.Message, error) { return recordWithID(uuid.NewString(), v) }
+
+// recordWithID is record under a given id: the log stores one record per id.
+func recordWithID(id string, v any) (*message.Message, error) {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode log record: %w", err)
 	}
-	return message.NewMessage(uuid.NewString(), payload), nil
+	return message.NewMessage(id, payload), nil
 }
 
 // EventLog appends call events to the log (app.EventLog). Appends that

@@ -5,12 +5,15 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+	"github.com/lib/pq"
 
 	"ctjournal/app"
 	"ctjournal/domain"
@@ -102,16 +105,75 @@ type tryRow struct {
 	Owner         string         `json:"owner"`
 }
 
+// commit records the group's tries. A try's log record has an id of its
+// own (tryRecordID), so a try recorded again, after a commit whose answer
+// was lost (the connection dropped at COMMIT), is refused by the log's
+// unique uuid: it was recorded then, its queue row moved with it, and the
+// rest of the group is committed without it.
 func (r *tryRecorder) commit(group []*tryCall) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(group[0].ctx), 30*time.Second)
 	defer cancel()
+	for {
+		err := r.commitOnce(ctx, group)
+		if !hasCode(err, "23505") {
+			return err
+		}
+		rest, lookErr := r.notYetRecorded(ctx, group)
+		switch {
+		case lookErr != nil:
+			return errors.Join(err, lookErr)
+		case len(rest) == len(group):
+			return err // not one of ours: nothing to drop
+		case len(rest) == 0:
+			return nil
+		}
+		group = rest
+	}
+}
+
+// notYetRecorded is the group without the tries the log holds already.
+func (r *tryRecorder) notYetRecorded(ctx context.Context, group []*tryCall) ([]*tryCall, error) {
+	ids := make([]string, len(group))
+	for i, c := range group {
+		ids[i] = tryRecordID(c.owner, c.try)
+	}
+	rows, err := r.db.QueryContext(ctx, `SELECT uuid FROM ctj_log WHERE uuid = ANY($1)`, pq.Array(ids))
+	if err != nil {
+		return nil, unavailable(fmt.Errorf("look for tries already recorded: %w", err))
+	}
+	defer rows.Close()
+	stored := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, unavailable(err)
+		}
+		stored[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	return slices.DeleteFunc(slices.Clone(group), func(c *tryCall) bool { return stored[tryRecordID(c.owner, c.try)] }), nil
+}
+
+// tryNamespace names the log record ids of delivery tries (UUID version 5).
+var tryNamespace = uuid.MustParse("6f0c7e52-4c1d-4b8e-9a2f-2d9b1c7e5a10")
+
+// tryRecordID is the log record id of one try: the same for the same try
+// recorded again, different for two owners' tries of one lead (a claim
+// that lapsed) or a lead's later tries.
+func tryRecordID(owner string, t app.DeliveryTried) string {
+	return uuid.NewSHA1(tryNamespace, fmt.Appendf(nil, "%s\n%s\n%d\n%s", owner, t.Key, t.Try, t.At.UTC().Format(time.RFC3339Nano))).String()
+}
+
+func (r *tryRecorder) commitOnce(ctx context.Context, group []*tryCall) error {
 	// In key order, so that groups of several processes lock rows in one order.
 	slices.SortFunc(group, func(a, b *tryCall) int { return cmp.Compare(a.try.Key, b.try.Key) })
 	rows := make([]tryRow, 0, len(group))
 	msgs := make([]*message.Message, 0, len(group))
 	for _, c := range group {
 		rows = append(rows, tryRow{Key: c.try.Key, Status: queueStatus(c.try.Outcome), NextAttemptAt: c.next, At: c.try.At, Owner: c.owner})
-		m, err := record(c.try)
+		m, err := recordWithID(tryRecordID(c.owner, c.try), c.try)
 		if err != nil {
 			return err
 		}
