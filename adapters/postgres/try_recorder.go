@@ -40,13 +40,14 @@ type tryCall struct {
 	ctx   context.Context
 	owner string
 	try   app.DeliveryTried
+	id    string // its log record's id (tryRecordID)
 	next  time.Time
 	err   error
 	done  chan struct{}
 }
 
 func (r *tryRecorder) record(ctx context.Context, owner string, try app.DeliveryTried, next time.Time) error {
-	c := &tryCall{ctx: ctx, owner: owner, try: try, next: next, done: make(chan struct{})}
+	c := &tryCall{ctx: ctx, owner: owner, try: try, id: tryRecordID(owner, try), next: next, done: make(chan struct{})}
 	r.mu.Lock()
 	r.pending = append(r.pending, c)
 	if !r.running {
@@ -135,25 +136,14 @@ func (r *tryRecorder) commit(group []*tryCall) error {
 func (r *tryRecorder) notYetRecorded(ctx context.Context, group []*tryCall) ([]*tryCall, error) {
 	ids := make([]string, len(group))
 	for i, c := range group {
-		ids[i] = tryRecordID(c.owner, c.try)
+		ids[i] = c.id
 	}
-	rows, err := r.db.QueryContext(ctx, `SELECT uuid FROM ctj_log WHERE uuid = ANY($1)`, pq.Array(ids))
+	var stored []string
+	err := r.db.QueryRowContext(ctx, `SELECT array_agg(uuid) FROM ctj_log WHERE uuid = ANY($1)`, pq.Array(ids)).Scan(pq.Array(&stored))
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("look for tries already recorded: %w", err))
 	}
-	defer rows.Close()
-	stored := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, unavailable(err)
-		}
-		stored[id] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, unavailable(err)
-	}
-	return slices.DeleteFunc(slices.Clone(group), func(c *tryCall) bool { return stored[tryRecordID(c.owner, c.try)] }), nil
+	return slices.DeleteFunc(slices.Clone(group), func(c *tryCall) bool { return slices.Contains(stored, c.id) }), nil
 }
 
 // tryNamespace names the log record ids of delivery tries (UUID version 5).
@@ -173,7 +163,7 @@ func (r *tryRecorder) commitOnce(ctx context.Context, group []*tryCall) error {
 	msgs := make([]*message.Message, 0, len(group))
 	for _, c := range group {
 		rows = append(rows, tryRow{Key: c.try.Key, Status: queueStatus(c.try.Outcome), NextAttemptAt: c.next, At: c.try.At, Owner: c.owner})
-		m, err := recordWithID(tryRecordID(c.owner, c.try), c.try)
+		m, err := recordWithID(c.id, c.try)
 		if err != nil {
 			return err
 		}
