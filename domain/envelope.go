@@ -176,22 +176,14 @@ func parseDetails(data jsonObject) (map[string]string, error) {
 	if !ok {
 		return nil, fieldErr("data.details", "must be an object of string to string")
 	}
-	if len(obj.members) == 0 {
+	details, nulls, ok := obj.stringMap()
+	switch {
+	case !ok:
+		return nil, fieldErr("data.details", "must be an object of string to string")
+	case len(nulls) > 0:
+		return nil, fieldErr("data.details", "must be an object of string to string (%q is null)", nulls[0])
+	case len(details) == 0:
 		return nil, nil
-	}
-	details := make(map[string]string, len(obj.members))
-	for _, m := range obj.members {
-		if _, seen := details[m.key]; seen {
-			continue // an earlier member of the same name: the last one counts
-		}
-		s, present := obj.raw(m.key)
-		switch {
-		case !present:
-			return nil, fieldErr("data.details", "must be an object of string to string (%q is null)", m.key)
-		case s[0] != '"':
-			return nil, fieldErr("data.details", "must be an object of string to string")
-		}
-		details[m.key] = decodeString(s)
 	}
 	if b, err := canonicalJSON(details); err != nil || len(b) > maxDetailsBytes {
 		return nil, fieldErr("data.details", "must be at most 16 KiB as JSON")

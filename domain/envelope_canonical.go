@@ -153,11 +153,9 @@ func unmarshalOrderData(data jsonObject) (*OrderData, error) {
 	if !ok {
 		return nil, fieldErr("data.details", "must be a JSON object")
 	}
-	o.Details = make(map[string]string, len(details.members))
-	for _, m := range details.members {
-		if o.Details[m.key], err = details.str(m.key); err != nil {
-			return nil, err
-		}
+	// A null value reads as "", as json.Unmarshal into a map of strings has it.
+	if o.Details, _, ok = details.stringMap(); !ok {
+		return nil, fieldErr("data.details", "must be an object of strings")
 	}
 	return o, nil
 }

@@ -122,6 +122,38 @@ func (o jsonObject) boolean(key string, def bool) (bool, error) {
 	return false, fieldErr(o.path(key), "must be true or false")
 }
 
+// stringMap reads an object of strings as json.Unmarshal reads it into a
+// map of *string: the last of a repeated name wins, a null value reads as
+// "" and its name is in nulls (in member order, only while no later string
+// replaced it), and ok is false when any value is neither a string nor
+// null. One pass: looking each name up with raw would be quadratic in the
+// members.
+func (o jsonObject) stringMap() (m map[string]string, nulls []string, ok bool) {
+	m = make(map[string]string, len(o.members))
+	var null map[string]bool
+	for _, mem := range o.members {
+		switch {
+		case string(mem.value) == "null":
+			if null == nil {
+				null = map[string]bool{}
+			}
+			m[mem.key], null[mem.key] = "", true
+		case mem.value[0] == '"':
+			m[mem.key] = decodeString(mem.value)
+			delete(null, mem.key)
+		default:
+			return nil, nil, false
+		}
+	}
+	for _, mem := range o.members {
+		if null[mem.key] {
+			nulls = append(nulls, mem.key)
+			delete(null, mem.key) // once, however often it is named
+		}
+	}
+	return m, nulls, true
+}
+
 // object returns an object member, with its members' paths under key;
 // an empty object when absent.
 func (o jsonObject) object(key string) (jsonObject, error) {

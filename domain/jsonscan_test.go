@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -75,4 +76,39 @@ func FuzzDecodeString(f *testing.F) {
 			t.Fatalf("decodeString(%q) = %q, want %q", b, got, want)
 		}
 	})
+}
+
+// stringMap reads an object as json.Unmarshal reads it into a map of
+// *string: repeated names, nulls and other values alike.
+func TestStringMap_ReadsAsJSONUnmarshalIntoAMapOfStringPointers(t *testing.T) {
+	for _, raw := range []string{
+		`{}`, `{"a":"x","b":"y"}`, `{"k":"v","k":"w"}`, `{"k":null,"k":"v"}`, `{"k":"v","k":null}`,
+		`{"":null}`, `{"a":null,"b":"x","a":null}`, `{"k":1,"k":"v"}`, `{"k":"v","n":[]}`, `{"k\u0000":"\u00e9"}`,
+	} {
+		var want map[string]*string
+		wantErr := json.Unmarshal([]byte(raw), &want) != nil
+		obj, _ := validObject([]byte(raw), "")
+		got, nulls, ok := obj.stringMap()
+		if ok == wantErr {
+			t.Errorf("%s: ok %v, json.Unmarshal error %v", raw, ok, wantErr)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		var wantNulls []string
+		for _, m := range obj.members { // json.Unmarshal's nulls, in member order
+			if want[m.key] == nil && !slices.Contains(wantNulls, m.key) {
+				wantNulls = append(wantNulls, m.key)
+			}
+		}
+		if !slices.Equal(nulls, wantNulls) || len(got) != len(want) {
+			t.Errorf("%s: %q with nulls %q, want %d members with nulls %q", raw, got, nulls, len(want), wantNulls)
+		}
+		for k, v := range want {
+			if v != nil && got[k] != *v {
+				t.Errorf("%s: %q is %q, want %q", raw, k, got[k], *v)
+			}
+		}
+	}
 }
