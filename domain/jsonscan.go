@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -59,7 +60,7 @@ func skipValue(b []byte, i int) int {
 			i++
 		}
 	}
-	for i < len(b) && bytes.IndexByte([]byte(",]} \t\r\n"), b[i]) < 0 {
+	for i < len(b) && strings.IndexByte(",]} \t\r\n", b[i]) < 0 { // a literal ends here
 		i++
 	}
 	return i
