@@ -39,19 +39,21 @@ type DeliverLeads struct {
 	cfg       DeliveryConfig
 	log       *slog.Logger
 	observe   func(DeliveryTried)
+	state     *workerState
 }
 
 func NewDeliverLeads(queue DeliveryQueue, policies PolicyStore, ct Calltouch, limiter SiteLimiter,
 	now func() time.Time, jitter func() float64, cfg DeliveryConfig, log *slog.Logger, observe func(DeliveryTried)) DeliverLeads {
 	return DeliverLeads{queue: queue, policies: policies, calltouch: ct, limiter: limiter,
-		now: now, jitter: jitter, cfg: cfg, log: log, observe: observe}
+		now: now, jitter: jitter, cfg: cfg, log: log, observe: observe, state: newWorkerState(cfg.Parallel)}
 }
 
 // Handle runs one round: fails leads past their deadline, claims due ones
 // and tries each. It returns how many it claimed, so the caller can run the
 // next round at once when the batch was full. Once stop ends, leads not yet
 // tried are released at once; tries already under way finish and are
-// recorded, so no claim is left behind.
+// recorded, so no claim is left behind. While a try's record waits for the
+// store, it claims nothing (workerState.unrecorded).
 func (h DeliverLeads) Handle(stop context.Context) (int, error) {
 	ctx := context.WithoutCancel(stop)
 	now := h.now()
@@ -60,27 +62,33 @@ func (h DeliverLeads) Handle(stop context.Context) (int, error) {
 	} else if n > 0 {
 		h.log.Warn("leads given up", "count", n)
 	}
+	if h.state.unrecorded.Load() > 0 {
+		return 0, nil
+	}
 	leaseEnd := now.Add(h.cfg.Lease)
 	leads, err := h.queue.Claim(ctx, h.cfg.Owner, now, leaseEnd, h.cfg.Batch)
 	if err != nil {
 		return 0, fmt.Errorf("claim leads: %w", err)
 	}
 	access := &accessCache{policies: h.policies, byWidget: map[string]StoredPolicy{}}
-	slots := make(chan struct{}, max(1, h.cfg.Parallel))
 	var wg sync.WaitGroup
 	for _, lead := range leads {
-		slots <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			if err := h.try(stop, ctx, access, lead, leaseEnd); err != nil {
-				h.log.Error("delivery try not recorded; the claim will lapse and the lead be tried again",
-					"key", lead.Key, "err", err)
-			}
-		}()
+		h.state.slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-h.state.slots }()
+			h.tryLogged(stop, ctx, access, lead, leaseEnd)
+		})
 	}
 	wg.Wait()
 	return len(leads), nil
+}
+
+// tryLogged tries a lead; an error, logged here, leaves the claim to lapse.
+func (h DeliverLeads) tryLogged(stop, ctx context.Context, access *accessCache, lead ClaimedLead, leaseEnd time.Time) {
+	if err := h.try(stop, ctx, access, lead, leaseEnd); err != nil {
+		h.log.Error("delivery try not recorded; the claim will lapse and the lead be tried again",
+			"key", lead.Key, "err", err)
+	}
 }
 
 // try sends one lead. stop cancels only the wait before the send; the send
@@ -124,8 +132,8 @@ func (h DeliverLeads) try(stop, ctx context.Context, cache *accessCache, lead Cl
 // database restarting, say): the answer exists only in memory, and losing
 // it sends the lead again — a double send when Calltouch had accepted it.
 // While the claim's lease holds nobody else sends the lead, and this
-// process's worker claims nothing until the round's tries are recorded, so
-// it keeps trying as long as serve is not stopping, and up to the lease's
+// process's worker claims nothing while a try waits to be recorded, so it
+// keeps trying as long as serve is not stopping, and up to the lease's
 // end when it is.
 func (h DeliverLeads) record(stop, ctx context.Context, tried DeliveryTried, next, leaseEnd time.Time) error {
 	wait := 100 * time.Millisecond
@@ -136,6 +144,8 @@ func (h DeliverLeads) record(stop, ctx context.Context, tried DeliveryTried, nex
 		}
 		if !warned {
 			h.log.Warn("delivery try not recorded yet: the store is unavailable; trying again", "key", tried.Key, "err", err)
+			h.state.unrecorded.Add(1)
+			defer h.state.unrecorded.Add(-1)
 		}
 		time.Sleep(wait)
 		wait = min(2*wait, 2*time.Second)
@@ -146,6 +156,7 @@ func (h DeliverLeads) record(stop, ctx context.Context, tried DeliveryTried, nex
 // queued or requeued), at least every idle, and at once again after a full
 // batch. Errors (the store down, say) are logged and the next round retries.
 func (h DeliverLeads) Run(ctx context.Context, wake <-chan struct{}, idle time.Duration) {
+	defer h.state.takeHandOvers(ctx)()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

@@ -85,6 +85,31 @@ type Outbox interface {
 	Enqueue(ctx context.Context, lead Lead) error
 }
 
+// LeadHandoff lets the outbox queue leads already claimed for this
+// process's delivery worker and hand them over once that claim commits,
+// so a lead is tried at once rather than at the worker's next claim
+// round. A lead whose hand-over never comes (the process died) is claimed
+// again by a round when its lease lapses, as after any crashed try.
+type LeadHandoff interface {
+	// Reserve takes up to n of the worker's free try slots. It returns how
+	// many it took and the claim to queue that many leads under; none
+	// while the worker is stopping, not running or has no slot free.
+	Reserve(n int) (HandoffClaim, int)
+	// HandOver starts a try of each lead queued under claim in a committed
+	// transaction, and frees the reserved slots it does not use: HandOver
+	// with no leads gives them all back.
+	HandOver(claim HandoffClaim, leads []ClaimedLead)
+}
+
+// HandoffClaim is the claim a lead is queued under for a hand-over.
+type HandoffClaim struct {
+	Owner      string
+	Now        time.Time // the claim's start: a lead due later, or past its deadline, is not handed over
+	LeaseUntil time.Time
+	slots      int
+	stop       context.Context // the worker's run
+}
+
 // ClaimedLead is a queued lead a worker holds for one try.
 type ClaimedLead struct {
 	Lead

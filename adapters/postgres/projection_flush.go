@@ -66,6 +66,9 @@ type (
 		Payload    domain.Payload `json:"payload"`
 		DecidedAt  time.Time      `json:"decided_at"`
 		DeadlineAt time.Time      `json:"deadline_at"`
+		// Set for a lead queued claimed for a hand-over (claimForHandoff).
+		ClaimedBy    *string    `json:"claimed_by"`
+		ClaimedUntil *time.Time `json:"claimed_until"`
 	}
 	// leadEventRow is one entry of a lead's delivery history: a try, a
 	// give-up or a redelivery request, and the status it moves the lead to
@@ -84,36 +87,42 @@ type (
 	}
 )
 
-// flush writes everything the batch folded. It reports whether it queued
-// leads, so that the caller wakes the delivery worker after the commit.
-func (b *projectionBatch) flush(ctx context.Context) (queued bool, err error) {
+// flush writes everything the batch folded. It reports the leads it
+// queued, even when it fails: the caller hands over the claimed ones once
+// the batch commits, or frees their slots when it does not, and wakes the
+// delivery worker for the others.
+func (b *projectionBatch) flush(ctx context.Context) (queued queuedLeads, err error) {
 	if b.empty() {
-		return false, nil
+		return queuedLeads{}, nil
 	}
+	queued = b.claimForHandoff()
 	orders, decisions := b.orderRows()
 	args := make([]any, 0, 5)
 	for _, rows := range []any{b.newPolicies, orders, b.events, decisions, b.leads} {
 		j, err := json.Marshal(rows)
 		if err != nil {
-			return false, err
+			return queued, err
 		}
 		if string(j) == "null" { // a nil slice: no rows
 			j = []byte("[]")
 		}
 		args = append(args, string(j))
 	}
-	if _, err := b.q.ExecContext(ctx, flushStatement, args...); err != nil {
-		return false, fmt.Errorf("write the projection's batch: %w", err)
+	claimedKeys, err := queryKeys(ctx, b.q, flushStatement, args...)
+	if err != nil {
+		return queued, fmt.Errorf("write the projection's batch: %w", err)
 	}
+	queued.inserted(b, claimedKeys)
 	if err := b.flushLeadEvents(ctx); err != nil {
-		return false, err
+		return queued, err
 	}
-	return len(b.leads) > 0, nil
+	return queued, nil
 }
 
 // flushStatement writes policies, orders, events, decisions and queued
 // leads in one round trip. Each part writes its own table, so none needs
-// to see another's rows. A final decision is never overwritten.
+// to see another's rows. A final decision is never overwritten. It returns
+// the keys it queued claimed for a hand-over.
 const flushStatement = `WITH policies AS (
 		INSERT INTO ctj_policy_versions (widget_id, version, policy, token_masked, position, recorded_at)
 		SELECT widget_id, version, policy, token_masked, position, recorded_at
@@ -153,12 +162,16 @@ const flushStatement = `WITH policies AS (
 			payload = excluded.payload, decided_at = excluded.decided_at, decided_by = excluded.decided_by,
 			status = excluded.status
 		WHERE ctj_decisions.decision = 'wait'
+	), queued AS (
+		INSERT INTO ctj_deliveries (key, order_id, widget_id, payload, decided_at, deadline_at, next_attempt_at,
+			claimed_by, claimed_until)
+		SELECT key, order_id, widget_id, payload, decided_at, deadline_at, decided_at, claimed_by, claimed_until
+		FROM json_to_recordset($5::json) AS x(key text, order_id text, widget_id text, payload jsonb,
+			decided_at timestamptz, deadline_at timestamptz, claimed_by text, claimed_until timestamptz)
+		ON CONFLICT (key) DO NOTHING
+		RETURNING key, claimed_by
 	)
-	INSERT INTO ctj_deliveries (key, order_id, widget_id, payload, decided_at, deadline_at, next_attempt_at)
-	SELECT key, order_id, widget_id, payload, decided_at, deadline_at, decided_at
-	FROM json_to_recordset($5::json) AS x(key text, order_id text, widget_id text, payload jsonb,
-		decided_at timestamptz, deadline_at timestamptz)
-	ON CONFLICT (key) DO NOTHING`
+	SELECT key FROM queued WHERE claimed_by IS NOT NULL`
 
 // orderRows are the rows of the orders the batch changed, and of the
 // decisions it changed, as the orders' last states hold them.

@@ -194,12 +194,15 @@ func (t *guardedTx) Commit() error {
 	if err != nil {
 		// Nothing of the batch is kept, the offset included: its records
 		// are polled again.
+		queued.abandoned()
 		return errors.Join(err, t.Tx.Rollback())
 	}
 	if err := t.Tx.Commit(); err != nil {
+		queued.abandoned()
 		return err
 	}
-	if queued {
+	queued.committed()
+	if queued.unclaimed {
 		notifierOf(t.db).poke(ChannelDeliveries)
 	}
 	return nil

@@ -123,8 +123,11 @@ func inBatch(ctx context.Context, db *sql.DB, fn func(b *projectionBatch) error)
 		if err := fn(b); err != nil {
 			return err
 		}
+		// Only the projection's commit hands leads over: these are queued
+		// for the claim rounds.
+		b.handoff = nil
 		queued, err := b.flush(ctx)
-		if err != nil || !queued {
+		if err != nil || !queued.unclaimed {
 			return err
 		}
 		return notify(ctx, tx, ChannelDeliveries)

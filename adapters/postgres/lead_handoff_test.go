@@ -1,0 +1,133 @@
+package postgres_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"ctjournal/adapters/calltouch"
+	"ctjournal/adapters/calltouch/calltouchfake"
+	"ctjournal/adapters/postgres"
+	"ctjournal/app"
+	"ctjournal/app/storetest"
+	"ctjournal/domain"
+)
+
+// handoffWorker is a delivery worker whose claim rounds never come after
+// the first: no wake-up reaches it and its idle wait is an hour. A lead it
+// delivers was handed to it by the projection.
+func handoffWorker(t *testing.T, s store, parallel int) app.DeliverLeads {
+	t.Helper()
+	return app.NewDeliverLeads(s.deliveries, s.policies, calltouch.New(2*time.Second, "test"),
+		calltouch.NewSiteLimiter(0), time.Now, func() float64 { return 0 },
+		app.DeliveryConfig{Owner: "handoff-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+			GiveUpAfter: time.Hour, Lease: 10 * time.Second, Batch: 64, Parallel: parallel},
+		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})
+}
+
+// runWorker runs the worker until the returned stop, which waits for it.
+func runWorker(t *testing.T, w app.DeliverLeads, idle time.Duration) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx, make(chan struct{}), idle) }()
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return stop
+}
+
+func startProjectionHandingOver(t *testing.T, s store, to app.LeadHandoff) {
+	t.Helper()
+	startRouter(t, s.db, app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, time.Hour).HandingOverTo(to)))
+}
+
+func TestProjection_HandsALeadStraightToTheRunningDeliveryWorker(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	fake := calltouchfake.New()
+	t.Cleanup(fake.Close)
+	rbSetPolicy(t, s.db, "w-1", rbPolicy(fake.URL(), nil))
+	worker := handoffWorker(t, s, 4)
+	runWorker(t, worker, time.Hour)
+	time.Sleep(100 * time.Millisecond) // the worker's first round finds nothing
+	startProjectionHandingOver(t, s, worker)
+
+	ingest(t, s, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1))
+	if !fake.WaitFor(1, 30*time.Second) {
+		t.Fatal("the lead never reached Calltouch: it was not handed over")
+	}
+	settle(t, s.db)
+	rbWaitFor(t, 30*time.Second, "the try to be recorded", func() bool {
+		return count(t, s.db, `SELECT count(*) FROM ctj_deliveries WHERE status = 'delivered' AND claimed_by IS NULL AND tries = 1`) == 1
+	})
+	if n := fake.Count(); n != 1 {
+		t.Fatalf("Calltouch got %d requests, want 1", n)
+	}
+}
+
+func TestProjection_QueuesLeadsUnclaimedWhenNoWorkerTakesThem(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	fake := calltouchfake.New()
+	t.Cleanup(fake.Close)
+	rbSetPolicy(t, s.db, "w-1", rbPolicy(fake.URL(), nil))
+	worker := handoffWorker(t, s, 4) // not running yet
+	startProjectionHandingOver(t, s, worker)
+
+	ingest(t, s, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1))
+	settle(t, s.db)
+	if n := count(t, s.db, `SELECT count(*) FROM ctj_deliveries WHERE status = 'pending' AND claimed_by IS NULL`); n != 1 {
+		t.Fatalf("%d unclaimed pending leads, want 1", n)
+	}
+	// A claim round of the worker, once it runs, sends it.
+	runWorker(t, worker, time.Hour)
+	if !fake.WaitFor(1, 30*time.Second) {
+		t.Fatal("the claim round did not send the queued lead")
+	}
+}
+
+func TestDeliverLeads_ReservesOnlyFreeSlotsWhileRunning(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	worker := handoffWorker(t, s, 3)
+	if _, n := worker.Reserve(5); n != 0 {
+		t.Fatalf("a worker not running reserved %d slots", n)
+	}
+	stop := runWorker(t, worker, time.Hour)
+	var (
+		claim app.HandoffClaim
+		n     int
+	)
+	rbWaitFor(t, 10*time.Second, "the worker to run", func() bool {
+		claim, n = worker.Reserve(5)
+		return n > 0
+	})
+	if n != 3 || claim.Owner != "handoff-test" || !claim.LeaseUntil.After(claim.Now) {
+		t.Fatalf("Reserve(5) with 3 slots = %d, %+v", n, claim)
+	}
+	if _, more := worker.Reserve(1); more != 0 {
+		t.Fatalf("reserved %d slots beyond the free ones", more)
+	}
+	worker.HandOver(claim, nil) // the batch did not commit: every slot comes back
+	again, n := worker.Reserve(2)
+	if n != 2 {
+		t.Fatalf("after the slots came back Reserve(2) = %d", n)
+	}
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("the worker stopped with a hand-over still reserved")
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, n := worker.Reserve(1); n != 0 {
+		t.Fatalf("a stopping worker reserved %d slots", n)
+	}
+	worker.HandOver(again, nil)
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not stop once its hand-overs ended")
+	}
+}
