@@ -14,6 +14,10 @@ type workerState struct {
 	mu      sync.Mutex
 	running context.Context // Run's context; nil when no Run is taking hand-overs
 	handing sync.WaitGroup  // hand-overs reserved and not yet finished
+	// handed counts the slots hand-overs hold. They are at most a claim
+	// round's batch, which the rate limit bounds: a handed-over lead waits
+	// for the limit under its lease, as a claimed one does.
+	handed atomic.Int32
 
 	// unrecorded counts tries whose record waits for the store to come
 	// back. While any does, the worker claims nothing: its lease may lapse
@@ -34,7 +38,7 @@ func (h DeliverLeads) Reserve(n int) (HandoffClaim, int) {
 	if w.running == nil || w.running.Err() != nil || w.unrecorded.Load() > 0 {
 		return HandoffClaim{}, 0
 	}
-	n = min(n, h.cfg.Batch)
+	n = min(n, h.cfg.Batch-int(w.handed.Load()))
 	taken := 0
 	for taken < n && w.freeSlot() {
 		taken++
@@ -42,6 +46,7 @@ func (h DeliverLeads) Reserve(n int) (HandoffClaim, int) {
 	if taken == 0 {
 		return HandoffClaim{}, 0
 	}
+	w.handed.Add(int32(taken))
 	w.handing.Add(1)
 	now := h.now()
 	return HandoffClaim{Owner: h.cfg.Owner, Now: now, LeaseUntil: now.Add(h.cfg.Lease), slots: taken, stop: w.running}, taken
@@ -56,7 +61,7 @@ func (h DeliverLeads) HandOver(claim HandoffClaim, leads []ClaimedLead) {
 	w := h.state
 	leads = leads[:min(len(leads), claim.slots)]
 	for range claim.slots - len(leads) {
-		<-w.slots
+		w.freeHanded()
 	}
 	if len(leads) == 0 {
 		w.handing.Done()
@@ -67,7 +72,7 @@ func (h DeliverLeads) HandOver(claim HandoffClaim, leads []ClaimedLead) {
 	var tries sync.WaitGroup
 	for _, lead := range leads {
 		tries.Go(func() {
-			defer func() { <-w.slots }()
+			defer w.freeHanded()
 			h.tryLogged(claim.stop, ctx, access, lead, claim.LeaseUntil)
 		})
 	}
@@ -85,6 +90,12 @@ func (w *workerState) freeSlot() bool {
 	default:
 		return false
 	}
+}
+
+// freeHanded frees a slot a hand-over held.
+func (w *workerState) freeHanded() {
+	w.handed.Add(-1)
+	<-w.slots
 }
 
 // takeHandOvers makes Reserve hand out slots while ctx lasts; the

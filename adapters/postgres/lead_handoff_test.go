@@ -17,12 +17,12 @@ import (
 // handoffWorker is a delivery worker whose claim rounds never come after
 // the first: no wake-up reaches it and its idle wait is an hour. A lead it
 // delivers was handed to it by the projection.
-func handoffWorker(t *testing.T, s store, parallel int) app.DeliverLeads {
+func handoffWorker(t *testing.T, s store, parallel, batch int) app.DeliverLeads {
 	t.Helper()
 	return app.NewDeliverLeads(s.deliveries, s.policies, calltouch.New(2*time.Second, "test"),
 		calltouch.NewSiteLimiter(0), time.Now, func() float64 { return 0 },
 		app.DeliveryConfig{Owner: "handoff-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
-			GiveUpAfter: time.Hour, Lease: 10 * time.Second, Batch: 64, Parallel: parallel},
+			GiveUpAfter: time.Hour, Lease: 10 * time.Second, Batch: batch, Parallel: parallel},
 		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})
 }
 
@@ -48,7 +48,7 @@ func TestProjection_HandsALeadStraightToTheRunningDeliveryWorker(t *testing.T) {
 	fake := calltouchfake.New()
 	t.Cleanup(fake.Close)
 	rbSetPolicy(t, s.db, "w-1", rbPolicy(fake.URL(), nil))
-	worker := handoffWorker(t, s, 4)
+	worker := handoffWorker(t, s, 4, 64)
 	runWorker(t, worker, time.Hour)
 	time.Sleep(100 * time.Millisecond) // the worker's first round finds nothing
 	startProjectionHandingOver(t, s, worker)
@@ -72,7 +72,7 @@ func TestProjection_QueuesLeadsUnclaimedWhenNoWorkerTakesThem(t *testing.T) {
 	fake := calltouchfake.New()
 	t.Cleanup(fake.Close)
 	rbSetPolicy(t, s.db, "w-1", rbPolicy(fake.URL(), nil))
-	worker := handoffWorker(t, s, 4) // not running yet
+	worker := handoffWorker(t, s, 4, 64) // not running yet
 	startProjectionHandingOver(t, s, worker)
 
 	ingest(t, s, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1))
@@ -90,19 +90,12 @@ func TestProjection_QueuesLeadsUnclaimedWhenNoWorkerTakesThem(t *testing.T) {
 func TestDeliverLeads_ReservesOnlyFreeSlotsWhileRunning(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	worker := handoffWorker(t, s, 3)
+	worker := handoffWorker(t, s, 3, 64)
 	if _, n := worker.Reserve(5); n != 0 {
 		t.Fatalf("a worker not running reserved %d slots", n)
 	}
 	stop := runWorker(t, worker, time.Hour)
-	var (
-		claim app.HandoffClaim
-		n     int
-	)
-	rbWaitFor(t, 10*time.Second, "the worker to run", func() bool {
-		claim, n = worker.Reserve(5)
-		return n > 0
-	})
+	claim, n := reserveOnceRunning(t, worker, 5)
 	if n != 3 || claim.Owner != "handoff-test" || !claim.LeaseUntil.After(claim.Now) {
 		t.Fatalf("Reserve(5) with 3 slots = %d, %+v", n, claim)
 	}
@@ -129,5 +122,39 @@ func TestDeliverLeads_ReservesOnlyFreeSlotsWhileRunning(t *testing.T) {
 	case <-stopped:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the worker did not stop once its hand-overs ended")
+	}
+}
+
+// reserveOnceRunning reserves as soon as the worker's Run has started.
+func reserveOnceRunning(t *testing.T, worker app.DeliverLeads, n int) (claim app.HandoffClaim, got int) {
+	t.Helper()
+	rbWaitFor(t, 10*time.Second, "the worker to run", func() bool {
+		claim, got = worker.Reserve(n)
+		return got > 0
+	})
+	return claim, got
+}
+
+// Hand-overs hold at most a claim round's batch, which the rate limit
+// sizes: a handed-over lead waits for the limit under its lease.
+func TestDeliverLeads_HandsOverNoMoreThanABatchAtOnce(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	worker := handoffWorker(t, s, 16, 3)
+	runWorker(t, worker, time.Hour)
+	claim, n := reserveOnceRunning(t, worker, 2)
+	if n != 2 {
+		t.Fatalf("Reserve(2) = %d", n)
+	}
+	more, m := worker.Reserve(5)
+	worker.HandOver(more, nil)
+	if m != 1 {
+		t.Fatalf("with 2 of a batch of 3 handed over, Reserve(5) = %d, want 1", m)
+	}
+	worker.HandOver(claim, nil)
+	again, m := worker.Reserve(5)
+	worker.HandOver(again, nil)
+	if m != 3 {
+		t.Fatalf("once all came back, Reserve(5) = %d, want 3", m)
 	}
 }
