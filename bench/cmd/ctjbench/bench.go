@@ -98,12 +98,14 @@ func (b *bench) enginePID() int {
 	return b.eng.pid()
 }
 
-// cpu runs fn and records where the machine's CPU went meanwhile.
+// cpu runs fn, right after a checkpoint, and records where the machine's
+// CPU went meanwhile.
 func (b *bench) cpu(phase string, fn func() error) error {
 	debug := ""
 	if b.eng != nil {
 		debug = b.eng.debug
 	}
+	b.db.checkpoint(context.Background())
 	endProfile := b.prof.phase(debug, phase)
 	sessions := b.db.sessions()
 	phaseUse := trackCPU(b.enginePID, b.db.name)
