@@ -107,7 +107,7 @@ func (b *bench) cpu(phase string, fn func() error) error {
 	}
 	b.db.checkpoint(context.Background())
 	endProfile := b.prof.phase(debug, phase)
-	sessions := b.db.sessions()
+	sessions, wal := b.db.sessions(), b.db.walPosition()
 	phaseUse := trackCPU(b.enginePID, b.db.name)
 	watching, stopWatch := context.WithCancel(context.Background())
 	held := make(chan float64, 1)
@@ -117,6 +117,7 @@ func (b *bench) cpu(phase string, fn func() error) error {
 	stopWatch()
 	use.HeldBack = <-held
 	use.Connections = b.db.sessions() - sessions
+	use.WALMB = float64(b.db.walPosition()-wal) / (1 << 20)
 	endProfile()
 	if _, seen := b.res.CPU[phase]; !seen {
 		b.res.cpuPhases = append(b.res.cpuPhases, phase)

@@ -154,6 +154,8 @@ type cpuUse struct {
 	// Connections counts the sessions opened to the run's database during
 	// the phase (pg_stat_database.sessions): each one a backend forked.
 	Connections int64 `json:"connections_opened"`
+	// WALMB is the WAL the whole server wrote during the phase.
+	WALMB float64 `json:"wal_mb"`
 }
 
 func (a cpuSample) until(b cpuSample) cpuUse {
@@ -186,8 +188,8 @@ func (a cpuSample) until(b cpuSample) cpuUse {
 }
 
 func (u cpuUse) String() string {
-	return fmt.Sprintf("cpu cores: ctjournal %.2f, postgres %.2f (+shared %.2f), bench %.2f, irq %.2f; not this run: postgres %.2f, other %.2f; idle %.2f, iowait %.2f; log held back by other databases %.0f%% of the time; %d connections opened",
-		u.Engine, u.Postgres, u.PGShared, u.Bench, u.IRQ, u.PGOtherDB, u.Other, u.Idle, u.IOWait, 100*u.HeldBack, u.Connections)
+	return fmt.Sprintf("cpu cores: ctjournal %.2f, postgres %.2f (+shared %.2f), bench %.2f, irq %.2f; not this run: postgres %.2f, other %.2f; idle %.2f, iowait %.2f; log held back by other databases %.0f%% of the time; %d connections opened; %.1f MB of WAL",
+		u.Engine, u.Postgres, u.PGShared, u.Bench, u.IRQ, u.PGOtherDB, u.Other, u.Idle, u.IOWait, 100*u.HeldBack, u.Connections, u.WALMB)
 }
 
 // trackCPU samples the CPU now and PostgreSQL's processes every 250 ms until

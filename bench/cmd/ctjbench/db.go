@@ -172,6 +172,13 @@ func (d *database) serverStarted(ctx context.Context) string {
 }
 
 // sessions is how many sessions were ever opened to the run's database.
+// walPosition is the server's current WAL position, in bytes.
+func (d *database) walPosition() int64 {
+	var n int64
+	_ = d.admin.QueryRow(`SELECT pg_current_wal_lsn() - '0/0'::pg_lsn`).Scan(&n)
+	return n
+}
+
 func (d *database) sessions() int64 {
 	var n int64
 	_ = d.admin.QueryRow(`SELECT sessions FROM pg_stat_database WHERE datname = $1`, d.name).Scan(&n)

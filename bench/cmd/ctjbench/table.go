@@ -85,11 +85,11 @@ func printTable(w io.Writer, r *results) {
 	if len(r.CPU) > 0 {
 		fmt.Fprintln(w, "\nwhere the CPU went (cores; the machine has "+fmt.Sprint(cpuCount())+"; \"other\" includes PostgreSQL backends that ended within 250 ms of a sample)")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "phase\tctjournal\tpostgres\tpg shared\tbench\tirq\tnot this run: pg\tother\tidle\tiowait\tlog held back by others\tconnections opened\t")
+		fmt.Fprintln(tw, "phase\tctjournal\tpostgres\tpg shared\tbench\tirq\tnot this run: pg\tother\tidle\tiowait\tlog held back by others\tconnections opened\tWAL (MB)\t")
 		for _, name := range r.cpuOrder() {
 			u := r.CPU[name]
-			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f%%\t%d\t\n",
-				name, u.Engine, u.Postgres, u.PGShared, u.Bench, u.IRQ, u.PGOtherDB, u.Other, u.Idle, u.IOWait, 100*u.HeldBack, u.Connections)
+			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f%%\t%d\t%.1f\t\n",
+				name, u.Engine, u.Postgres, u.PGShared, u.Bench, u.IRQ, u.PGOtherDB, u.Other, u.Idle, u.IOWait, 100*u.HeldBack, u.Connections, u.WALMB)
 		}
 		tw.Flush()
 	}
