@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"ctjournal/adapters/postgres"
 	"ctjournal/app"
 	"ctjournal/domain"
@@ -251,4 +253,31 @@ func TestRecordTry_RecordingATryAgainRecordsItOnce(t *testing.T) {
 	wantRecords(t, s, again, "delivery.tried 1 503 transient")
 	wantRow(t, s, fresh, "delivered 1 09:00:01 24 10:00 - - 09:00:01")
 	wantRecords(t, s, fresh, "delivery.tried 1 200 delivered")
+}
+
+func TestTryRecordID_IsTheSameForTheSameTryAndInTimeOrder(t *testing.T) {
+	at := time.Date(2026, 12, 2, 10, 0, 0, 123456789, time.UTC)
+	try := app.DeliveryTried{Key: "o-1~1", Try: 1, At: at}
+	id := postgres.TryRecordID("w-1", try)
+	if again := postgres.TryRecordID("w-1", try); again != id {
+		t.Fatalf("the same try got ids %s and %s", id, again)
+	}
+	parsed, err := uuid.Parse(id)
+	if err != nil || parsed.Version() != 8 || parsed.Variant() != uuid.RFC4122 {
+		t.Fatalf("id %s: version %d, variant %v, err %v", id, parsed.Version(), parsed.Variant(), err)
+	}
+	others := []app.DeliveryTried{{Key: "o-1~1", Try: 2, At: at}, {Key: "o-2~1", Try: 1, At: at}}
+	for _, o := range others {
+		if other := postgres.TryRecordID("w-1", o); other == id {
+			t.Errorf("try %+v got the id of %+v", o, try)
+		}
+	}
+	if other := postgres.TryRecordID("w-2", try); other == id {
+		t.Error("two owners' tries got one id")
+	}
+	later := try
+	later.At = at.Add(time.Millisecond)
+	if next := postgres.TryRecordID("w-1", later); next <= id {
+		t.Errorf("a try a millisecond later got id %s, not after %s", next, id)
+	}
 }

@@ -1,6 +1,10 @@
 package postgres
 
-import "time"
+import (
+	"time"
+
+	"ctjournal/app"
+)
 
 // SweepQueueAfter makes d vacuum its queue after every tries recorded,
 // with no gap between sweeps.
@@ -10,3 +14,6 @@ func SweepQueueAfter(d *Deliveries, tries int) {
 
 // TriesRecorded counts n tries as recorded, as a group commit does.
 func TriesRecorded(d *Deliveries, n int) { d.tries.sweeper.tried(n) }
+
+// TryRecordID is the log record id of a try (tryRecordID).
+func TryRecordID(owner string, t app.DeliveryTried) string { return tryRecordID(owner, t) }
