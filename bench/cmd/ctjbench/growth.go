@@ -126,7 +126,10 @@ func (b *bench) growthPoint(ctx context.Context, target int, prev *growthRow) (g
 	if _, _, err := b.settle(ctx, "after ingest "+label, true, b.p.settleTimeout); err != nil {
 		return row, err
 	}
-	row.Decision, err = b.decisionLatency(ctx, "decision latency "+label, b.p.growthLatency)
+	err = b.cpu("growth latency "+label, func() error {
+		row.Decision, err = b.decisionLatency(ctx, "decision latency "+label, b.p.growthLatency)
+		return err
+	})
 	if err != nil {
 		return row, err
 	}
