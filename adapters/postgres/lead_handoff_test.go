@@ -42,13 +42,20 @@ func startProjectionHandingOver(t *testing.T, s store, to app.LeadHandoff) {
 	startRouter(t, s.db, app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, time.Hour).HandingOverTo(to)))
 }
 
-func TestProjection_HandsALeadStraightToTheRunningDeliveryWorker(t *testing.T) {
-	t.Parallel()
+// leadWidget is a store whose widget w-1 sends its leads to a fake
+// Calltouch, and a worker for it, not running yet.
+func leadWidget(t *testing.T) (store, *calltouchfake.Server, app.DeliverLeads) {
+	t.Helper()
 	s := newStore(t)
 	fake := calltouchfake.New()
 	t.Cleanup(fake.Close)
 	rbSetPolicy(t, s.db, "w-1", rbPolicy(fake.URL(), nil))
-	worker := handoffWorker(t, s, 4, 64)
+	return s, fake, handoffWorker(t, s, 4, 64)
+}
+
+func TestProjection_HandsALeadStraightToTheRunningDeliveryWorker(t *testing.T) {
+	t.Parallel()
+	s, fake, worker := leadWidget(t)
 	runWorker(t, worker, time.Hour)
 	time.Sleep(100 * time.Millisecond) // the worker's first round finds nothing
 	startProjectionHandingOver(t, s, worker)
@@ -68,11 +75,7 @@ func TestProjection_HandsALeadStraightToTheRunningDeliveryWorker(t *testing.T) {
 
 func TestProjection_QueuesLeadsUnclaimedWhenNoWorkerTakesThem(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
-	fake := calltouchfake.New()
-	t.Cleanup(fake.Close)
-	rbSetPolicy(t, s.db, "w-1", rbPolicy(fake.URL(), nil))
-	worker := handoffWorker(t, s, 4, 64) // not running yet
+	s, fake, worker := leadWidget(t)
 	startProjectionHandingOver(t, s, worker)
 
 	ingest(t, s, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1))
