@@ -35,7 +35,7 @@ func (h *History) WidgetHistory(ctx context.Context, f app.HistoryFilter, each f
 			args = append(args, *f.Until)
 			where = append(where, fmt.Sprintf("ordered_at < $%d", len(args)))
 		}
-		ids, err := h.orderIDs(ctx, `SELECT order_id FROM ctj_orders WHERE `+strings.Join(where, " AND ")+
+		ids, err := queryTexts(ctx, h.db, `SELECT order_id FROM ctj_orders WHERE `+strings.Join(where, " AND ")+
 			fmt.Sprintf(` ORDER BY order_id LIMIT %d`, historyBatch), args...)
 		if err != nil {
 			return unavailable(fmt.Errorf("list orders of widget %s: %w", f.WidgetID, err))
@@ -57,23 +57,6 @@ func (h *History) WidgetHistory(ctx context.Context, f app.HistoryFilter, each f
 		}
 		after = ids[len(ids)-1]
 	}
-}
-
-func (h *History) orderIDs(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := h.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }
 
 func (h *History) load(ctx context.Context, widgetID string, ids []string) (map[string]*app.HistoryOrder, error) {

@@ -78,7 +78,7 @@ func createCopies(ctx context.Context, tx *sql.Tx, live string) ([]serialColumn,
 // copyGrants gives the copy the live table's owner and privileges, so
 // that roles analysts query with keep their access after the swap.
 func copyGrants(ctx context.Context, tx *sql.Tx, live, table string) error {
-	rows, err := tx.QueryContext(ctx, `
+	stmts, err := queryTexts(ctx, tx, `
 		SELECT format('ALTER TABLE %s OWNER TO %s', $2::text, c.relowner::regrole::text)
 		FROM pg_class c WHERE c.oid = $1::regclass AND c.relowner <> (SELECT relowner FROM pg_class WHERE oid = $2::regclass)
 		UNION ALL
@@ -90,19 +90,6 @@ func copyGrants(ctx context.Context, tx *sql.Tx, live, table string) error {
 		qualified(live, table), qualified(rebuildSchema, table))
 	if err != nil {
 		return fmt.Errorf("read the privileges on %s: %w", table, err)
-	}
-	var stmts []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return err
-		}
-		stmts = append(stmts, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	for _, stmt := range stmts {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
