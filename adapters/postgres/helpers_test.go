@@ -41,8 +41,15 @@ func startProjection(t *testing.T, db *sql.DB, giveUpAfter time.Duration) (stop 
 // startRouter runs project under the projection router.
 func startRouter(t *testing.T, db *sql.DB, project app.ProjectRecord) (stop func()) {
 	t.Helper()
+	return startRouterHandingOver(t, db, project, nil)
+}
+
+// startRouterHandingOver runs project under the projection router, which
+// hands the leads it decides to handoff (none when nil).
+func startRouterHandingOver(t *testing.T, db *sql.DB, project app.ProjectRecord, handoff app.LeadHandoff) (stop func()) {
+	t.Helper()
 	router, err := postgres.NewProjectionRouter(db, project, postgres.ProjectionConfig{
-		Batch: 50, PollInterval: 10 * time.Millisecond,
+		Batch: 50, PollInterval: 10 * time.Millisecond, Handoff: handoff,
 	}, watermill.NopLogger{})
 	if err != nil {
 		t.Fatalf("projection router: %v", err)

@@ -1,7 +1,7 @@
 package postgres
 
 import (
-	"context"
+	"slices"
 
 	"ctjournal/app"
 )
@@ -19,17 +19,16 @@ type queuedLeads struct {
 // claimForHandoff reserves slots of the delivery worker for the batch's
 // leads that are due and not past their deadline, and marks that many
 // claimed for it. The rest are queued unclaimed, for the claim rounds.
-func (b *projectionBatch) claimForHandoff() queuedLeads {
-	q := queuedLeads{handoff: b.handoff}
-	if b.handoff == nil || len(b.leads) == 0 {
+func (b *projectionBatch) claimForHandoff(handoff app.LeadHandoff) queuedLeads {
+	q := queuedLeads{handoff: handoff}
+	if handoff == nil || len(b.leads) == 0 {
 		q.unclaimed = len(b.leads) > 0
 		return q
 	}
-	claim, n := b.handoff.Reserve(len(b.leads))
+	claim, n := handoff.Reserve(len(b.leads))
 	q.claim = claim
 	for i := range b.leads {
 		l := &b.leads[i]
-		l.ClaimedBy, l.ClaimedUntil = nil, nil
 		if n > 0 && !l.DecidedAt.After(claim.Now) && l.DeadlineAt.After(claim.Now) {
 			l.ClaimedBy, l.ClaimedUntil = &claim.Owner, &claim.LeaseUntil
 			n--
@@ -42,9 +41,9 @@ func (b *projectionBatch) claimForHandoff() queuedLeads {
 
 // inserted notes the claimed leads the flush queued: a key queued before
 // (a record folded again) stays as it was and is not handed over.
-func (q *queuedLeads) inserted(b *projectionBatch, keys map[string]bool) {
+func (q *queuedLeads) inserted(b *projectionBatch, keys []string) {
 	for _, l := range b.leads {
-		if l.ClaimedBy != nil && keys[string(l.Key)] {
+		if l.ClaimedBy != nil && slices.Contains(keys, string(l.Key)) {
 			q.claimed = append(q.claimed, app.ClaimedLead{
 				Lead:       app.Lead{Key: l.Key, OrderID: l.OrderID, WidgetID: l.WidgetID, Payload: l.Payload, DecidedAt: l.DecidedAt},
 				DeadlineAt: l.DeadlineAt,
@@ -65,22 +64,4 @@ func (q queuedLeads) abandoned() {
 	if q.handoff != nil {
 		q.handoff.HandOver(q.claim, nil)
 	}
-}
-
-// queryKeys runs a query returning one text column and collects it.
-func queryKeys(ctx context.Context, q querier, query string, args ...any) (map[string]bool, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	keys := map[string]bool{}
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		keys[k] = true
-	}
-	return keys, rows.Err()
 }

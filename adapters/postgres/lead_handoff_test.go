@@ -39,7 +39,7 @@ func runWorker(t *testing.T, w app.DeliverLeads, idle time.Duration) (stop func(
 
 func startProjectionHandingOver(t *testing.T, s store, to app.LeadHandoff) {
 	t.Helper()
-	startRouter(t, s.db, app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, time.Hour).HandingOverTo(to)))
+	startRouterHandingOver(t, s.db, app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, time.Hour)), to)
 }
 
 // leadWidget is a store whose widget w-1 sends its leads to a fake

@@ -33,7 +33,6 @@ type projectionBatch struct {
 	leads       []deliveryRow
 	leadEvents  []leadEventRow // tries, give-ups, redeliveries in log order
 	undo        []func()
-	handoff     app.LeadHandoff // set by an Outbox handing its leads over
 }
 
 // batchOrder is an order as the batch last left it.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"ctjournal/app"
 	"ctjournal/domain"
 )
 
@@ -87,15 +88,16 @@ type (
 	}
 )
 
-// flush writes everything the batch folded. It reports the leads it
+// flush writes everything the batch folded, queuing leads claimed for
+// handoff while it has slots (none when nil). It reports the leads it
 // queued, even when it fails: the caller hands over the claimed ones once
 // the batch commits, or frees their slots when it does not, and wakes the
 // delivery worker for the others.
-func (b *projectionBatch) flush(ctx context.Context) (queued queuedLeads, err error) {
+func (b *projectionBatch) flush(ctx context.Context, handoff app.LeadHandoff) (queued queuedLeads, err error) {
 	if b.empty() {
 		return queuedLeads{}, nil
 	}
-	queued = b.claimForHandoff()
+	queued = b.claimForHandoff(handoff)
 	orders, decisions := b.orderRows()
 	args := make([]any, 0, 5)
 	for _, rows := range []any{b.newPolicies, orders, b.events, decisions, b.leads} {
@@ -108,7 +110,7 @@ func (b *projectionBatch) flush(ctx context.Context) (queued queuedLeads, err er
 		}
 		args = append(args, string(j))
 	}
-	claimedKeys, err := queryKeys(ctx, b.q, flushStatement, args...)
+	claimedKeys, err := queryTexts(ctx, b.q, flushStatement, args...)
 	if err != nil {
 		return queued, fmt.Errorf("write the projection's batch: %w", err)
 	}

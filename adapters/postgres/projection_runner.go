@@ -26,6 +26,9 @@ type ProjectionConfig struct {
 	Batch        int           // log records per poll (and per transaction)
 	PollInterval time.Duration // safety-net poll when no wake-up comes
 	Wake         <-chan struct{}
+	// Handoff, when set, takes the leads a batch decides straight to this
+	// process's delivery worker while it has slots free (app.LeadHandoff).
+	Handoff app.LeadHandoff
 }
 
 // NewProjectionRouter subscribes the projection to the log through a
@@ -44,7 +47,7 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 	if err != nil {
 		return nil, fmt.Errorf("projection router: %w", err)
 	}
-	sub, err := wsql.NewSubscriber(guardedBeginner{Beginner: wsql.BeginnerFromStdSQL(db), db: db, stmts: newStatements(db)}, wsql.SubscriberConfig{
+	sub, err := wsql.NewSubscriber(guardedBeginner{Beginner: wsql.BeginnerFromStdSQL(db), db: db, stmts: newStatements(db), handoff: cfg.Handoff}, wsql.SubscriberConfig{
 		ConsumerGroup: ProjectionConsumerGroup,
 		PollInterval:  cfg.PollInterval,
 		// A batch whose transaction died (the database restarted) is given
@@ -125,8 +128,9 @@ func applyInBatch(msg *message.Message, project app.ProjectRecord) error {
 // guardedBeginner begins the subscriber's transactions as guardedTx.
 type guardedBeginner struct {
 	wsql.Beginner
-	db    *sql.DB
-	stmts *statements
+	db      *sql.DB
+	stmts   *statements
+	handoff app.LeadHandoff
 }
 
 func (b guardedBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql.Tx, error) {
@@ -140,7 +144,7 @@ func (b guardedBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql
 		return nil, fmt.Errorf("projection: unexpected transaction type %T", tx)
 	}
 	q := preparedTx{tx: std.Tx, stmts: b.stmts}
-	return &guardedTx{Tx: tx, db: b.db, q: q, batch: newProjectionBatch(q)}, nil
+	return &guardedTx{Tx: tx, db: b.db, q: q, batch: newProjectionBatch(q), handoff: b.handoff}, nil
 }
 
 // guardedTx is a subscriber transaction with the projection's unit of
@@ -154,6 +158,7 @@ type guardedTx struct {
 	db       *sql.DB
 	q        preparedTx
 	batch    *projectionBatch
+	handoff  app.LeadHandoff
 	applying sync.Mutex
 }
 
@@ -190,7 +195,7 @@ func (t *guardedTx) Commit() error {
 	defer t.applying.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	queued, err := t.batch.flush(ctx)
+	queued, err := t.batch.flush(ctx, t.handoff)
 	if err != nil {
 		// Nothing of the batch is kept, the offset included: its records
 		// are polled again.

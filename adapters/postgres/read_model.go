@@ -123,10 +123,7 @@ func inBatch(ctx context.Context, db *sql.DB, fn func(b *projectionBatch) error)
 		if err := fn(b); err != nil {
 			return err
 		}
-		// Only the projection's commit hands leads over: these are queued
-		// for the claim rounds.
-		b.handoff = nil
-		queued, err := b.flush(ctx)
+		queued, err := b.flush(ctx, nil) // for the claim rounds
 		if err != nil || !queued.unclaimed {
 			return err
 		}
