@@ -171,7 +171,6 @@ func (d *database) serverStarted(ctx context.Context) string {
 	return "unknown"
 }
 
-// sessions is how many sessions were ever opened to the run's database.
 // walPosition is the server's current WAL position, in bytes.
 func (d *database) walPosition() int64 {
 	var n int64
@@ -179,6 +178,7 @@ func (d *database) walPosition() int64 {
 	return n
 }
 
+// sessions is how many sessions were ever opened to the run's database.
 func (d *database) sessions() int64 {
 	var n int64
 	_ = d.admin.QueryRow(`SELECT sessions FROM pg_stat_database WHERE datname = $1`, d.name).Scan(&n)

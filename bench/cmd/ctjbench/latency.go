@@ -70,7 +70,6 @@ func openLoop(ctx context.Context, rate float64, total int, send func(k int)) (l
 // their answer: event k is the answer of order k/2 when k is even, else the
 // call.ordered of order k/2 + rate/2.
 func (b *bench) decisionLatency(ctx context.Context, label string, dur time.Duration) (latency, error) {
-	b.db.checkpoint(ctx)
 	rate := b.p.latencyRate
 	measured := int(rate * dur.Seconds() / 2)
 	ahead := int(rate / 2)
