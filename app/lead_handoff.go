@@ -29,7 +29,7 @@ func newWorkerState(parallel int) *workerState {
 	return &workerState{slots: make(chan struct{}, max(1, parallel))}
 }
 
-// Reserve takes up to n free try slots for leads the outbox is about to
+// Reserve takes up to n free try slots for leads the projection is about to
 // queue claimed for this worker (LeadHandoff).
 func (h DeliverLeads) Reserve(n int) (HandoffClaim, int) {
 	w := h.state

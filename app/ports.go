@@ -85,7 +85,7 @@ type Outbox interface {
 	Enqueue(ctx context.Context, lead Lead) error
 }
 
-// LeadHandoff lets the outbox queue leads already claimed for this
+// LeadHandoff lets the projection queue leads already claimed for this
 // process's delivery worker and hand them over once that claim commits,
 // so a lead is tried at once rather than at the worker's next claim
 // round. A lead whose hand-over never comes (the process died) is claimed
