@@ -52,8 +52,10 @@ type PolicyStore interface {
 type OrderChange struct {
 	State domain.OrderState // the state after the fold
 	Event domain.LoggedEvent
-	Fact  []byte // the event as the log holds it (the canonical JSON), for the events read model
-	Step  domain.Step
+	// TransactionID is that of the event's log record, which holds its
+	// fact: the events read model points at the record, not a copy of it.
+	TransactionID uint64
+	Step          domain.Step
 }
 
 // ReadModel is the projection's store: policies in force, orders, their

@@ -12,9 +12,12 @@ import (
 
 // LogRecord is one entry of the log as the projection reads it.
 type LogRecord struct {
-	Position   int64
-	RecordedAt time.Time
-	Payload    []byte
+	Position int64
+	// TransactionID is the transaction that appended the record: with
+	// Position, the record's key in the log.
+	TransactionID uint64
+	RecordedAt    time.Time
+	Payload       []byte
 }
 
 // PermanentError marks a record the projection can never apply (it is
@@ -114,7 +117,7 @@ func (h ProjectRecord) callEvent(ctx context.Context, rec LogRecord, e domain.Ca
 				sends = append(sends, d)
 			}
 		}
-		return &OrderChange{State: next, Event: logged, Fact: rec.Payload, Step: step}, nil
+		return &OrderChange{State: next, Event: logged, TransactionID: rec.TransactionID, Step: step}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("fold %s into order %s: %w", e.EventID, e.OrderID, err)

@@ -72,7 +72,8 @@ func (h *History) load(ctx context.Context, widgetID string, ids []string) (map[
 	}
 	defer tx.Rollback()
 	err = func() error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+` FROM ctj_order_events WHERE order_id = ANY($1) ORDER BY order_id, seq`, pq.Array(ids))
+		rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns("ctj_log")+`
+			FROM ctj_order_events e WHERE e.order_id = ANY($1) ORDER BY e.order_id, e.seq`, pq.Array(ids))
 		if err != nil {
 			return fmt.Errorf("load events: %w", err)
 		}

@@ -9,13 +9,23 @@ import (
 	"ctjournal/domain"
 )
 
-// Column lists that scanEventRow and scanDecisionRow read, for queries
-// that load many orders' events and decisions at once.
-const (
-	eventColumns    = `order_id, position, recorded_at, COALESCE(note, ''), fact`
-	decisionColumns = `order_id, attempt, decision, COALESCE(key, ''), reason, warnings, COALESCE(policy_version, 0),
-		payload, decided_at, decided_by, status, tries, delivered_at`
-)
+// decisionColumns are what scanDecisionRow reads, for queries that load
+// many orders' decisions at once.
+const decisionColumns = `order_id, attempt, decision, COALESCE(key, ''), reason, warnings, COALESCE(policy_version, 0),
+	payload, decided_at, decided_by, status, tries, delivered_at`
+
+// eventColumns are what scanEventRow reads of an events table aliased e,
+// each event's fact taken from log.
+func eventColumns(log string) string {
+	return `e.order_id, e.position, e.recorded_at, COALESCE(e.note, ''), ` + factOf(log)
+}
+
+// factOf is the fact of the event row e: the payload of the log record it
+// points at, found by the record's key (an index probe whatever the
+// table's statistics).
+func factOf(log string) string {
+	return `(SELECT l.payload FROM ` + log + ` l WHERE l.transaction_id = e.transaction_id AND l."offset" = e.position)`
+}
 
 // scanEventRow reads one row of eventColumns as loadEvents does.
 func scanEventRow(rows *sql.Rows) (string, domain.LoggedEvent, error) {

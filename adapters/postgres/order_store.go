@@ -26,7 +26,7 @@ func loadOrders(ctx context.Context, q querier, ids string, args ...any) (map[st
 	rows, err := q.QueryContext(ctx, `WITH ids (order_id) AS (`+ids+`)
 		SELECT ids.order_id, o.widget_id, o.policy_version, COALESCE(o.placed, false), o.policy,
 			(SELECT json_agg(json_build_object('position', e.position, 'recorded_at', e.recorded_at,
-				'note', e.note, 'fact', e.fact) ORDER BY e.seq) FROM ctj_order_events e WHERE e.order_id = o.order_id),
+				'note', e.note, 'fact', `+factOf("ctj_log")+`) ORDER BY e.seq) FROM ctj_order_events e WHERE e.order_id = o.order_id),
 			(SELECT json_agg(json_build_object('attempt', d.attempt, 'verdict', d.decision, 'key', d.key,
 				'reason', d.reason, 'warnings', d.warnings, 'policy_version', d.policy_version, 'payload', d.payload,
 				'decided_at', d.decided_at, 'decided_by', d.decided_by) ORDER BY d.attempt)

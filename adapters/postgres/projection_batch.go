@@ -166,7 +166,7 @@ func (b *projectionBatch) updateOrder(ctx context.Context, orderID string, fold 
 		o.attempts = append(o.attempts, d.Attempt)
 	}
 	b.orders[orderID] = o
-	b.events = append(b.events, newEventRow(e, change.Fact))
+	b.events = append(b.events, newEventRow(e, change.TransactionID))
 	return nil
 }
 

@@ -35,16 +35,17 @@ type (
 		LastPosition  int64      `json:"last_position"`
 	}
 	eventRow struct {
-		Position   int64           `json:"position"`
-		EventID    string          `json:"event_id"`
-		OrderID    string          `json:"order_id"`
-		WidgetID   string          `json:"widget_id"`
-		Type       string          `json:"type"`
-		Attempt    *int            `json:"attempt"`
-		OccurredAt time.Time       `json:"occurred_at"`
-		RecordedAt time.Time       `json:"recorded_at"`
-		Note       *string         `json:"note"`
-		Fact       json.RawMessage `json:"fact"`
+		Position   int64     `json:"position"`
+		EventID    string    `json:"event_id"`
+		OrderID    string    `json:"order_id"`
+		WidgetID   string    `json:"widget_id"`
+		Type       string    `json:"type"`
+		Attempt    *int      `json:"attempt"`
+		OccurredAt time.Time `json:"occurred_at"`
+		RecordedAt time.Time `json:"recorded_at"`
+		Note       *string   `json:"note"`
+		// With Position, the key of the log record holding the event's fact.
+		TransactionID uint64 `json:"transaction_id"`
 	}
 	decisionRow struct {
 		OrderID       string          `json:"order_id"`
@@ -144,11 +145,11 @@ const flushStatement = `WITH policies AS (
 			scheduled_at = excluded.scheduled_at, last_position = excluded.last_position
 	), events AS (
 		INSERT INTO ctj_order_events (position, event_id, order_id, widget_id, type, attempt,
-			occurred_at, recorded_at, note, fact)
-		SELECT position, event_id, order_id, widget_id, type, attempt, occurred_at, recorded_at, note, fact
+			occurred_at, recorded_at, note, transaction_id)
+		SELECT position, event_id, order_id, widget_id, type, attempt, occurred_at, recorded_at, note, transaction_id
 		FROM ROWS FROM (json_to_recordset($3::json) AS (position bigint, event_id uuid, order_id text,
 			widget_id text, type text, attempt int, occurred_at timestamptz, recorded_at timestamptz,
-			note text, fact jsonb)) WITH ORDINALITY AS x
+			note text, transaction_id xid8)) WITH ORDINALITY AS x
 		ORDER BY x.ordinality -- seq numbers the events in fold order
 		ON CONFLICT DO NOTHING
 	), decisions AS (
@@ -225,11 +226,11 @@ func newDecisionRow(s domain.OrderState, d domain.Decision) decisionRow {
 	return r
 }
 
-// newEventRow is an event's row; its fact is the event as the log holds
-// it, not encoded again.
-func newEventRow(e domain.LoggedEvent, fact []byte) eventRow {
+// newEventRow is an event's row, which points at its log record for the
+// event's fact.
+func newEventRow(e domain.LoggedEvent, transactionID uint64) eventRow {
 	r := eventRow{Position: e.Position, EventID: e.EventID, OrderID: e.OrderID, WidgetID: e.WidgetID,
-		Type: string(e.Type), OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt, Fact: fact}
+		Type: string(e.Type), OccurredAt: e.OccurredAt, RecordedAt: e.RecordedAt, TransactionID: transactionID}
 	if e.Attempt > 0 {
 		r.Attempt = &e.Attempt
 	}

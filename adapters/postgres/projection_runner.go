@@ -231,7 +231,11 @@ func logRecord(msg *message.Message) (app.LogRecord, error) {
 	if err != nil {
 		return app.LogRecord{}, fmt.Errorf("message %s: no recorded time: %w", msg.UUID, err)
 	}
-	return app.LogRecord{Position: pos, RecordedAt: at, Payload: msg.Payload}, nil
+	tx, err := strconv.ParseUint(msg.Metadata.Get(metaTransactionID), 10, 64)
+	if err != nil {
+		return app.LogRecord{}, fmt.Errorf("message %s: no transaction id: %w", msg.UUID, err)
+	}
+	return app.LogRecord{Position: pos, TransactionID: tx, RecordedAt: at, Payload: msg.Payload}, nil
 }
 
 // wakeBackoff is the subscriber's pause between polls: none after a

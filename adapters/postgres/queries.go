@@ -49,8 +49,8 @@ func positive(v sql.NullInt64) *int {
 }
 
 func (q *Queries) explainEvents(ctx context.Context, orderID string) ([]app.ExplainedEvent, error) {
-	rows, err := q.db.QueryContext(ctx, `SELECT position, event_id, type, attempt, occurred_at, recorded_at, note, fact->'data'
-		FROM ctj_order_events WHERE order_id = $1 ORDER BY seq`, orderID)
+	rows, err := q.db.QueryContext(ctx, `SELECT position, event_id, type, attempt, occurred_at, recorded_at, note, `+factOf("ctj_log")+`->'data'
+		FROM ctj_order_events e WHERE order_id = $1 ORDER BY seq`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("load events of %s: %w", orderID, err)
 	}

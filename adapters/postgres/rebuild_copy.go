@@ -85,6 +85,12 @@ func (r *copyRows) int(n int64) *copyRows {
 	return r
 }
 
+func (r *copyRows) uint(n uint64) *copyRows {
+	r.buf = strconv.AppendUint(r.buf, n, 10)
+	r.buf = append(r.buf, '\t')
+	return r
+}
+
 // intOrNull writes NULL for 0, as the live projection stores "none".
 func (r *copyRows) intOrNull(n int) *copyRows {
 	if n == 0 {

@@ -95,7 +95,7 @@ func readLog(ctx context.Context, q querier, schema string, after, upTo logPos, 
 		if last.tx, err = strconv.ParseUint(tx, 10, 64); err != nil {
 			return nil, after, fmt.Errorf("log record %d: transaction id %q: %w", rec.Position, tx, err)
 		}
-		last.offset = rec.Position
+		last.offset, rec.TransactionID = rec.Position, last.tx
 		// As the projection gets it: created_at (UTC) to the microsecond.
 		rec.RecordedAt = at.UTC()
 		out = append(out, rec)

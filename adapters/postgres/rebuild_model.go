@@ -132,7 +132,7 @@ func (m *bulkModel) UpdateOrder(ctx context.Context, orderID string, fold func(d
 	}
 	m.clock++
 	o.state, o.last, o.touched = change.State, e.Position, m.clock
-	if err := m.addEvent(e, change.Fact); err != nil {
+	if err := m.addEvent(e, change.TransactionID); err != nil {
 		return err
 	}
 	if len(m.orders) > m.maxOrders {

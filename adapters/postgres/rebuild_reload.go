@@ -101,8 +101,8 @@ func (l *orderLoader) loadDecisions(ctx context.Context, tx *sql.Tx, ids []strin
 }
 
 func (l *orderLoader) loadEvents(ctx context.Context, tx *sql.Tx, ids []string, out map[string]*cachedOrder) error {
-	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns+`
-		FROM `+qualified(rebuildSchema, "ctj_order_events")+` WHERE order_id = ANY($1) ORDER BY order_id, seq`, pq.Array(ids))
+	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns(qualified(l.live, "ctj_log"))+`
+		FROM `+qualified(rebuildSchema, "ctj_order_events")+` e WHERE e.order_id = ANY($1) ORDER BY e.order_id, e.seq`, pq.Array(ids))
 	if err != nil {
 		return fmt.Errorf("read back events: %w", err)
 	}

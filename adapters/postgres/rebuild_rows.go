@@ -22,17 +22,17 @@ func bulkTargets(schema string) []copyTarget {
 	return []copyTarget{
 		targetPolicies:  {qualified(schema, "ctj_policy_versions"), []string{"widget_id", "version", "policy", "token_masked", "position", "recorded_at"}},
 		targetOrders:    {qualified(schema, "ctj_orders"), []string{"order_id", "widget_id", "policy_version", "placed", "kind", "has_session_id", "ordered_at", "scheduled_at", "first_position", "last_position"}},
-		targetEvents:    {qualified(schema, "ctj_order_events"), []string{"seq", "position", "event_id", "order_id", "widget_id", "type", "attempt", "occurred_at", "recorded_at", "note", "fact"}},
+		targetEvents:    {qualified(schema, "ctj_order_events"), []string{"seq", "position", "event_id", "order_id", "widget_id", "type", "attempt", "occurred_at", "recorded_at", "note", "transaction_id"}},
 		targetDecisions: {qualified(schema, "ctj_decisions"), []string{"order_id", "widget_id", "attempt", "decision", "key", "reason", "warnings", "policy_version", "payload", "decided_at", "decided_by", "status", "tries", "delivered_at"}},
 		targetTries:     {qualified(schema, "ctj_delivery_tries"), []string{"seq", "position", "key", "try", "at", "duration_ms", "http_status", "response", "error", "outcome"}},
 	}
 }
 
 // addEvent writes the event's row as storeChange does.
-func (m *bulkModel) addEvent(e domain.LoggedEvent, fact []byte) error {
+func (m *bulkModel) addEvent(e domain.LoggedEvent, transactionID uint64) error {
 	m.eventSeq++
 	m.w.row(targetEvents).int(m.eventSeq).int(e.Position).text(e.EventID).text(e.OrderID).text(e.WidgetID).text(string(e.Type)).
-		intOrNull(e.Attempt).time(e.OccurredAt).time(e.RecordedAt).textOrNull(e.Note).bytes(fact)
+		intOrNull(e.Attempt).time(e.OccurredAt).time(e.RecordedAt).textOrNull(e.Note).uint(transactionID)
 	return m.w.endRow(targetEvents)
 }
 
