@@ -77,6 +77,11 @@ func FuzzNormalizePhone(f *testing.F) {
 		if again, err := NormalizePhone("+" + digits); again != digits || err != nil {
 			t.Fatalf("NormalizePhone(%q) = %q, but NormalizePhone(%q) = %q, %v", s, digits, "+"+digits, again, err)
 		}
+		if fast, ok := russianMobile(s); ok {
+			if byLibrary, err := normalizeByLibrary(s); byLibrary != fast || err != nil {
+				t.Fatalf("russianMobile(%q) = %q; the library gives %q, %v", s, fast, byLibrary, err)
+			}
+		}
 	})
 }
 

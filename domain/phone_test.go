@@ -1,6 +1,10 @@
 package domain
 
-import "testing"
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
 
 func TestNormalizePhone_GivesCountryCodeAndDigits(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -50,5 +54,45 @@ func TestNormalizePhone_RefusesWhatIsNotAValidNumber(t *testing.T) {
 		if got, err := NormalizePhone(in); err == nil {
 			t.Errorf("NormalizePhone(%q) = %q, want an error", in, got)
 		}
+	}
+}
+
+// The fast path for Russian mobile numbers answers as the library does,
+// for every way of writing one with phoneChars and for near misses.
+func TestNormalizePhone_RussianMobilesReadAsTheLibraryReadsThem(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	prefixes := []string{"+7", "7", "8", "", "+8", "+", "87", "+79", "9"}
+	punctuation := []string{"", " ", "(", ")", "-", ".", "  ", ") ", " (", "+"}
+	fast := 0
+	for range 20000 {
+		national := "9"
+		if rng.IntN(5) == 0 {
+			national = string(rune('0' + rng.IntN(10)))
+		}
+		for range 8 + rng.IntN(3) { // 9–11 digits: near misses too
+			national += string(rune('0' + rng.IntN(10)))
+		}
+		var b strings.Builder
+		b.WriteString(punctuation[rng.IntN(len(punctuation))])
+		b.WriteString(prefixes[rng.IntN(len(prefixes))])
+		for _, c := range national {
+			if rng.IntN(3) == 0 {
+				b.WriteString(punctuation[rng.IntN(len(punctuation))])
+			}
+			b.WriteRune(c)
+		}
+		b.WriteString(punctuation[rng.IntN(len(punctuation))])
+		in := b.String()
+		got, ok := russianMobile(in)
+		if !ok {
+			continue
+		}
+		fast++
+		if want, err := normalizeByLibrary(in); err != nil || got != want {
+			t.Fatalf("russianMobile(%q) = %q; the library gives %q, %v", in, got, want, err)
+		}
+	}
+	if fast < 2000 {
+		t.Fatalf("only %d of the inputs took the fast path", fast)
 	}
 }
