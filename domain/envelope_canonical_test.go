@@ -136,7 +136,9 @@ func TestMarshalEvent_WritesTimesInUTC(t *testing.T) {
 }
 
 func TestUnmarshalEvent_RefusesWhatIsNotAnEnvelope(t *testing.T) {
-	for _, s := range []string{``, `[]`, `{"occurred_at":"yesterday"}`, `{"data":{"attempt":"1"}}`} {
+	for _, s := range []string{``, `[]`, `{"occurred_at":"yesterday"}`, `{"data":{"attempt":"1"}}`,
+		// Not JSON at all, cut short: the one-pass reader runs past the end.
+		`{`, `{"event_id":"e-1`, `{"type":"call.ordered","data":{"kind":`, `{"data":{"details":{"a":"b"`} {
 		if _, err := UnmarshalEvent([]byte(s)); err == nil {
 			t.Errorf("UnmarshalEvent(%q): want an error", s)
 		}
