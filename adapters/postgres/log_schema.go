@@ -64,8 +64,8 @@ func (s logSchema) InsertQuery(params wsql.InsertQueryParams) (wsql.Query, error
 
 // tyingLogSchema appends call events like logSchema and, in the same
 // statement, ties each order they name to its widget: the function
-// ctj_append_events (migration 003) says how, and how anything already
-// known refuses the whole statement, so nothing is half-stored.
+// ctj_append_events (migrations 003 and 008) says how, and how anything
+// already known refuses the whole statement, so nothing is half-stored.
 //
 // Its text is the same for one message or a thousand (the rows travel as
 // three arrays), so it is prepared once per connection and its planning
