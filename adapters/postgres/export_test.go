@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"context"
+	"database/sql"
 	"time"
 
 	"ctjournal/app"
@@ -17,3 +19,8 @@ func TriesRecorded(d *Deliveries, n int) { d.tries.sweeper.tried(n) }
 
 // TryRecordID is the log record id of a try (tryRecordID).
 func TryRecordID(owner string, t app.DeliveryTried) string { return tryRecordID(owner, t) }
+
+// QueryTexts runs a query of one text column (queryTexts).
+func QueryTexts(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
+	return queryTexts(ctx, db, query, args...)
+}

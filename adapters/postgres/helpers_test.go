@@ -137,20 +137,8 @@ func count(t *testing.T, db *sql.DB, query string, args ...any) int {
 // texts runs a query that returns one text column.
 func texts(t testing.TB, db *sql.DB, query string, args ...any) []string {
 	t.Helper()
-	rows, err := db.Query(query, args...)
+	out, err := postgres.QueryTexts(context.Background(), db, query, args...)
 	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatalf("%s: %v", query, err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return out
