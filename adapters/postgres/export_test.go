@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/lib/pq"
+
 	"ctjournal/app"
 )
 
@@ -23,4 +25,22 @@ func TryRecordID(owner string, t app.DeliveryTried) string { return tryRecordID(
 // QueryTexts runs a query of one text column (queryTexts).
 func QueryTexts(ctx context.Context, db *sql.DB, query string, args ...any) ([]string, error) {
 	return queryTexts(ctx, db, query, args...)
+}
+
+// KeyedStatements are the statements that find rows of a growing table
+// through keys passed with them, by name: each with its table, and args
+// that name one key.
+var KeyedStatements = []struct {
+	Name, Table, Query string
+	Args               []any
+}{
+	{"moveLeadsOn", "ctj_deliveries", moveLeadsOn, []any{
+		`[{"key":"k-7","status":"delivered","next_attempt_at":"2026-01-01T00:00:00Z","at":"2026-01-01T00:00:00Z","owner":"w"}]`,
+		pq.Array([]string{"k-7"})}},
+	{"recordLeadHistory", "ctj_decisions", recordLeadHistory, []any{
+		`[{"position":1,"key":"k-7","try":1,"at":"2026-01-01T00:00:00Z","outcome":"delivered"}]`,
+		pq.Array([]string{"k-7"})}},
+	{"moveDecisionsOn", "ctj_decisions", moveDecisionsOn, []any{
+		`[{"key":"k-7","status":"delivered","tries":1,"delivered_at":"2026-01-01T00:00:00Z"}]`,
+		pq.Array([]string{"k-7"})}},
 }

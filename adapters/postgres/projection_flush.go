@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/lib/pq"
+
 	"ctjournal/app"
 	"ctjournal/domain"
 )
@@ -251,19 +253,11 @@ func (b *projectionBatch) flushLeadEvents(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The decisions as they stand before these entries, for the new ones.
-	rows, err := b.q.QueryContext(ctx, `WITH x AS (
-			SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (position bigint, key text, try int,
-				at timestamptz, duration_ms bigint, http_status int, response text, error text, outcome text))
-				WITH ORDINALITY
-		), recorded AS (
-			INSERT INTO ctj_delivery_tries (position, key, try, at, duration_ms, http_status, response, error, outcome)
-			SELECT position, key, try, at, duration_ms, http_status, response, error, outcome FROM x
-			ORDER BY ordinality
-			ON CONFLICT DO NOTHING RETURNING position, key
-		)
-		SELECT r.position, d.key, d.status, d.tries, d.delivered_at
-		FROM recorded r JOIN ctj_decisions d ON d.key = r.key`, string(j))
+	keys := make([]string, 0, len(b.leadEvents))
+	for _, e := range b.leadEvents {
+		keys = append(keys, string(e.Key))
+	}
+	rows, err := b.q.QueryContext(ctx, recordLeadHistory, string(j), pq.Array(keys))
 	if err != nil {
 		return fmt.Errorf("record delivery history: %w", err)
 	}
@@ -299,20 +293,45 @@ func (b *projectionBatch) flushLeadEvents(ctx context.Context) error {
 		Tries       int            `json:"tries"`
 		DeliveredAt *time.Time     `json:"delivered_at"`
 	}
-	moved := make([]leadRow, 0, len(leads))
+	moved, movedKeys := make([]leadRow, 0, len(leads)), make([]string, 0, len(leads))
 	for key, l := range leads {
 		moved = append(moved, leadRow{Key: key, Status: l.status, Tries: l.tries, DeliveredAt: l.deliveredAt})
+		movedKeys = append(movedKeys, string(key))
 	}
 	if j, err = json.Marshal(moved); err != nil {
 		return err
 	}
-	if _, err := b.q.ExecContext(ctx, `UPDATE ctj_decisions d SET status = x.status, tries = x.tries, delivered_at = x.delivered_at
-		FROM json_to_recordset($1::json) AS x(key text, status text, tries int, delivered_at timestamptz)
-		WHERE d.key = x.key`, string(j)); err != nil {
+	if _, err := b.q.ExecContext(ctx, moveDecisionsOn, string(j), pq.Array(movedKeys)); err != nil {
 		return fmt.Errorf("move leads on: %w", err)
 	}
 	return nil
 }
+
+// The delivery history's two statements find decisions through an array of
+// their keys, whose length the planner knows, and not through the JSON,
+// which it guesses at 100 rows: with that guess it joined the whole of
+// ctj_decisions by hash, a scan of every decision for each batch of tries.
+
+// recordLeadHistory records history entries ($1, a JSON array; $2, their
+// leads' keys) and returns, for each new one, its lead's decision as it
+// stood before them.
+const recordLeadHistory = `WITH x AS (
+		SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (position bigint, key text, try int,
+			at timestamptz, duration_ms bigint, http_status int, response text, error text, outcome text))
+			WITH ORDINALITY
+	), recorded AS (
+		INSERT INTO ctj_delivery_tries (position, key, try, at, duration_ms, http_status, response, error, outcome)
+		SELECT position, key, try, at, duration_ms, http_status, response, error, outcome FROM x
+		ORDER BY ordinality
+		ON CONFLICT DO NOTHING RETURNING position, key
+	)
+	SELECT r.position, d.key, d.status, d.tries, d.delivered_at
+	FROM recorded r JOIN ctj_decisions d ON d.key = r.key AND d.key = ANY ($2::text[])`
+
+// moveDecisionsOn sets the leads' statuses ($1, a JSON array; $2, their keys).
+const moveDecisionsOn = `UPDATE ctj_decisions d SET status = x.status, tries = x.tries, delivered_at = x.delivered_at
+	FROM json_to_recordset($1::json) AS x(key text, status text, tries int, delivered_at timestamptz)
+	WHERE d.key = ANY ($2::text[]) AND d.key = x.key`
 
 // leadEventRowOf is the history entry of a lead event; status is what it
 // moves the lead to, none to leave it.
