@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"time"
 
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/lib/pq"
 
 	"ctjournal/app"
@@ -43,4 +44,17 @@ var KeyedStatements = []struct {
 	{"moveDecisionsOn", "ctj_decisions", moveDecisionsOn, []any{
 		`[{"key":"k-7","status":"delivered","tries":1,"delivered_at":"2026-01-01T00:00:00Z"}]`,
 		pq.Array([]string{"k-7"})}},
+}
+
+// SubscriberAckIsDeferred reports whether the projection's transaction
+// takes watermill-sql's offset update, as the subscriber words it, for
+// its flush instead of running it at once.
+func SubscriberAckIsDeferred() bool {
+	q, err := offsetsAdapter().AckMessageQuery(wsql.AckMessageQueryParams{Topic: LogTopic})
+	if err != nil {
+		return false
+	}
+	t := &guardedTx{} // no connection: running the query would panic
+	_, err = t.ExecContext(context.Background(), q.Query, int64(7), wsql.XID8(9), ProjectionConsumerGroup)
+	return err == nil && len(t.ack) == 3
 }

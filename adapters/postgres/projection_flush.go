@@ -92,17 +92,23 @@ type (
 )
 
 // flush writes everything the batch folded, queuing leads claimed for
-// handoff while it has slots (none when nil). It reports the leads it
+// handoff while it has slots (none when nil), and the subscriber's offset
+// update ack (ackQuery's arguments; none when nil). It reports the leads it
 // queued, even when it fails: the caller hands over the claimed ones once
 // the batch commits, or frees their slots when it does not, and wakes the
 // delivery worker for the others.
-func (b *projectionBatch) flush(ctx context.Context, handoff app.LeadHandoff) (queued queuedLeads, err error) {
+func (b *projectionBatch) flush(ctx context.Context, handoff app.LeadHandoff, ack []any) (queued queuedLeads, err error) {
 	if b.empty() {
+		if ack != nil {
+			if _, err := b.q.ExecContext(ctx, ackQuery, ack...); err != nil {
+				return queued, fmt.Errorf("move the projection's offset on: %w", err)
+			}
+		}
 		return queuedLeads{}, nil
 	}
 	queued = b.claimForHandoff(handoff)
 	orders, decisions := b.orderRows()
-	args := make([]any, 0, 5)
+	args := make([]any, 0, 8)
 	for _, rows := range []any{b.newPolicies, orders, b.events, decisions, b.leads} {
 		j, err := json.Marshal(rows)
 		if err != nil {
@@ -113,7 +119,10 @@ func (b *projectionBatch) flush(ctx context.Context, handoff app.LeadHandoff) (q
 		}
 		args = append(args, string(j))
 	}
-	claimedKeys, err := queryTexts(ctx, b.q, flushStatement, args...)
+	if ack == nil {
+		ack = []any{nil, nil, nil}
+	}
+	claimedKeys, err := queryTexts(ctx, b.q, flushStatement, append(args, ack...)...)
 	if err != nil {
 		return queued, fmt.Errorf("write the projection's batch: %w", err)
 	}
@@ -125,9 +134,10 @@ func (b *projectionBatch) flush(ctx context.Context, handoff app.LeadHandoff) (q
 }
 
 // flushStatement writes policies, orders, events, decisions and queued
-// leads in one round trip. Each part writes its own table, so none needs
-// to see another's rows. A final decision is never overwritten. It returns
-// the keys it queued claimed for a hand-over.
+// leads in one round trip, and the subscriber's offset update with them
+// when given ($6, $7, $8 as ackQuery's $1, $2, $3). Each part writes its
+// own table, so none needs to see another's rows. A final decision is
+// never overwritten. It returns the keys it queued claimed for a hand-over.
 const flushStatement = `WITH policies AS (
 		INSERT INTO ctj_policy_versions (widget_id, version, policy, token_masked, position, recorded_at)
 		SELECT widget_id, version, policy, token_masked, position, recorded_at
@@ -175,6 +185,11 @@ const flushStatement = `WITH policies AS (
 			decided_at timestamptz, deadline_at timestamptz, claimed_by text, claimed_until timestamptz)
 		ON CONFLICT (key) DO NOTHING
 		RETURNING key, claimed_by
+	), acked AS (
+		INSERT INTO ctj_log_offsets (offset_acked, last_processed_transaction_id, consumer_group)
+		SELECT $6::bigint, $7::xid8, $8::text WHERE $8::text IS NOT NULL
+		ON CONFLICT (consumer_group) DO UPDATE SET offset_acked = excluded.offset_acked,
+			last_processed_transaction_id = excluded.last_processed_transaction_id
 	)
 	SELECT key FROM queued WHERE claimed_by IS NOT NULL`
 

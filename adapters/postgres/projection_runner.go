@@ -159,6 +159,7 @@ type guardedTx struct {
 	q        preparedTx
 	batch    *projectionBatch
 	handoff  app.LeadHandoff
+	ack      []any // the subscriber's offset update, written with the batch
 	applying sync.Mutex
 }
 
@@ -186,16 +187,40 @@ type pollRows struct {
 
 func (r pollRows) polled(payload []byte) { r.batch.polled(payload) }
 
+// ExecContext runs the subscriber's statements, but for its offset update
+// (ackQuery), which it runs last before it commits: that one waits for
+// the commit and goes with the batch's own writes, in one round trip
+// (flushStatement). A query watermill-sql may word otherwise one day just
+// runs.
 func (t *guardedTx) ExecContext(ctx context.Context, query string, args ...any) (wsql.Result, error) {
+	if query == ackQuery && len(args) == 3 {
+		t.ack = args
+		return deferredAck{}, nil
+	}
 	return t.q.ExecContext(ctx, query, args...)
 }
+
+// ackQuery is the subscriber's offset update, as watermill-sql words it.
+var ackQuery = func() string {
+	q, err := offsetsAdapter().AckMessageQuery(wsql.AckMessageQueryParams{Topic: LogTopic})
+	if err != nil {
+		return "" // then no query is taken for it: each runs as it comes
+	}
+	return q.Query
+}()
+
+// deferredAck is the result of an offset update put off until the commit;
+// the subscriber only logs it.
+type deferredAck struct{}
+
+func (deferredAck) RowsAffected() (int64, error) { return 1, nil }
 
 func (t *guardedTx) Commit() error {
 	t.applying.Lock()
 	defer t.applying.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	queued, err := t.batch.flush(ctx, t.handoff)
+	queued, err := t.batch.flush(ctx, t.handoff, t.ack)
 	if err != nil {
 		// Nothing of the batch is kept, the offset included: its records
 		// are polled again.

@@ -327,3 +327,38 @@ func TestProjection_RecordGivenUpMidwayIsNotCommittedHalfApplied(t *testing.T) {
 		t.Fatalf("send decisions and whether their lead is queued: %v, want %v", got, want)
 	}
 }
+
+// The subscriber's offset update goes with the batch's writes in one round
+// trip, and alone when the batch writes nothing (a record only the poison
+// table takes): either way the offset moves on, and a rerun folds nothing
+// again.
+func TestProjection_OffsetMovesOnWithTheBatchOrAlone(t *testing.T) {
+	t.Parallel()
+	if !postgres.SubscriberAckIsDeferred() {
+		t.Fatal("the projection runs watermill-sql's offset update on its own: the subscriber words it otherwise now")
+	}
+	s := newStore(t)
+	stop := startProjection(t, s.db, time.Hour)
+	setPolicy(t, s, "w-1", nil)
+	ingest(t, s, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1))
+	settle(t, s.db)
+	if _, err := s.db.Exec(`INSERT INTO ctj_log (uuid, payload, metadata, transaction_id)
+		VALUES (gen_random_uuid()::text, '{"type": "no.such.type"}', '{}', pg_current_xact_id())`); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, s.db)
+	stop()
+	if n := count(t, s.db, `SELECT count(*) FROM ctj_poison`); n != 1 {
+		t.Fatalf("%d records in the poison table, want the one of no known type", n)
+	}
+	before := readModels(t, s)
+	startProjection(t, s.db, time.Hour)
+	ingest(t, s, storetest.Ordered("o-2", "w-1"))
+	settle(t, s.db)
+	if n := count(t, s.db, `SELECT count(*) FROM ctj_poison`); n != 1 {
+		t.Fatalf("%d records in the poison table after a rerun, want 1", n)
+	}
+	if got := readModels(t, s)["ctj_order_events"]; len(got) != len(before["ctj_order_events"])+1 {
+		t.Fatalf("%d event rows after a rerun and one more event, want %d", len(got), len(before["ctj_order_events"])+1)
+	}
+}

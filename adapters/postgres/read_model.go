@@ -123,7 +123,7 @@ func inBatch(ctx context.Context, db *sql.DB, fn func(b *projectionBatch) error)
 		if err := fn(b); err != nil {
 			return err
 		}
-		queued, err := b.flush(ctx, nil) // for the claim rounds
+		queued, err := b.flush(ctx, nil, nil) // for the claim rounds
 		if err != nil || !queued.unclaimed {
 			return err
 		}
