@@ -17,6 +17,7 @@ import (
 // store is a test database of its own with the PostgreSQL adapters over it.
 type store struct {
 	db         *sql.DB
+	url        string
 	log        *postgres.EventLog
 	policies   *postgres.Policies
 	deliveries *postgres.Deliveries
@@ -24,10 +25,10 @@ type store struct {
 }
 
 func newStore(t *testing.T) store {
-	db, _ := pgtest.NewDatabase(t)
+	db, url := pgtest.NewDatabase(t)
 	log := postgres.NewEventLog(db)
 	t.Cleanup(log.Close)
-	return store{db: db, log: log, policies: postgres.NewPolicies(db),
+	return store{db: db, url: url, log: log, policies: postgres.NewPolicies(db),
 		deliveries: postgres.NewDeliveries(db), queries: postgres.NewQueries(db)}
 }
 
@@ -41,16 +42,16 @@ func startProjection(t *testing.T, db *sql.DB, giveUpAfter time.Duration) (stop 
 // startRouter runs project under the projection router.
 func startRouter(t *testing.T, db *sql.DB, project app.ProjectRecord) (stop func()) {
 	t.Helper()
-	return startRouterHandingOver(t, db, project, nil)
+	return startRouterWith(t, db, project, postgres.ProjectionConfig{})
 }
 
-// startRouterHandingOver runs project under the projection router, which
-// hands the leads it decides to handoff (none when nil).
-func startRouterHandingOver(t *testing.T, db *sql.DB, project app.ProjectRecord, handoff app.LeadHandoff) (stop func()) {
+// startRouterWith runs project under the projection router configured by
+// cfg (its handoff and transactions' pool), in batches of 50 polled every
+// 10 ms.
+func startRouterWith(t *testing.T, db *sql.DB, project app.ProjectRecord, cfg postgres.ProjectionConfig) (stop func()) {
 	t.Helper()
-	router, err := postgres.NewProjectionRouter(db, project, postgres.ProjectionConfig{
-		Batch: 50, PollInterval: 10 * time.Millisecond, Handoff: handoff,
-	}, watermill.NopLogger{})
+	cfg.Batch, cfg.PollInterval = 50, 10*time.Millisecond
+	router, err := postgres.NewProjectionRouter(db, project, cfg, watermill.NopLogger{})
 	if err != nil {
 		t.Fatalf("projection router: %v", err)
 	}

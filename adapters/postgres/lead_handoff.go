@@ -1,7 +1,13 @@
 package postgres
 
 import (
+	"context"
+	"database/sql"
+	"fmt"
 	"slices"
+	"time"
+
+	"github.com/lib/pq"
 
 	"ctjournal/app"
 )
@@ -52,11 +58,55 @@ func (q *queuedLeads) inserted(b *projectionBatch, keys []string) {
 	}
 }
 
-// committed hands the claimed leads over; abandoned frees the reserved
-// slots of a batch that did not commit.
-func (q queuedLeads) committed() {
-	if q.handoff != nil {
+// committed hands the claimed leads over. Before that, when the batch was
+// committed without waiting for its WAL flush (OpenProjectionPool), it
+// waits for the flush, off the projection's path: a lead must not reach
+// Calltouch on a decision that a crash of PostgreSQL could still take
+// back, for the projection would fold its records again, queue the lead
+// afresh and send it a second time. Without the flush (the server went
+// away) the leads stay claimed until their lease lapses, then a claim
+// round takes them, as after any hand-over that never came.
+func (q queuedLeads) committed(onDisk flushWaiter) {
+	if q.handoff == nil {
+		return
+	}
+	if len(q.claimed) == 0 || onDisk == nil {
 		q.handoff.HandOver(q.claim, q.claimed)
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), flushWait)
+		defer cancel()
+		claimed := q.claimed
+		keys := make([]string, len(claimed))
+		for i, l := range claimed {
+			keys[i] = string(l.Key)
+		}
+		if err := onDisk(ctx, keys); err != nil {
+			claimed = nil
+		}
+		q.handoff.HandOver(q.claim, claimed)
+	}()
+}
+
+// flushWait bounds the wait for a batch's flush before a hand-over.
+const flushWait = 10 * time.Second
+
+// flushWaiter waits until the WAL is on disk past the commit that queued
+// the leads keys name.
+type flushWaiter func(ctx context.Context, keys []string) error
+
+// walFlusher rewrites the leads' claims as they stand, in a transaction of
+// its own that commits under the server's synchronous_commit: PostgreSQL
+// flushes the WAL up to a commit that wrote some, and every commit before
+// it with it. A transaction that only takes an id writes none of its own
+// and is not flushed.
+func walFlusher(db *sql.DB) flushWaiter {
+	return func(ctx context.Context, keys []string) error {
+		if _, err := db.ExecContext(ctx, `UPDATE ctj_deliveries SET claimed_until = claimed_until WHERE key = ANY ($1)`, pq.Array(keys)); err != nil {
+			return fmt.Errorf("flush the WAL: %w", err)
+		}
+		return nil
 	}
 }
 

@@ -39,7 +39,7 @@ func runWorker(t *testing.T, w app.DeliverLeads, idle time.Duration) (stop func(
 
 func startProjectionHandingOver(t *testing.T, s store, to app.LeadHandoff) {
 	t.Helper()
-	startRouterHandingOver(t, s.db, app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, time.Hour)), to)
+	startRouterWith(t, s.db, app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, time.Hour)), postgres.ProjectionConfig{Handoff: to})
 }
 
 // leadWidget is a store whose widget w-1 sends its leads to a fake

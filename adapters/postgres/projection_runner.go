@@ -29,6 +29,10 @@ type ProjectionConfig struct {
 	// Handoff, when set, takes the leads a batch decides straight to this
 	// process's delivery worker while it has slots free (app.LeadHandoff).
 	Handoff app.LeadHandoff
+	// Transactions is the pool the projection's transactions run on
+	// (OpenProjectionPool), whose commits do not wait for the WAL flush;
+	// the leads a batch hands over then wait for it. Nil runs them on db.
+	Transactions *sql.DB
 }
 
 // NewProjectionRouter subscribes the projection to the log through a
@@ -47,7 +51,12 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 	if err != nil {
 		return nil, fmt.Errorf("projection router: %w", err)
 	}
-	sub, err := wsql.NewSubscriber(guardedBeginner{Beginner: wsql.BeginnerFromStdSQL(db), db: db, stmts: newStatements(db), handoff: cfg.Handoff}, wsql.SubscriberConfig{
+	beginner := guardedBeginner{Beginner: wsql.BeginnerFromStdSQL(db), db: db, stmts: newStatements(db), handoff: cfg.Handoff}
+	if tx := cfg.Transactions; tx != nil {
+		beginner.Beginner, beginner.stmts = wsql.BeginnerFromStdSQL(tx), newStatements(tx)
+		beginner.onDisk = walFlusher(db)
+	}
+	sub, err := wsql.NewSubscriber(beginner, wsql.SubscriberConfig{
 		ConsumerGroup: ProjectionConsumerGroup,
 		PollInterval:  cfg.PollInterval,
 		// A batch whose transaction died (the database restarted) is given
@@ -131,6 +140,7 @@ type guardedBeginner struct {
 	db      *sql.DB
 	stmts   *statements
 	handoff app.LeadHandoff
+	onDisk  flushWaiter // waits for the commit's flush; nil when the commit waited
 }
 
 func (b guardedBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql.Tx, error) {
@@ -144,7 +154,7 @@ func (b guardedBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql
 		return nil, fmt.Errorf("projection: unexpected transaction type %T", tx)
 	}
 	q := preparedTx{tx: std.Tx, stmts: b.stmts}
-	return &guardedTx{Tx: tx, db: b.db, q: q, batch: newProjectionBatch(q), handoff: b.handoff}, nil
+	return &guardedTx{Tx: tx, db: b.db, q: q, batch: newProjectionBatch(q), handoff: b.handoff, onDisk: b.onDisk}, nil
 }
 
 // guardedTx is a subscriber transaction with the projection's unit of
@@ -159,6 +169,7 @@ type guardedTx struct {
 	q        preparedTx
 	batch    *projectionBatch
 	handoff  app.LeadHandoff
+	onDisk   flushWaiter
 	ack      []any // the subscriber's offset update, written with the batch
 	applying sync.Mutex
 }
@@ -231,7 +242,7 @@ func (t *guardedTx) Commit() error {
 		queued.abandoned()
 		return err
 	}
-	queued.committed()
+	queued.committed(t.onDisk)
 	if queued.unclaimed {
 		notifierOf(t.db).poke(ChannelDeliveries)
 	}

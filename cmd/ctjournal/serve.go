@@ -50,12 +50,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	deliver := app.NewDeliverLeads(postgres.NewDeliveries(s.db), postgres.NewPolicies(s.db),
 		calltouch.New(cfg.CalltouchTimeout, version), calltouch.NewSiteLimiter(cfg.CalltouchRPS),
 		time.Now, rand.Float64, deliveryConfig(cfg), log.With("part", "delivery"), metrics.observeTry)
+	projectionDB, err := postgres.OpenProjectionPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer projectionDB.Close()
 	project := app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, cfg.GiveUpAfter))
 	router, err := postgres.NewProjectionRouter(s.db, project, postgres.ProjectionConfig{
 		Batch: 500, PollInterval: time.Second, Wake: notes.Wake(postgres.ChannelLog),
 		// Leads the projection decides go straight to this process's
 		// delivery worker when it has a slot free.
-		Handoff: deliver,
+		Handoff:      deliver,
+		Transactions: projectionDB,
 	}, projectionLogger(log.With("part", "projection")))
 	if err != nil {
 		return err

@@ -1,0 +1,156 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lib/pq"
+
+	"ctjournal/adapters/postgres"
+	"ctjournal/app"
+	"ctjournal/app/storetest"
+)
+
+func openProjectionPool(t *testing.T, s store) *sql.DB {
+	t.Helper()
+	pool, err := postgres.OpenProjectionPool(context.Background(), s.url)
+	if err != nil {
+		t.Fatalf("open projection pool: %v", err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	return pool
+}
+
+// The projection's own pool commits without waiting for the WAL flush;
+// the engine's other sessions keep the server's default, so an event is
+// on disk before its 202. The projection run on that pool, as serve runs
+// it, decides and queues as on any other.
+func TestOpenProjectionPool_OnlyTheProjectionsCommitsSkipTheFlush(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	pool := openProjectionPool(t, s)
+	const settings = `SELECT concat_ws(' ', current_setting('synchronous_commit'), current_setting('application_name'), current_setting('TimeZone'))`
+	if got, want := texts(t, pool, settings), "off "+postgres.ProjectionApplicationName+" UTC"; !slices.Equal(got, []string{want}) {
+		t.Fatalf("projection pool's session (synchronous_commit, application_name, TimeZone): %v, want [%s]", got, want)
+	}
+	if got := texts(t, s.db, `SELECT current_setting('synchronous_commit')`); !slices.Equal(got, []string{"on"}) {
+		t.Fatalf("engine's synchronous_commit: %v, want [on]", got)
+	}
+
+	startRouterWith(t, s.db, app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, time.Hour)),
+		postgres.ProjectionConfig{Transactions: pool})
+	setPolicy(t, s, "w", nil)
+	ingest(t, s, storetest.Ordered("o", "w"), storetest.Answered("o", "w", 1))
+	settle(t, s.db)
+	got := texts(t, s.db, `SELECT concat_ws(' ', d.key, d.status, q.status) FROM ctj_decisions d JOIN ctj_deliveries q USING (key)`)
+	if want := []string{"o~1 pending pending"}; !slices.Equal(got, want) {
+		t.Fatalf("decisions with their queue rows: %v, want %v", got, want)
+	}
+	wantPolledOn(t, s, postgres.ProjectionApplicationName)
+}
+
+// wantPolledOn waits until a session named app has run a transaction of
+// the projection: its poll, or the BEGIN and COMMIT around it. Nothing else
+// runs a transaction there; the projection, idle, polls every 10 ms.
+func wantPolledOn(t *testing.T, s store, app string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if count(t, s.db, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1
+			AND (query IN ('BEGIN', 'COMMIT', 'ROLLBACK') OR query LIKE '%pg_snapshot_xmin(pg_current_snapshot())%')`, app) > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no session named %s ran a projection transaction in 10s", app)
+		}
+	}
+}
+
+// A lead the projection hands over reaches the worker only once the batch
+// that queued it is on disk. The projection's commits do not wait for the
+// WAL flush, and a decision that a crash of PostgreSQL could still take
+// back would be made again, and its lead sent twice. pg_walinspect finds
+// each queue row's commit record; the WAL must have been flushed past it
+// when the lead was handed over.
+func TestOpenProjectionPool_LeadsAreHandedOverOnlyOnceOnDisk(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	if _, err := s.db.Exec(`CREATE EXTENSION IF NOT EXISTS pg_walinspect`); err != nil {
+		t.Skipf("reading the WAL needs pg_walinspect and a superuser: %v", err)
+	}
+	pool := openProjectionPool(t, s)
+	start := texts(t, s.db, `SELECT pg_current_wal_insert_lsn()::text`)[0]
+	handoff := &flushNotingHandoff{db: s.db, flushedAt: map[string]string{}}
+	startRouterWith(t, s.db, app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, time.Hour)),
+		postgres.ProjectionConfig{Transactions: pool, Handoff: handoff})
+	setPolicy(t, s, "w", nil)
+	const leads = 20
+	for i := range leads {
+		order := fmt.Sprintf("o-%d", i)
+		ingest(t, s, storetest.Ordered(order, "w"), storetest.Answered(order, "w", 1))
+	}
+	settle(t, s.db)
+	rbWaitFor(t, 30*time.Second, "every lead handed over", func() bool { return handoff.count() == leads })
+	// A commit that wrote WAL flushes it: the WAL read below ends there.
+	texts(t, s.db, `SELECT pg_logical_emit_message(true, 'ctjournal-test', '')::text`)
+
+	keys, flushed := handoff.noted()
+	got := texts(t, s.db, `SELECT concat_ws(' ', x.key, coalesce((w.end_lsn <= x.flushed::pg_lsn)::text, 'no commit record'))
+		FROM unnest($2::text[], $3::text[]) AS x(key, flushed)
+		JOIN ctj_deliveries d ON d.key = x.key
+		LEFT JOIN pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn()) w
+			ON w.xid = d.xmin AND w.resource_manager = 'Transaction' AND w.record_type LIKE 'COMMIT%'
+		ORDER BY 1`, start, pq.Array(keys), pq.Array(flushed))
+	want := make([]string, leads)
+	for i := range leads {
+		want[i] = fmt.Sprintf("o-%d~1 true", i)
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("handed-over leads whose commit was on disk (true) or not yet (false):\n%s\nwant:\n%s", joinLines(got), joinLines(want))
+	}
+}
+
+// flushNotingHandoff takes every lead the projection queues, and notes how
+// far the WAL was on disk when each was handed over.
+type flushNotingHandoff struct {
+	db        *sql.DB
+	mu        sync.Mutex
+	flushedAt map[string]string
+}
+
+func (h *flushNotingHandoff) Reserve(n int) (app.HandoffClaim, int) {
+	now := time.Now()
+	return app.HandoffClaim{Owner: "flush-test", Now: now, LeaseUntil: now.Add(time.Hour)}, n
+}
+
+func (h *flushNotingHandoff) HandOver(_ app.HandoffClaim, leads []app.ClaimedLead) {
+	var lsn string
+	if err := h.db.QueryRow(`SELECT pg_current_wal_flush_lsn()::text`).Scan(&lsn); err != nil {
+		lsn = "0/0"
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, l := range leads {
+		h.flushedAt[string(l.Key)] = lsn
+	}
+}
+
+func (h *flushNotingHandoff) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.flushedAt)
+}
+
+func (h *flushNotingHandoff) noted() (keys, lsns []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, lsn := range h.flushedAt {
+		keys, lsns = append(keys, k), append(lsns, lsn)
+	}
+	return keys, lsns
+}
