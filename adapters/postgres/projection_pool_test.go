@@ -74,8 +74,10 @@ func wantPolledOn(t *testing.T, s store, app string) {
 // that queued it is on disk. The projection's commits do not wait for the
 // WAL flush, and a decision that a crash of PostgreSQL could still take
 // back would be made again, and its lead sent twice. pg_walinspect finds
-// each queue row's commit record; the WAL must have been flushed past it
-// when the lead was handed over.
+// the commit record of each lead's batch (that of its decision's row: the
+// batch wrote it, and nothing after; the wait for the flush rewrites the
+// queue row); the WAL must have been flushed past it when the lead was
+// handed over.
 func TestOpenProjectionPool_LeadsAreHandedOverOnlyOnceOnDisk(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
@@ -101,7 +103,7 @@ func TestOpenProjectionPool_LeadsAreHandedOverOnlyOnceOnDisk(t *testing.T) {
 	keys, flushed := handoff.noted()
 	got := texts(t, s.db, `SELECT concat_ws(' ', x.key, coalesce((w.end_lsn <= x.flushed::pg_lsn)::text, 'no commit record'))
 		FROM unnest($2::text[], $3::text[]) AS x(key, flushed)
-		JOIN ctj_deliveries d ON d.key = x.key
+		JOIN ctj_decisions d ON d.key = x.key
 		LEFT JOIN pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn()) w
 			ON w.xid = d.xmin AND w.resource_manager = 'Transaction' AND w.record_type LIKE 'COMMIT%'
 		ORDER BY 1`, start, pq.Array(keys), pq.Array(flushed))
