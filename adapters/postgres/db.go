@@ -59,7 +59,8 @@ const ProjectionApplicationName = "ctjournal-projection"
 // the offset that says so, all in one transaction; a crash can lose the
 // last batches, never part of one, and the projection then folds their
 // records again to the same rows (README, Guarantees). Any later commit
-// that waits, an append or a try, flushes them first.
+// that waits, an append or a try, flushes them first; the leads a batch
+// hands over wait for that before they are sent (queuedLeads.committed).
 func OpenProjectionPool(ctx context.Context, databaseURL string) (*sql.DB, error) {
 	u, err := url.Parse(databaseURL)
 	if err != nil {
