@@ -58,3 +58,9 @@ func SubscriberAckIsDeferred() bool {
 	_, err = t.ExecContext(context.Background(), q.Query, int64(7), wsql.XID8(9), ProjectionConsumerGroup)
 	return err == nil && len(t.ack) == 3
 }
+
+// WaitForFlush rewrites the claims of the leads keys name, flushing the
+// WAL past every commit before (walFlusher).
+func WaitForFlush(ctx context.Context, db *sql.DB, keys []string) error {
+	return walFlusher(db)(ctx, keys)
+}

@@ -99,12 +99,16 @@ type flushWaiter func(ctx context.Context, keys []string) error
 // walFlusher rewrites the leads' claims as they stand, in a transaction of
 // its own that commits under the server's synchronous_commit: PostgreSQL
 // flushes the WAL up to a commit that wrote some, and every commit before
-// it with it. A transaction that only takes an id writes none of its own
-// and is not flushed.
+// it with it. A transaction that only takes an id, or an update that finds
+// no row, writes none and is not flushed.
 func walFlusher(db *sql.DB) flushWaiter {
 	return func(ctx context.Context, keys []string) error {
-		if _, err := db.ExecContext(ctx, `UPDATE ctj_deliveries SET claimed_until = claimed_until WHERE key = ANY ($1)`, pq.Array(keys)); err != nil {
+		res, err := db.ExecContext(ctx, `UPDATE ctj_deliveries SET claimed_until = claimed_until WHERE key = ANY ($1)`, pq.Array(keys))
+		if err != nil {
 			return fmt.Errorf("flush the WAL: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return fmt.Errorf("flush the WAL: none of the %d leads' queue rows was found to rewrite", len(keys))
 		}
 		return nil
 	}

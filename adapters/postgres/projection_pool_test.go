@@ -156,3 +156,22 @@ func (h *flushNotingHandoff) noted() (keys, lsns []string) {
 	}
 	return keys, lsns
 }
+
+// The wait for the flush writes to the leads' queue rows: a rewrite that
+// finds none writes nothing, flushes nothing, and is an error, so nothing
+// is handed over on it.
+func TestWaitForFlush_IsAnErrorWhenItFindsNoRowToWrite(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	startProjection(t, s.db, time.Hour)
+	setPolicy(t, s, "w", nil)
+	ingest(t, s, storetest.Ordered("o", "w"), storetest.Answered("o", "w", 1))
+	settle(t, s.db)
+	ctx := context.Background()
+	if err := postgres.WaitForFlush(ctx, s.db, []string{"o~1", "gone"}); err != nil {
+		t.Fatalf("a lead queued, one not: %v, want nil", err)
+	}
+	if err := postgres.WaitForFlush(ctx, s.db, []string{"gone"}); err == nil {
+		t.Fatal("no lead queued: nil, want an error")
+	}
+}
