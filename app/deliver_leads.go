@@ -24,6 +24,12 @@ type DeliveryConfig struct {
 	Lease       time.Duration // how long a claim holds; longer than one try
 	Batch       int           // leads claimed per round
 	Parallel    int           // tries in flight at once
+	// TryTimeout is the longest one request to Calltouch takes. A try
+	// starts only while that much of its lease is left: a lead waiting for
+	// a slot behind tries that hang, or for the rate limit, is released
+	// instead, for a round to claim again, since once the lease lapses
+	// another process may claim and send it.
+	TryTimeout time.Duration
 }
 
 // DeliverLeads sends due leads to Calltouch, one try each, and records
@@ -98,7 +104,8 @@ func (h DeliverLeads) try(stop, ctx context.Context, cache *accessCache, lead Cl
 	if err != nil {
 		return errors.Join(fmt.Errorf("access for widget %s: %w", lead.WidgetID, err), h.queue.Release(ctx, h.cfg.Owner, lead.Key))
 	}
-	if err := h.limiter.Wait(stop, access.Policy.SiteID); err != nil || stop.Err() != nil {
+	if err := h.limiter.Wait(stop, access.Policy.SiteID); err != nil || stop.Err() != nil ||
+		h.now().Add(h.cfg.TryTimeout).After(leaseEnd) {
 		return h.queue.Release(ctx, h.cfg.Owner, lead.Key)
 	}
 	started := h.now()

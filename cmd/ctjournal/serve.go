@@ -129,6 +129,7 @@ func deliveryConfig(cfg Config) app.DeliveryConfig {
 		Lease:       2*cfg.CalltouchTimeout + 5*time.Second, // a try plus its record, with room
 		Batch:       batch,
 		Parallel:    16,
+		TryTimeout:  cfg.CalltouchTimeout,
 	}
 }
 
