@@ -13,13 +13,14 @@ run: build
 	./$(BIN) serve
 
 # Unit, store (real PostgreSQL) and end-to-end tests (the built binary).
-# The second step runs, alone, the end-to-end tests that disturb the whole
-# PostgreSQL server (they restart it, or hold a transaction open on it).
+# The second step runs, alone and one package at a time, the tests that
+# disturb the whole PostgreSQL server (they restart it, or hold a
+# transaction open on it).
 test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 12m ./...
-	CTJ_E2E_EXCLUSIVE=1 $(GO) test -count=1 -timeout 5m -run 'Exclusive' ./tests/
+	CTJ_E2E_EXCLUSIVE=1 $(GO) test -count=1 -p 1 -timeout 5m -run 'Exclusive' ./tests/ ./adapters/postgres/
 
 # The soak (README, Guarantees): a steady load for CTJ_SOAK_DURATION
 # (default 5m) at CTJ_SOAK_RATE orders a second (default 20), Calltouch

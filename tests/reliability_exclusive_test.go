@@ -22,14 +22,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-func exclusive(t *testing.T) {
-	t.Helper()
-	if os.Getenv("CTJ_E2E_EXCLUSIVE") != "1" {
-		t.Skip("disturbs the whole PostgreSQL server, so it runs alone: CTJ_E2E_EXCLUSIVE=1 (make test's second step)")
-	}
-}
+	"ctjournal/adapters/postgres/pgtest"
+)
 
 // pgCluster runs pg_ctlcluster ACTION, with options, on the machine's one
 // cluster.
@@ -137,7 +132,7 @@ func (g *gate) serve(w http.ResponseWriter, r *http.Request) {
 // down are accepted by Calltouch while it is down: their answers are
 // recorded once it is back, and no lead is sent twice.
 func TestExclusive_PostgresRestart(t *testing.T) {
-	exclusive(t)
+	pgtest.Exclusive(t)
 	postgresGoesAway(t, "fast")
 }
 
@@ -147,7 +142,7 @@ func TestExclusive_PostgresRestart(t *testing.T) {
 // lost then and are folded again; a lead handed over was sent only once
 // its decision was on disk, so none is sent twice.
 func TestExclusive_PostgresCrash(t *testing.T) {
-	exclusive(t)
+	pgtest.Exclusive(t)
 	postgresGoesAway(t, "immediate")
 }
 
@@ -294,7 +289,7 @@ func stuckSeconds(t *testing.T) time.Duration {
 // delivers every lead. Two serves: one that has folded records before,
 // and one on a fresh database whose first record is held back.
 func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
-	exclusive(t)
+	pgtest.Exclusive(t)
 	hold := stuckSeconds(t)
 	warm := startEngine(t)
 	warm.putPolicy("rel-stuck-w", policyFor(warm.fake, nil))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/pgtest"
 	"ctjournal/app"
 	"ctjournal/app/storetest"
 	"ctjournal/domain"
@@ -310,12 +311,12 @@ func (o *slowOutbox) Enqueue(ctx context.Context, lead app.Lead) error {
 // The subscriber stops waiting for a record after its ack deadline (10 s)
 // and commits the rest of its batch; the record it gave up on must not
 // commit half-applied, or its lead would never be queued: a replay finds
-// the event folded and decides nothing again.
-func TestProjection_RecordGivenUpMidwayIsNotCommittedHalfApplied(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits out the projection's 10 s ack deadline")
-	}
-	t.Parallel()
+// the event folded and decides nothing again. It runs alone: its
+// projection holds a transaction open for those 10 s, and so holds back
+// every projection on the server, other tests' serves included (one's
+// leads were given up while it waited).
+func TestExclusive_RecordGivenUpMidwayIsNotCommittedHalfApplied(t *testing.T) {
+	pgtest.Exclusive(t)
 	s := newStore(t)
 	project := app.NewProjectRecord(postgres.NewReadModel(s.db), &slowOutbox{Outbox: postgres.NewOutbox(s.db, time.Hour)})
 	startRouter(t, s.db, project)
