@@ -23,7 +23,12 @@ import (
 // Open connects to PostgreSQL. Sessions run in UTC so that the log's
 // created_at (a timestamp without time zone) reads back as UTC.
 func Open(ctx context.Context, databaseURL string) (*sql.DB, error) {
-	dsn, err := withUTC(databaseURL)
+	return open(ctx, databaseURL, nil)
+}
+
+// open is Open with session adding settings of its own to the URL's query.
+func open(ctx context.Context, databaseURL string, session func(url.Values)) (*sql.DB, error) {
+	dsn, err := withUTC(databaseURL, session)
 	if err != nil {
 		return nil, err
 	}
@@ -62,18 +67,13 @@ const ProjectionApplicationName = "ctjournal-projection"
 // that waits, an append or a try, flushes them first; the leads a batch
 // hands over wait for that before they are sent (queuedLeads.committed).
 func OpenProjectionPool(ctx context.Context, databaseURL string) (*sql.DB, error) {
-	u, err := url.Parse(databaseURL)
-	if err != nil {
-		return nil, errors.New("DATABASE_URL must be a postgres:// URL")
-	}
-	q := u.Query()
-	q.Set("synchronous_commit", "off")
-	if q.Get("application_name") == "" {
-		// Named in pg_stat_activity, apart from the engine's other sessions.
-		q.Set("application_name", ProjectionApplicationName)
-	}
-	u.RawQuery = q.Encode()
-	db, err := Open(ctx, u.String())
+	db, err := open(ctx, databaseURL, func(q url.Values) {
+		q.Set("synchronous_commit", "off")
+		if q.Get("application_name") == "" {
+			// Named in pg_stat_activity, apart from the engine's other sessions.
+			q.Set("application_name", ProjectionApplicationName)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,9 @@ func OpenProjectionPool(ctx context.Context, databaseURL string) (*sql.DB, error
 	return db, nil
 }
 
-func withUTC(databaseURL string) (string, error) {
+// withUTC is databaseURL with the engine's session settings, and those
+// session adds when not nil.
+func withUTC(databaseURL string, session func(url.Values)) (string, error) {
 	u, err := url.Parse(databaseURL)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return "", errors.New("DATABASE_URL must be a postgres:// URL")
@@ -116,6 +118,9 @@ func withUTC(databaseURL string) (string, error) {
 	}
 	if q.Get("sslmode") == "" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost" || u.Hostname() == "") {
 		q.Set("sslmode", "disable")
+	}
+	if session != nil {
+		session(q)
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil

@@ -20,7 +20,7 @@ type Notifications struct {
 
 // Listen opens a dedicated connection listening on the given channels.
 func Listen(databaseURL string, log *slog.Logger, channels ...string) (*Notifications, error) {
-	dsn, err := withUTC(databaseURL)
+	dsn, err := withUTC(databaseURL, nil)
 	if err != nil {
 		return nil, err
 	}
