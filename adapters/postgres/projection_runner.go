@@ -51,11 +51,11 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 	if err != nil {
 		return nil, fmt.Errorf("projection router: %w", err)
 	}
-	beginner := guardedBeginner{Beginner: wsql.BeginnerFromStdSQL(db), db: db, stmts: newStatements(db), handoff: cfg.Handoff}
-	if tx := cfg.Transactions; tx != nil {
-		beginner.Beginner, beginner.stmts = wsql.BeginnerFromStdSQL(tx), newStatements(tx)
-		beginner.onDisk = walFlusher(db)
+	txDB, onDisk := db, flushWaiter(nil)
+	if cfg.Transactions != nil {
+		txDB, onDisk = cfg.Transactions, walFlusher(db)
 	}
+	beginner := guardedBeginner{Beginner: wsql.BeginnerFromStdSQL(txDB), db: db, stmts: newStatements(txDB), handoff: cfg.Handoff, onDisk: onDisk}
 	sub, err := wsql.NewSubscriber(beginner, wsql.SubscriberConfig{
 		ConsumerGroup: ProjectionConsumerGroup,
 		PollInterval:  cfg.PollInterval,
