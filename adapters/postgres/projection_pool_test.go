@@ -59,15 +59,10 @@ func TestOpenProjectionPool_OnlyTheProjectionsCommitsSkipTheFlush(t *testing.T) 
 // runs a transaction there; the projection, idle, polls every 10 ms.
 func wantPolledOn(t *testing.T, s store, app string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		if count(t, s.db, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1
-			AND (query IN ('BEGIN', 'COMMIT', 'ROLLBACK') OR query LIKE '%pg_snapshot_xmin(pg_current_snapshot())%')`, app) > 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no session named %s ran a projection transaction in 10s", app)
-		}
-	}
+	rbWaitFor(t, 10*time.Second, "a session named "+app+" to run a projection transaction", func() bool {
+		return count(t, s.db, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1
+			AND (query IN ('BEGIN', 'COMMIT', 'ROLLBACK') OR query LIKE '%pg_snapshot_xmin(pg_current_snapshot())%')`, app) > 0
+	})
 }
 
 // A lead the projection hands over reaches the worker only once the batch
