@@ -133,11 +133,12 @@ func processTicks(pid int) uint64 {
 }
 
 // cpuUse is where the machine's CPU went during a phase, in cores (a fully
-// busy 2-core machine is 2.0): ctjournal; PostgreSQL's backends of the
-// run's database, its shared processes, its backends of other databases;
-// this benchmark; every other process (the remainder); idle; waiting for
-// the disk. A PostgreSQL process that ended during the phase is counted
-// in "other".
+// busy 2-core machine is 2.0): ctjournal (the server side, enginePID's
+// process: serve, or in its phase the HTTP floor's server, while an idle
+// serve falls in "other"); PostgreSQL's backends of the run's database,
+// its shared processes, its backends of other databases; this benchmark;
+// every other process (the remainder); idle; waiting for the disk. A
+// PostgreSQL process that ended during the phase is counted in "other".
 type cpuUse struct {
 	Engine    float64 `json:"ctjournal_cores"`
 	Postgres  float64 `json:"postgres_cores"`          // this run's backends

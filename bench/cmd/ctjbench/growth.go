@@ -116,13 +116,7 @@ func (b *bench) growthPoint(ctx context.Context, target int, prev *growthRow) (g
 		return row, err
 	}
 	label := fmt.Sprintf("at %s", thousands(float64(row.StoredEvents)))
-	err = b.cpu("growth ingest "+label, func() error {
-		row.IngestPerS = b.ingestSingle(ctx, "ingest single "+label, streams, b.p.growthIngest).PerS
-		return nil
-	})
-	if err != nil {
-		return row, err
-	}
+	row.IngestPerS = b.ingestSingle(ctx, "growth ingest "+label, "ingest single "+label, b.eng.base, streams, b.p.growthIngest).PerS
 	if _, _, err := b.settle(ctx, "after ingest "+label, true, b.p.settleTimeout); err != nil {
 		return row, err
 	}

@@ -46,20 +46,26 @@ func (b *bench) singleStreams(clients, perClient int, canonical bool) ([][]event
 	return streams, nil
 }
 
-// ingestSingle posts the streams one event per request, 8 clients, for at
-// most limit.
-func (b *bench) ingestSingle(ctx context.Context, label string, streams [][]event, limit time.Duration) throughput {
+// ingestSingle posts the streams to the server at base (serve, or the HTTP
+// floor's), one event per request, one client per stream, for at most
+// limit, and records where the CPU went as phase.
+func (b *bench) ingestSingle(ctx context.Context, phase, label, base string, streams [][]event, limit time.Duration) throughput {
 	r := clientRun{label: label, clients: len(streams), ops: len(streams) * len(streams[0]), own: true,
 		limit: limit, unit: 1, every: b.p.progressInterval}
-	return r.run(ctx, func(ctx context.Context, c, i int) error {
-		return b.postEvents(ctx, streams[c][i].envelope)
+	var t throughput
+	_ = b.cpu(phase, func() error {
+		t = r.run(ctx, func(ctx context.Context, c, i int) error {
+			return b.postEventsTo(ctx, base, streams[c][i].envelope)
+		})
+		return nil
 	})
+	return t
 }
 
 // ingestSingleBaseline inserts the same rows into bench_raw, one row per
 // autocommitted INSERT, one connection per client.
 func (b *bench) ingestSingleBaseline(ctx context.Context, label string, streams [][]event, limit time.Duration) (throughput, error) {
-	conns, err := b.conns(ctx, len(streams))
+	conns, err := openConns(ctx, b.db.db, len(streams))
 	if err != nil {
 		return throughput{}, err
 	}
@@ -99,7 +105,7 @@ func (b *bench) ingestBatches(ctx context.Context, label string, bodies [][]byte
 // ingestBatchesBaseline inserts the same rows, one multi-row INSERT of
 // 1000 rows per batch, autocommitted.
 func (b *bench) ingestBatchesBaseline(ctx context.Context, label string, batches [][]event) (throughput, error) {
-	conns, err := b.conns(ctx, b.p.batchClients)
+	conns, err := openConns(ctx, b.db.db, b.p.batchClients)
 	if err != nil {
 		return throughput{}, err
 	}
@@ -117,11 +123,11 @@ func (b *bench) ingestBatchesBaseline(ctx context.Context, label string, batches
 	}), nil
 }
 
-// conns opens n dedicated connections to the run's database.
-func (b *bench) conns(ctx context.Context, n int) ([]*sql.Conn, error) {
+// openConns opens n dedicated connections of db's pool.
+func openConns(ctx context.Context, db *sql.DB, n int) ([]*sql.Conn, error) {
 	out := make([]*sql.Conn, 0, n)
 	for range n {
-		c, err := b.db.db.Conn(ctx)
+		c, err := db.Conn(ctx)
 		if err != nil {
 			closeAll(out)
 			return nil, err

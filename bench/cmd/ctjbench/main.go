@@ -13,7 +13,12 @@ import (
 	"syscall"
 )
 
-func main() { os.Exit(run()) }
+func main() {
+	if floorChild() {
+		os.Exit(serveFloor())
+	}
+	os.Exit(run())
+}
 
 func run() int {
 	cfg, err := parseFlags(os.Args[1:])

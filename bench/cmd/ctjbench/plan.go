@@ -8,7 +8,7 @@ type plan struct {
 	quick bool
 
 	singleClients    int           // concurrent HTTP clients, one event per request
-	singleDuration   time.Duration // per side (baseline, then ctjournal)
+	singleDuration   time.Duration // per side (baseline, HTTP floor, ctjournal)
 	singlePerClient  int           // events prepared per client: the count bound
 	batchClients     int           // concurrent clients, 1000 events per request
 	batches          int           // batches prepared: the count bound of each side

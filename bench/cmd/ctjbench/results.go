@@ -24,22 +24,26 @@ type results struct {
 	IngestSingle      *float64 `json:"ingest_single_events_per_s"`
 	IngestSingleBase  *float64 `json:"ingest_single_baseline_per_s"`
 	IngestSingleRatio *float64 `json:"ingest_single_ratio"`
-	IngestBatch       *float64 `json:"ingest_batch_events_per_s"`
-	IngestBatchBase   *float64 `json:"ingest_batch_baseline_per_s"`
-	IngestBatchRatio  *float64 `json:"ingest_batch_ratio"`
-	DecisionP50       *float64 `json:"decision_p50_ms"`
-	DecisionP99       *float64 `json:"decision_p99_ms"`
-	DecisionMax       *float64 `json:"decision_max_ms"`
-	NotifyP50         *float64 `json:"decision_baseline_notify_p50_ms"`
-	NotifyP99         *float64 `json:"decision_baseline_notify_p99_ms"`
-	NotifyMax         *float64 `json:"decision_baseline_notify_max_ms"`
-	RebuildPerS       *float64 `json:"rebuild_events_per_s"`
-	RebuildRSS        *float64 `json:"rebuild_peak_rss_mb"`
-	RebuildScanPerS   *float64 `json:"rebuild_baseline_scan_per_s"`
-	DeliveryPerS      *float64 `json:"delivery_leads_per_s"`
-	DeliveryBase      *float64 `json:"delivery_baseline_fake_per_s"`
-	CatchUpPerS       *float64 `json:"projection_catch_up_events_per_s"`
-	ServePeakRSS      *float64 `json:"serve_peak_rss_mb"`
+	// The bare HTTP floor (a net/http server doing one single-row INSERT a
+	// request, floor.go) and its ratio to the raw INSERTs.
+	IngestSingleFloor      *float64 `json:"ingest_single_http_floor_per_s"`
+	IngestSingleFloorRatio *float64 `json:"ingest_single_http_floor_ratio"`
+	IngestBatch            *float64 `json:"ingest_batch_events_per_s"`
+	IngestBatchBase        *float64 `json:"ingest_batch_baseline_per_s"`
+	IngestBatchRatio       *float64 `json:"ingest_batch_ratio"`
+	DecisionP50            *float64 `json:"decision_p50_ms"`
+	DecisionP99            *float64 `json:"decision_p99_ms"`
+	DecisionMax            *float64 `json:"decision_max_ms"`
+	NotifyP50              *float64 `json:"decision_baseline_notify_p50_ms"`
+	NotifyP99              *float64 `json:"decision_baseline_notify_p99_ms"`
+	NotifyMax              *float64 `json:"decision_baseline_notify_max_ms"`
+	RebuildPerS            *float64 `json:"rebuild_events_per_s"`
+	RebuildRSS             *float64 `json:"rebuild_peak_rss_mb"`
+	RebuildScanPerS        *float64 `json:"rebuild_baseline_scan_per_s"`
+	DeliveryPerS           *float64 `json:"delivery_leads_per_s"`
+	DeliveryBase           *float64 `json:"delivery_baseline_fake_per_s"`
+	CatchUpPerS            *float64 `json:"projection_catch_up_events_per_s"`
+	ServePeakRSS           *float64 `json:"serve_peak_rss_mb"`
 
 	Single       sides                  `json:"ingest_single"`
 	Batch        sides                  `json:"ingest_batch"`
@@ -60,10 +64,12 @@ func (r *results) cpuOrder() []string { return r.cpuPhases }
 
 func cpuCount() int { return runtime.NumCPU() }
 
-// sides is one figure measured through ctjournal and by the baseline.
+// sides is one figure measured through ctjournal and by the baseline (and,
+// for single events, against the bare HTTP floor).
 type sides struct {
 	Ctjournal *throughput `json:"ctjournal"`
 	Baseline  *throughput `json:"baseline"`
+	Floor     *throughput `json:"http_floor,omitempty"`
 }
 
 func newResults(p plan) *results {

@@ -42,6 +42,8 @@ func printTable(w io.Writer, r *results) {
 	}
 	row(fmt.Sprintf("ingest, single events, %d clients (events/s)", r.Plan["single_clients"]), r.IngestSingle, r.IngestSingleBase, 0,
 		"ratio ≥ 0.70", atLeast(r.IngestSingleRatio, 0.70), "single-row INSERTs, autocommit")
+	row("ingest, single events, bare HTTP + INSERT (events/s)", r.IngestSingleFloor, r.IngestSingleBase, 0,
+		"", nil, "single-row INSERTs, autocommit")
 	row(fmt.Sprintf("ingest, batches of 1000, %d clients (events/s)", r.Plan["batch_clients"]), r.IngestBatch, r.IngestBatchBase, 0,
 		"ratio ≥ 0.50", atLeast(r.IngestBatchRatio, 0.50), "1000-row INSERTs, autocommit")
 	row("decision latency p50 (ms)", r.DecisionP50, r.NotifyP50, 1, "", nil, "INSERT+NOTIFY → LISTEN")
@@ -83,7 +85,7 @@ func printTable(w io.Writer, r *results) {
 	}
 
 	if len(r.CPU) > 0 {
-		fmt.Fprintln(w, "\nwhere the CPU went (cores; the machine has "+fmt.Sprint(cpuCount())+"; \"other\" includes PostgreSQL backends that ended within 250 ms of a sample)")
+		fmt.Fprintln(w, "\nwhere the CPU went (cores; the machine has "+fmt.Sprint(cpuCount())+"; \"ctjournal\" is the HTTP floor's server in its phase; \"other\" includes PostgreSQL backends that ended within 250 ms of a sample)")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "phase\tctjournal\tpostgres\tpg shared\tbench\tirq\tnot this run: pg\tother\tidle\tiowait\tlog held back by others\tconnections opened\tWAL (MB)\t")
 		for _, name := range r.cpuOrder() {
