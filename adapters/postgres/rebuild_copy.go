@@ -108,10 +108,53 @@ func (r *copyRows) bool(b bool) *copyRows {
 	return r
 }
 
-// time writes t in UTC to the nanosecond, as lib/pq sends a time
-// parameter; PostgreSQL rounds both to the microsecond alike.
+// copyTimeLayout is how a time goes into COPY: UTC to the nanosecond, as
+// lib/pq sends a time parameter; PostgreSQL rounds both to the microsecond
+// alike.
+const copyTimeLayout = "2006-01-02 15:04:05.999999999"
+
+// time writes t as copyTimeLayout does, digit by digit: AppendFormat reads
+// its layout again on every call, and took a tenth of a rebuild's Go time.
+// Years outside 0–9999, which the layout writes otherwise, go through it.
 func (r *copyRows) time(t time.Time) *copyRows {
-	r.buf = t.UTC().AppendFormat(r.buf, "2006-01-02 15:04:05.999999999")
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		r.buf = t.AppendFormat(r.buf, copyTimeLayout)
+	} else {
+		hour, minute, second := t.Clock()
+		r.buf = appendPadded(r.buf, year, 4)
+		r.buf = appendPadded(append(r.buf, '-'), int(month), 2)
+		r.buf = appendPadded(append(r.buf, '-'), day, 2)
+		r.buf = appendPadded(append(r.buf, ' '), hour, 2)
+		r.buf = appendPadded(append(r.buf, ':'), minute, 2)
+		r.buf = appendPadded(append(r.buf, ':'), second, 2)
+		r.buf = appendFraction(r.buf, t.Nanosecond())
+	}
 	r.buf = append(r.buf, '+', '0', '0', '\t')
 	return r
+}
+
+// appendPadded appends n ≥ 0 in width digits, zeros first.
+func appendPadded(b []byte, n, width int) []byte {
+	b = append(b, make([]byte, width)...)
+	for i := len(b) - 1; i >= len(b)-width; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return b
+}
+
+// appendFraction appends ".d…" with the nanoseconds' trailing zeros left
+// out, nothing when there are none: the layout's ".999999999".
+func appendFraction(b []byte, ns int) []byte {
+	if ns == 0 {
+		return b
+	}
+	digits := 9
+	for ns%10 == 0 {
+		ns /= 10
+		digits--
+	}
+	return appendPadded(append(b, '.'), ns, digits)
 }
