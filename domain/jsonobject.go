@@ -39,7 +39,7 @@ func (o jsonObject) path(key string) string { return o.prefix + key }
 // raw returns a member's JSON value; false when it is missing or null.
 func (o jsonObject) raw(key string) (json.RawMessage, bool) {
 	for i := len(o.members) - 1; i >= 0; i-- {
-		if m := o.members[i]; m.key == key {
+		if m := o.members[i]; string(m.key) == key {
 			if string(m.value) == "null" {
 				return nil, false
 			}
@@ -132,23 +132,24 @@ func (o jsonObject) stringMap() (m map[string]string, nulls []string, ok bool) {
 	m = make(map[string]string, len(o.members))
 	var null map[string]bool
 	for _, mem := range o.members {
+		key := string(mem.key)
 		switch {
 		case string(mem.value) == "null":
 			if null == nil {
 				null = map[string]bool{}
 			}
-			m[mem.key], null[mem.key] = "", true
+			m[key], null[key] = "", true
 		case mem.value[0] == '"':
-			m[mem.key] = decodeString(mem.value)
-			delete(null, mem.key)
+			m[key] = decodeString(mem.value)
+			delete(null, key)
 		default:
 			return nil, nil, false
 		}
 	}
 	for _, mem := range o.members {
-		if null[mem.key] {
-			nulls = append(nulls, mem.key)
-			delete(null, mem.key) // once, however often it is named
+		if key := string(mem.key); null[key] {
+			nulls = append(nulls, key)
+			delete(null, key) // once, however often it is named
 		}
 	}
 	return m, nulls, true

@@ -48,10 +48,11 @@ func FuzzJSONScan(f *testing.F) {
 			}
 			names := map[string]bool{}
 			for _, m := range obj.members {
-				names[m.key] = true
-				v, _ := obj.raw(m.key)
-				if w := bytes.TrimSpace(want[m.key]); string(w) != "null" && !bytes.Equal(v, w) {
-					t.Fatalf("%q: member %q is %q, want %q", b, m.key, v, w)
+				key := string(m.key)
+				names[key] = true
+				v, _ := obj.raw(key)
+				if w := bytes.TrimSpace(want[key]); string(w) != "null" && !bytes.Equal(v, w) {
+					t.Fatalf("%q: member %q is %q, want %q", b, key, v, w)
 				}
 			}
 			if len(names) != len(want) {
@@ -98,8 +99,8 @@ func TestStringMap_ReadsAsJSONUnmarshalIntoAMapOfStringPointers(t *testing.T) {
 		}
 		var wantNulls []string
 		for _, m := range obj.members { // json.Unmarshal's nulls, in member order
-			if want[m.key] == nil && !slices.Contains(wantNulls, m.key) {
-				wantNulls = append(wantNulls, m.key)
+			if key := string(m.key); want[key] == nil && !slices.Contains(wantNulls, key) {
+				wantNulls = append(wantNulls, key)
 			}
 		}
 		if !slices.Equal(nulls, wantNulls) || len(got) != len(want) {

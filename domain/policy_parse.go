@@ -27,8 +27,8 @@ func ParsePolicy(raw []byte) (Policy, error) {
 	}
 	var unknown []string
 	for _, m := range obj.members {
-		if !slices.Contains(policyFields, m.key) {
-			unknown = append(unknown, m.key)
+		if !slices.Contains(policyFields, string(m.key)) {
+			unknown = append(unknown, string(m.key))
 		}
 	}
 	if len(unknown) > 0 {
