@@ -18,6 +18,7 @@ type cpuSample struct {
 	at           time.Time
 	total, idle  uint64 // all CPUs, ticks
 	iowait, irq  uint64
+	steal        uint64 // time the hypervisor gave this machine's CPUs to others
 	engine, self uint64 // ticks of ctjournal and of this benchmark
 	pg           pgTicks
 }
@@ -104,6 +105,8 @@ func sampleCPU(enginePID int, dbName string) cpuSample {
 				s.iowait = v
 			case 5, 6: // irq, softirq: loopback networking among them
 				s.irq += v
+			case 7:
+				s.steal = v
 			}
 		}
 	}
@@ -149,6 +152,9 @@ type cpuUse struct {
 	Other     float64 `json:"other_cores"` // other processes: not this run
 	Idle      float64 `json:"idle_cores"`
 	IOWait    float64 `json:"iowait_cores"`
+	// Steal is CPU time the hypervisor gave to other virtual machines: on
+	// a shared host, capacity this run did not have.
+	Steal float64 `json:"steal_cores"`
 	// HeldBack is the share of the phase during which committed log records
 	// were hidden from the projection by another database's transaction.
 	HeldBack float64 `json:"held_back_by_other_databases"`
@@ -182,15 +188,16 @@ func (a cpuSample) until(b cpuSample) cpuUse {
 		Idle:      share(b.idle - a.idle),
 		IOWait:    share(b.iowait - a.iowait),
 		IRQ:       share(b.irq - a.irq),
+		Steal:     share(b.steal - a.steal),
 	}
-	busy := cores - u.Idle - u.IOWait
+	busy := cores - u.Idle - u.IOWait - u.Steal
 	u.Other = max(0, busy-u.Engine-u.Postgres-u.PGShared-u.PGOtherDB-u.Bench-u.IRQ)
 	return u
 }
 
 func (u cpuUse) String() string {
-	return fmt.Sprintf("cpu cores: ctjournal %.2f, postgres %.2f (+shared %.2f), bench %.2f, irq %.2f; not this run: postgres %.2f, other %.2f; idle %.2f, iowait %.2f; log held back by other databases %.0f%% of the time; %d connections opened; %.1f MB of WAL",
-		u.Engine, u.Postgres, u.PGShared, u.Bench, u.IRQ, u.PGOtherDB, u.Other, u.Idle, u.IOWait, 100*u.HeldBack, u.Connections, u.WALMB)
+	return fmt.Sprintf("cpu cores: ctjournal %.2f, postgres %.2f (+shared %.2f), bench %.2f, irq %.2f; not this run: postgres %.2f, other %.2f; idle %.2f, iowait %.2f, steal %.2f; log held back by other databases %.0f%% of the time; %d connections opened; %.1f MB of WAL",
+		u.Engine, u.Postgres, u.PGShared, u.Bench, u.IRQ, u.PGOtherDB, u.Other, u.Idle, u.IOWait, u.Steal, 100*u.HeldBack, u.Connections, u.WALMB)
 }
 
 // trackCPU samples the CPU now and PostgreSQL's processes every 250 ms until

@@ -85,13 +85,13 @@ func printTable(w io.Writer, r *results) {
 	}
 
 	if len(r.CPU) > 0 {
-		fmt.Fprintln(w, "\nwhere the CPU went (cores; the machine has "+fmt.Sprint(cpuCount())+"; \"ctjournal\" is the HTTP floor's server in its phase; \"other\" includes PostgreSQL backends that ended within 250 ms of a sample)")
+		fmt.Fprintln(w, "\nwhere the CPU went (cores; the machine has "+fmt.Sprint(cpuCount())+"; \"ctjournal\" is the HTTP floor's server in its phase; \"other\" includes PostgreSQL backends that ended within 250 ms of a sample; \"steal\" is the hypervisor giving the CPUs to other machines)")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "phase\tctjournal\tpostgres\tpg shared\tbench\tirq\tnot this run: pg\tother\tidle\tiowait\tlog held back by others\tconnections opened\tWAL (MB)\t")
+		fmt.Fprintln(tw, "phase\tctjournal\tpostgres\tpg shared\tbench\tirq\tnot this run: pg\tother\tidle\tiowait\tsteal\tlog held back by others\tconnections opened\tWAL (MB)\t")
 		for _, name := range r.cpuOrder() {
 			u := r.CPU[name]
-			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f%%\t%d\t%.1f\t\n",
-				name, u.Engine, u.Postgres, u.PGShared, u.Bench, u.IRQ, u.PGOtherDB, u.Other, u.Idle, u.IOWait, 100*u.HeldBack, u.Connections, u.WALMB)
+			fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%.0f%%\t%d\t%.1f\t\n",
+				name, u.Engine, u.Postgres, u.PGShared, u.Bench, u.IRQ, u.PGOtherDB, u.Other, u.Idle, u.IOWait, u.Steal, 100*u.HeldBack, u.Connections, u.WALMB)
 		}
 		tw.Flush()
 	}
