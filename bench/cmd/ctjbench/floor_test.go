@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -18,7 +16,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/lib/pq"
+
+	"ctjournal/adapters/postgres/pgtest"
 )
 
 // TestMain lets the test binary stand in for ctjbench as the HTTP floor's
@@ -30,52 +29,22 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testDatabaseURL is a database on the PostgreSQL server for tests:
-// CTJ_TEST_POSTGRES_URL, else the local server's database "test".
-func testDatabaseURL() string {
-	return envOr("CTJ_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-}
-
-// baselineSchema makes a schema of its own in the test database, with
-// bench_raw in it, dropped when the test ends, and returns a pool and a
-// URL whose connections use it.
-func baselineSchema(t *testing.T) (*sql.DB, string) {
+// baselineDatabase is a fresh database of the test's own (pgtest) with
+// bench_raw in it, and its URL.
+func baselineDatabase(t *testing.T) (*sql.DB, string) {
 	t.Helper()
-	raw := testDatabaseURL()
-	suffix := make([]byte, 6)
-	rand.Read(suffix)
-	schema := "ctjbench_floor_" + hex.EncodeToString(suffix)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	admin, err := sql.Open("postgres", raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+pq.QuoteIdentifier(schema)); err != nil {
-		t.Fatalf("PostgreSQL for tests is not reachable (set CTJ_TEST_POSTGRES_URL to another server): %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + pq.QuoteIdentifier(schema) + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db, err := sql.Open("postgres", u.String())
+	databaseURL := pgtest.NewEmptyDatabase(t)
+	db, err := sql.Open("postgres", databaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if err := (&database{db: db}).createBaselineTable(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return db, u.String()
+	return db, databaseURL
 }
 
 // postOne posts body to base's /v1/events and returns the status and answer.
@@ -94,7 +63,7 @@ func postOne(t *testing.T, base string, body []byte) (int, string) {
 }
 
 func TestFloorHandler_InsertsTheBodyAsOneRow(t *testing.T) {
-	db, _ := baselineSchema(t)
+	db, _ := baselineDatabase(t)
 	srv := httptest.NewServer(floorHandler(db))
 	defer srv.Close()
 	e := newOrders("floor1", ingestWidget).stream(0, 1)[0]
@@ -119,7 +88,7 @@ func TestFloorHandler_InsertsTheBodyAsOneRow(t *testing.T) {
 }
 
 func TestStartFloor_ServesInAProcessOfItsOwnUntilStopped(t *testing.T) {
-	db, dbURL := baselineSchema(t)
+	db, dbURL := baselineDatabase(t)
 	f, err := startFloor(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -145,11 +114,12 @@ func TestStartFloor_ServesInAProcessOfItsOwnUntilStopped(t *testing.T) {
 }
 
 func TestStartFloor_SaysWhyTheServerDidNotStart(t *testing.T) {
-	u, err := url.Parse(testDatabaseURL())
+	// The name of a database of the test's own, with a suffix: none has it.
+	u, err := url.Parse(pgtest.NewEmptyDatabase(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Path = "/ctjbench_no_such_database"
+	u.Path += "_gone"
 
 	f, err := startFloor(context.Background(), u.String())
 
