@@ -384,6 +384,40 @@ func TestDelivery_TwoServesSendEachLeadOnce(t *testing.T) {
 	}
 }
 
+// TestDelivery_RateHoldsAcrossServes: CTJ_CALLTOUCH_RPS bounds the requests
+// a site gets from all the serves on a database together, not from each.
+func TestDelivery_RateHoldsAcrossServes(t *testing.T) {
+	t.Parallel()
+	const rps, leads = 4, 8
+	first := startEngine(t, withEnv("CTJ_CALLTOUCH_RPS", fmt.Sprint(rps)))
+	second := first.another(t)
+	first.putPolicy("rate-w", policyFor(first.fake, nil))
+
+	for i := range leads {
+		via := first
+		if i%2 == 1 {
+			via = second
+		}
+		o := fmt.Sprintf("rate-%02d", i)
+		via.mustPost(ordered(o, "rate-w", nil), answered(o, "rate-w", 1))
+	}
+	requests := first.waitForRequests(leads)
+
+	// Each request waits for its slot, an interval after the one before,
+	// and is sent a moment later: the first one's moment may eat into the
+	// span, hence one interval of slack (two serves each keeping the rate
+	// alone would take half the span).
+	at := make([]time.Time, len(requests))
+	for i, r := range requests {
+		at[i] = r.At
+	}
+	slices.SortFunc(at, time.Time.Compare)
+	interval := time.Second / rps
+	if span, least := at[len(at)-1].Sub(at[0]), time.Duration(leads-2)*interval; span < least {
+		t.Errorf("%d requests to one site at CTJ_CALLTOUCH_RPS=%d came within %s, want at least %s", leads, rps, span, least)
+	}
+}
+
 // TestDelivery_NotStalledByOtherDatabases: a write transaction left open
 // in another database of the same PostgreSQL cluster must not hold back
 // this engine's leads. It is not parallel: while it runs, the transaction

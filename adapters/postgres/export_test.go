@@ -64,3 +64,8 @@ func SubscriberAckIsDeferred() bool {
 func WaitForFlush(ctx context.Context, db *sql.DB, keys []string) error {
 	return walFlusher(db)(ctx, keys)
 }
+
+// TakeSiteSlot takes the site's next slot (SiteRate.take).
+func TakeSiteSlot(ctx context.Context, r *SiteRate, siteID string) (time.Time, time.Duration, error) {
+	return r.take(ctx, siteID)
+}

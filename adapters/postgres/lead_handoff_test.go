@@ -20,7 +20,7 @@ import (
 func handoffWorker(t *testing.T, s store, parallel, batch int) app.DeliverLeads {
 	t.Helper()
 	return app.NewDeliverLeads(s.deliveries, s.policies, calltouch.New(2*time.Second, "test"),
-		calltouch.NewSiteLimiter(0), time.Now, func() float64 { return 0 },
+		postgres.NewSiteRate(s.db, 0), time.Now, func() float64 { return 0 },
 		app.DeliveryConfig{Owner: "handoff-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 			GiveUpAfter: time.Hour, Lease: 10 * time.Second, Batch: batch, Parallel: parallel},
 		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})

@@ -289,7 +289,7 @@ func rbStartProjection(t testing.TB, db *sql.DB) *rbEngine {
 func rbStartDelivery(t testing.TB, db *sql.DB) func() {
 	t.Helper()
 	deliver := app.NewDeliverLeads(postgres.NewDeliveries(db), postgres.NewPolicies(db), calltouch.New(2*time.Second, "test"),
-		calltouch.NewSiteLimiter(0), time.Now, func() float64 { return 0 },
+		postgres.NewSiteRate(db, 0), time.Now, func() float64 { return 0 },
 		app.DeliveryConfig{Owner: "rb-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 			GiveUpAfter: 24 * time.Hour, Lease: 10 * time.Second, Batch: 64, Parallel: 8},
 		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})

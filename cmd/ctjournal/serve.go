@@ -48,7 +48,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}, reg, log.With("part", "projection"))
 
 	deliver := app.NewDeliverLeads(postgres.NewDeliveries(s.db), postgres.NewPolicies(s.db),
-		calltouch.New(cfg.CalltouchTimeout, version), calltouch.NewSiteLimiter(cfg.CalltouchRPS),
+		calltouch.New(cfg.CalltouchTimeout, version), postgres.NewSiteRate(s.db, cfg.CalltouchRPS),
 		time.Now, rand.Float64, deliveryConfig(cfg), log.With("part", "delivery"), metrics.observeTry)
 	projectionDB, err := postgres.OpenProjectionPool(ctx, cfg.DatabaseURL)
 	if err != nil {
