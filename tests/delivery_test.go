@@ -347,14 +347,7 @@ func TestDelivery_TwoServesSendEachLeadOnce(t *testing.T) {
 	first.putPolicy("two-w", policyFor(first.fake, nil))
 
 	const orders = 24
-	for i := range orders {
-		via := first
-		if i%2 == 1 {
-			via = second
-		}
-		o := fmt.Sprintf("two-%02d", i)
-		via.mustPost(ordered(o, "two-w", nil), answered(o, "two-w", 1))
-	}
+	postLeadsTurnAbout(orders, "two", "two-w", first, second)
 	eventually(t, fmt.Sprintf("%d leads delivered", orders), func() (bool, string) {
 		n := len(first.leads("status=delivered&limit=1000").Leads)
 		return n == orders, fmt.Sprintf("%d delivered", n)
@@ -384,6 +377,16 @@ func TestDelivery_TwoServesSendEachLeadOnce(t *testing.T) {
 	}
 }
 
+// postLeadsTurnAbout posts n orders of the widget, <prefix>-00 and on, each
+// answered at once (a lead under an after_call policy), through the serves
+// in turn.
+func postLeadsTurnAbout(n int, prefix, widget string, serves ...*engine) {
+	for i := range n {
+		o := fmt.Sprintf("%s-%02d", prefix, i)
+		serves[i%len(serves)].mustPost(ordered(o, widget, nil), answered(o, widget, 1))
+	}
+}
+
 // TestDelivery_RateHoldsAcrossServes: CTJ_CALLTOUCH_RPS bounds the requests
 // a site gets from all the serves on a database together, not from each.
 func TestDelivery_RateHoldsAcrossServes(t *testing.T) {
@@ -393,14 +396,7 @@ func TestDelivery_RateHoldsAcrossServes(t *testing.T) {
 	second := first.another(t)
 	first.putPolicy("rate-w", policyFor(first.fake, nil))
 
-	for i := range leads {
-		via := first
-		if i%2 == 1 {
-			via = second
-		}
-		o := fmt.Sprintf("rate-%02d", i)
-		via.mustPost(ordered(o, "rate-w", nil), answered(o, "rate-w", 1))
-	}
+	postLeadsTurnAbout(leads, "rate", "rate-w", first, second)
 	requests := first.waitForRequests(leads)
 
 	// Each request waits for its slot, an interval after the one before,
