@@ -61,6 +61,7 @@ func startEngine(ctx context.Context, bin, databaseURL string, profiling bool) (
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = engineEnv(databaseURL, append(extra, "CTJ_HTTP_ADDR="+addr)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	endWithUs(cmd)
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s serve: %w", bin, err)
