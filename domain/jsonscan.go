@@ -102,20 +102,30 @@ func objectMembers(b []byte) []jsonMember {
 // decodeName is decodeString for a member's name, without copying one
 // that needs no decoding.
 func decodeName(raw []byte) []byte {
-	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+	if inner, ok := undecoded(raw); ok {
 		return inner
 	}
-	return []byte(decodeString(raw))
+	return []byte(unescape(raw))
 }
 
 // decodeString decodes a valid JSON string as json.Unmarshal does,
 // invalid UTF-8 turned into U+FFFD included; most need no decoding.
 func decodeString(raw []byte) string {
-	inner := raw[1 : len(raw)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+	if inner, ok := undecoded(raw); ok {
 		return string(inner)
 	}
+	return unescape(raw)
+}
+
+// undecoded is a valid JSON string's content, and whether it reads as it
+// stands: no escape, and valid UTF-8.
+func undecoded(raw []byte) ([]byte, bool) {
+	inner := raw[1 : len(raw)-1]
+	return inner, bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner)
+}
+
+// unescape decodes a valid JSON string the slow way, through json.Unmarshal.
+func unescape(raw []byte) string {
 	var s string
 	_ = json.Unmarshal(raw, &s) // valid, so it cannot fail
 	return s
