@@ -2,14 +2,11 @@ package postgres_test
 
 import (
 	"context"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
-	"ctjournal/adapters/calltouch"
 	"ctjournal/adapters/calltouch/calltouchfake"
-	"ctjournal/adapters/postgres"
 	"ctjournal/app"
 	"ctjournal/app/storetest"
 	"ctjournal/domain"
@@ -31,11 +28,8 @@ func TestDeliverLeads_ReleasesLeadsItsLeaseHasNoRoomLeftFor(t *testing.T) {
 
 	// One slot, a 2 s timeout, a 3 s lease: the first try hangs for 2 s,
 	// after which a second would end past the lease.
-	worker := app.NewDeliverLeads(s.deliveries, s.policies, calltouch.New(2*time.Second, "test"),
-		postgres.NewSiteRate(s.db, 0), time.Now, func() float64 { return 0 },
-		app.DeliveryConfig{Owner: "lease-test", Retry: domain.RetryPolicy{Base: time.Hour, Max: time.Hour},
-			GiveUpAfter: 24 * time.Hour, Lease: 3 * time.Second, Batch: 3, Parallel: 1, TryTimeout: 2 * time.Second},
-		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})
+	worker := deliveryWorker(s, app.DeliveryConfig{Owner: "lease-test", Retry: domain.RetryPolicy{Base: time.Hour, Max: time.Hour},
+		GiveUpAfter: 24 * time.Hour, Lease: 3 * time.Second, Batch: 3, Parallel: 1, TryTimeout: 2 * time.Second})
 	claimed, err := worker.Handle(context.Background())
 	if err != nil || claimed != 3 {
 		t.Fatalf("round: %d claimed, %v; want 3, nil", claimed, err)

@@ -19,10 +19,15 @@ import (
 // delivers was handed to it by the projection.
 func handoffWorker(t *testing.T, s store, parallel, batch int) app.DeliverLeads {
 	t.Helper()
+	return deliveryWorker(s, app.DeliveryConfig{Owner: "handoff-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		GiveUpAfter: time.Hour, Lease: 10 * time.Second, Batch: batch, Parallel: parallel})
+}
+
+// deliveryWorker is a delivery worker on s under cfg: Calltouch requests
+// time out after 2 s, no rate limit, no jitter, nothing logged.
+func deliveryWorker(s store, cfg app.DeliveryConfig) app.DeliverLeads {
 	return app.NewDeliverLeads(s.deliveries, s.policies, calltouch.New(2*time.Second, "test"),
-		postgres.NewSiteRate(s.db, 0), time.Now, func() float64 { return 0 },
-		app.DeliveryConfig{Owner: "handoff-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
-			GiveUpAfter: time.Hour, Lease: 10 * time.Second, Batch: batch, Parallel: parallel},
+		postgres.NewSiteRate(s.db, 0), time.Now, func() float64 { return 0 }, cfg,
 		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})
 }
 
