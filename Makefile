@@ -4,7 +4,7 @@ BIN      := bin/ctjournal
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 
-.PHONY: build run test soak vet fmt bench clean
+.PHONY: build run test fuzz soak vet fmt bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ctjournal
@@ -25,6 +25,20 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -p 1 -timeout 12m ./...
 	CTJ_E2E_EXCLUSIVE=1 $(GO) test -count=1 -p 1 -timeout 5m -run 'Exclusive' ./tests/ ./adapters/postgres/
+
+# Long fuzz runs (docs/hardening.md): every Go fuzz target for FUZZTIME
+# each, then the black-box run against the real binary with HOSTILE_BODIES
+# mutated requests.
+FUZZTIME       ?= 1m
+HOSTILE_BODIES ?= 50000
+fuzz:
+	@for file in $$(git grep -l '^func Fuzz' -- '*_test.go'); do \
+	  for target in $$(grep -o '^func Fuzz[A-Za-z0-9_]*' $$file | cut -c6-); do \
+	    echo "== $$target ($$(dirname $$file))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file) || exit 1; \
+	  done; \
+	done
+	CTJ_HOSTILE_BODIES=$(HOSTILE_BODIES) $(GO) test -count=1 -timeout 60m -run 'TestHostileInput' -v ./tests/
 
 # The soak (README, Guarantees): a steady load for CTJ_SOAK_DURATION
 # (default 5m) at CTJ_SOAK_RATE orders a second (default 20), Calltouch
