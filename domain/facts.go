@@ -8,8 +8,11 @@ import "fmt"
 type orderFacts struct {
 	ordered  *CallEvent   // the first call.ordered; nil until known
 	outcomes []*CallEvent // by attempt: its first call.answered or call.failed
-	last     int          // attempt of the first call.last_attempt; 0 when unknown
-	highest  int          // the highest attempt any recorded fact names
+	// finalFact is the call.answered or call.last_attempt that made its attempt
+	// final: recorded before any fact named a higher attempt. nil while no
+	// attempt is final; once set, no fact about a higher attempt is recorded.
+	finalFact *CallEvent
+	highest   int // the highest attempt any recorded fact names
 }
 
 // factsOf replays an order's events in log order, so the first recorded
@@ -36,31 +39,41 @@ func (f *orderFacts) add(e *CallEvent) string {
 			f.outcomes = append(f.outcomes, nil)
 		}
 		f.outcomes[e.Attempt] = e
-	case CallLastAttempt:
-		if f.last == 0 {
-			f.last = e.Attempt
-		}
+	}
+	// An answer after a higher attempt was named finishes its attempt but
+	// does not make it final: the higher attempt was recorded first.
+	if (e.Type == CallAnswered || e.Type == CallLastAttempt) && f.finalFact == nil && e.Attempt >= f.highest {
+		f.finalFact = e
 	}
 	f.highest = max(f.highest, e.Attempt)
 	return ""
 }
 
 // conflict says why e contradicts the facts recorded so far; empty when it
-// does not. The same last attempt reported twice is not a contradiction.
+// does not. The first recorded stands: a fact about an attempt after the
+// final one is a conflict, and so is a last attempt below one already named.
+// The same last attempt reported twice is not a contradiction.
 func (f *orderFacts) conflict(e *CallEvent) string {
-	switch e.Type {
-	case CallOrdered:
+	if e.Type == CallOrdered {
 		if f.ordered != nil {
 			return fmt.Sprintf("conflict: the order was already placed by event %s; this one is ignored", f.ordered.EventID)
 		}
+		return ""
+	}
+	if f.finalFact != nil && e.Attempt > f.finalFact.Attempt {
+		return fmt.Sprintf("conflict: attempt %d %s, so no attempt follows it; this %s of attempt %d is ignored",
+			f.finalFact.Attempt, finalBy[f.finalFact.Type], e.Type, e.Attempt)
+	}
+	switch e.Type {
 	case CallAnswered, CallFailed:
 		if prior := f.outcome(e.Attempt); prior != nil {
 			return fmt.Sprintf("conflict: attempt %d already %s; this %s is ignored",
 				e.Attempt, outcomePast[prior.Type], outcomeNoun[e.Type])
 		}
 	case CallLastAttempt:
-		if f.last != 0 && f.last != e.Attempt {
-			return fmt.Sprintf("conflict: attempt %d was already reported as the last attempt; this one is ignored", f.last)
+		if f.highest > e.Attempt {
+			return fmt.Sprintf("conflict: attempt %d was already named, so attempt %d is not the last; this one is ignored",
+				f.highest, e.Attempt)
 		}
 	}
 	return ""
@@ -69,6 +82,7 @@ func (f *orderFacts) conflict(e *CallEvent) string {
 var (
 	outcomePast = map[EventType]string{CallAnswered: "answered", CallFailed: "failed"}
 	outcomeNoun = map[EventType]string{CallAnswered: "answer", CallFailed: "failure"}
+	finalBy     = map[EventType]string{CallAnswered: "was answered", CallLastAttempt: "was reported as the last attempt"}
 )
 
 // outcome is attempt n's call.answered or call.failed; nil while unknown.
@@ -96,9 +110,9 @@ func (f orderFacts) answered(n int) bool {
 	return o != nil && o.Type == CallAnswered
 }
 
-// final reports whether no attempt follows n: it was answered, or the core
-// said it is the last one.
-func (f orderFacts) final(n int) bool { return f.answered(n) || f.last == n }
+// final reports whether no attempt follows n: it was answered or reported as
+// the last one before any fact named a higher attempt.
+func (f orderFacts) final(n int) bool { return f.finalFact != nil && f.finalFact.Attempt == n }
 
-// knownNonFinal reports whether some fact names an attempt after n.
+// knownNonFinal reports whether some recorded fact names an attempt after n.
 func (f orderFacts) knownNonFinal(n int) bool { return f.highest > n }

@@ -23,7 +23,7 @@ type OrderState struct {
 	WidgetID  string
 	Placement *Placement    // nil until the first call.ordered is folded
 	Events    []LoggedEvent // every fact folded so far, in log order
-	Decisions []Decision    // one per deciding fact, by attempt (0 first)
+	Decisions []Decision    // one per deciding fact (and, under rule 4, finished attempt); 0 first
 }
 
 // Step is what folding one event changed.

@@ -35,23 +35,16 @@ func (r orderRules) key(n int) LeadKey {
 	return LeadKey(fmt.Sprintf("%s~%d", r.orderID, n))
 }
 
-// decidingFacts lists, ascending, the attempts to decide: 0 alone for an
-// order decided at order time, else each finished attempt; plus any attempt
-// still waiting, so that a wait left from before call.ordered is settled.
-func (r orderRules) decidingFacts(prev []Decision) []int {
-	var out []int
+// decidingFacts lists, ascending, the attempts to decide: each finished
+// attempt, and 0 first for an order decided at order time. Rule 4 decides
+// that order's finished attempts too, each a skip, so that its audit shows
+// the same whether an attempt finished before call.ordered or after.
+func (r orderRules) decidingFacts() []int {
+	finished := r.facts.finishedAttempts()
 	if r.decidedAtOrderTime() {
-		out = []int{0}
-	} else {
-		out = r.facts.finishedAttempts()
+		return append([]int{0}, finished...)
 	}
-	for _, d := range prev {
-		if !d.Final() {
-			out = append(out, d.Attempt)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return finished
 }
 
 // judge gives the rules' verdict on deciding fact n with its reason. A Send
@@ -70,7 +63,7 @@ func (r orderRules) judge(n int) (Verdict, string) {
 		if n == 0 {
 			return Send, "deferred order sent before its call (before_call)"
 		}
-		return Skip, reasonHasLead // rule 4: later facts add no lead
+		return Skip, reasonHasLead // rule 4: its attempts add no lead
 	}
 	p := r.placement.Policy
 	switch {
@@ -88,10 +81,11 @@ func (r orderRules) judge(n int) (Verdict, string) {
 	return Send, fmt.Sprintf("attempt %d failed; every finished attempt is sent", n)
 }
 
-// judgeLast is rule 7, and rule 8 when onlySuccessful is set too.
+// judgeLast is rule 7, and rule 8 when onlySuccessful is set too. An
+// answered attempt is final only when no higher attempt was named first.
 func (r orderRules) judgeLast(n int, onlySuccessful bool) (Verdict, string) {
 	switch {
-	case r.facts.answered(n):
+	case r.facts.final(n) && r.facts.answered(n):
 		return Send, fmt.Sprintf("attempt %d is the last attempt and was answered", n)
 	case r.facts.final(n) && onlySuccessful:
 		return Skip, fmt.Sprintf("last attempt %d failed; only successful calls are sent", n)
@@ -104,12 +98,13 @@ func (r orderRules) judgeLast(n int, onlySuccessful bool) (Verdict, string) {
 }
 
 // decide re-decides every deciding fact that is not final yet, in ascending
-// attempt order, so that when several candidates for one key become
-// decidable together the lowest attempt is the "first" that gets it. A
-// decision whose verdict, key and reason stay the same is kept as it was.
+// attempt order. Candidates for one key that become decidable at different
+// events get it in log order; those that become decidable together, lowest
+// attempt first (rule 6's "second"). A decision whose verdict, key and
+// reason stay the same is kept as it was.
 func (r orderRules) decide(prev []Decision, by LoggedEvent) (next, changed []Decision) {
 	next = slices.Clone(prev)
-	for _, n := range r.decidingFacts(prev) {
+	for _, n := range r.decidingFacts() {
 		i, had := slices.BinarySearchFunc(next, n, byAttempt)
 		if had && next[i].Final() {
 			continue

@@ -21,8 +21,9 @@ type ruleCase struct {
 	events  []CallEvent       // in arrival (log) order
 	leads   []lead            // every decision, in attempt order
 	notes   map[string]string // event id → note; every other event has none
-	// arrivalMatters marks an example whose outcome rests on log order (a
-	// policy change, a conflict), so permuting its facts may change it.
+	// arrivalMatters marks a case whose outcome rests on log order (a policy
+	// change, a conflict settled by the first recorded, rule 6's "second"
+	// answered attempt), so permuting its facts may change it.
 	arrivalMatters bool
 }
 
@@ -180,6 +181,18 @@ var ruleEdgeCases = []ruleCase{
 		leads:  []lead{{1, Skip, "", noIntegration}},
 	},
 	{
+		name:   "disabled before_call policy: each finished attempt is skipped, before call.ordered or after",
+		policy: placement(3, disabled, beforeCall),
+		events: []CallEvent{failed(1), ordered(deferred), dialed(2), answered(2)},
+		leads:  []lead{{1, Skip, "", noIntegration}, {2, Skip, "", noIntegration}},
+	},
+	{
+		name:   "no policy: a deferred order's finished attempts are each skipped",
+		policy: noPolicy,
+		events: []CallEvent{ordered(deferred), failed(1), answered(2)},
+		leads:  []lead{{1, Skip, "", noIntegration}, {2, Skip, "", noIntegration}},
+	},
+	{
 		name:   "tap-to-call order follows the rules while tap2call is on",
 		policy: placement(1, tap2callOn, onlySuccessful),
 		events: []CallEvent{ordered(tap2call), failed(1), answered(2)},
@@ -189,21 +202,34 @@ var ruleEdgeCases = []ruleCase{
 		},
 	},
 	{
-		name:   "tap2call off skips a deferred before_call order at order time",
+		name:   "tap2call off skips a deferred before_call order at order time and each finished attempt",
 		policy: placement(1, beforeCall),
-		events: []CallEvent{ordered(deferred, tap2call), answered(1)},
-		leads:  []lead{{0, Skip, "", tap2callOff}},
-		notes:  map[string]string{"call.answered-1": "late: the order was already decided at order time (skip)"},
+		events: []CallEvent{failed(1), ordered(deferred, tap2call), dialed(2), answered(2)},
+		leads:  []lead{{0, Skip, "", tap2callOff}, {1, Skip, "", tap2callOff}, {2, Skip, "", tap2callOff}},
+		notes:  map[string]string{"call.dialed-2": "late: the order was already decided at order time (skip)"},
 	},
 	{
-		name:   "before_call deferred order: later facts add no lead and are late",
+		name:   "before_call deferred order: a finished attempt adds a skip, other later facts are late",
 		policy: placement(1, beforeCall),
 		events: []CallEvent{ordered(deferred), dialed(1), answered(1), lastAttempt(1)},
-		leads:  []lead{{0, Send, "ord-1", "deferred order sent before its call (before_call)"}},
+		leads: []lead{
+			{0, Send, "ord-1", "deferred order sent before its call (before_call)"},
+			{1, Skip, "", "order already has a lead"},
+		},
 		notes: map[string]string{
 			"call.dialed-1":       "late: lead ord-1 was already sent at order time",
-			"call.answered-1":     "late: lead ord-1 was already sent at order time",
 			"call.last_attempt-1": "late: lead ord-1 was already sent at order time",
+		},
+	},
+	{
+		name:   "before_call deferred order: every finished attempt is skipped, before call.ordered or after",
+		policy: placement(1, beforeCall),
+		events: []CallEvent{failed(1), ordered(deferred), failed(2), answered(3)},
+		leads: []lead{
+			{0, Send, "ord-1", "deferred order sent before its call (before_call)"},
+			{1, Skip, "", "order already has a lead"},
+			{2, Skip, "", "order already has a lead"},
+			{3, Skip, "", "order already has a lead"},
 		},
 	},
 	{
@@ -216,13 +242,14 @@ var ruleEdgeCases = []ruleCase{
 		},
 	},
 	{
-		name:   "only_successful skips a second answered attempt",
+		name:   "only_successful skips the second answered attempt in log order, even a lower one",
 		policy: placement(1, onlySuccessful),
-		events: []CallEvent{ordered(), answered(1), answered(2)},
+		events: []CallEvent{ordered(), answered(2), answered(1)},
 		leads: []lead{
-			{1, Send, "ord-1", "attempt 1 answered; only successful calls are sent"},
-			{2, Skip, "", "order already has a lead"},
+			{1, Skip, "", "order already has a lead"},
+			{2, Send, "ord-1", "attempt 2 answered; only successful calls are sent"},
 		},
+		arrivalMatters: true,
 	},
 	{
 		name:   "only_successful gives the lead to the lowest attempt when both become decidable at once",
@@ -232,6 +259,17 @@ var ruleEdgeCases = []ruleCase{
 			{1, Send, "ord-1", "attempt 1 answered; only successful calls are sent"},
 			{2, Skip, "", "order already has a lead"},
 		},
+		arrivalMatters: true,
+	},
+	{
+		name:   "only_successful: an answer waiting for call.ordered comes before one recorded after it",
+		policy: placement(1, onlySuccessful),
+		events: []CallEvent{answered(3), ordered(), answered(2)},
+		leads: []lead{
+			{2, Skip, "", "order already has a lead"},
+			{3, Send, "ord-1", "attempt 3 answered; only successful calls are sent"},
+		},
+		arrivalMatters: true,
 	},
 	{
 		name:   "only_last_attempt: a later dialed attempt turns a wait into a skip",
@@ -252,13 +290,76 @@ var ruleEdgeCases = []ruleCase{
 		leads:  []lead{{1, Send, "ord-1", "attempt 1 is the last attempt and was answered"}},
 	},
 	{
-		name:   "only_last_attempt: a last attempt after an answered one gets no second lead",
+		name:   "only_last_attempt: facts about attempts after an answered one are conflicts",
 		policy: placement(1, onlyLast),
 		events: []CallEvent{ordered(), answered(1), failed(2), lastAttempt(2)},
-		leads: []lead{
-			{1, Send, "ord-1", "attempt 1 is the last attempt and was answered"},
-			{2, Skip, "", "order already has a lead"},
+		leads:  []lead{{1, Send, "ord-1", "attempt 1 is the last attempt and was answered"}},
+		notes: map[string]string{
+			"call.failed-2":       "conflict: attempt 1 was answered, so no attempt follows it; this call.failed of attempt 2 is ignored",
+			"call.last_attempt-2": "conflict: attempt 1 was answered, so no attempt follows it; this call.last_attempt of attempt 2 is ignored",
 		},
+		arrivalMatters: true,
+	},
+	{
+		name:   "no filter: facts about attempts after an answered one are conflicts and add no lead",
+		policy: placement(1),
+		events: []CallEvent{ordered(), answered(1), dialed(2), failed(2)},
+		leads:  []lead{{1, Send, "ord-1~1", "attempt 1 answered; every finished attempt is sent"}},
+		notes: map[string]string{
+			"call.dialed-2": "conflict: attempt 1 was answered, so no attempt follows it; this call.dialed of attempt 2 is ignored",
+			"call.failed-2": "conflict: attempt 1 was answered, so no attempt follows it; this call.failed of attempt 2 is ignored",
+		},
+		arrivalMatters: true,
+	},
+	{
+		name:   "only_last_attempt: facts about attempts after the reported last one are conflicts",
+		policy: placement(1, onlyLast),
+		events: []CallEvent{ordered(), failed(1), lastAttempt(1), answered(2)},
+		leads:  []lead{{1, Send, "ord-1", "attempt 1 is the last attempt and failed"}},
+		notes: map[string]string{
+			"call.answered-2": "conflict: attempt 1 was reported as the last attempt, so no attempt follows it; this call.answered of attempt 2 is ignored",
+		},
+		arrivalMatters: true,
+	},
+	{
+		name:   "only_last_attempt: a last attempt below an attempt already named is a conflict",
+		policy: placement(1, onlyLast),
+		events: []CallEvent{dialed(2), failed(1), lastAttempt(1), ordered()},
+		leads:  []lead{{1, Skip, "", "attempt 1 is not the last attempt"}},
+		notes: map[string]string{
+			"call.last_attempt-1": "conflict: attempt 2 was already named, so attempt 1 is not the last; this one is ignored",
+		},
+		arrivalMatters: true,
+	},
+	{
+		name:   "only_last_attempt: an answer after a higher attempt was named is not the last attempt",
+		policy: placement(1, onlyLast),
+		events: []CallEvent{ordered(), dialed(2), answered(1), lastAttempt(1)},
+		leads:  []lead{{1, Skip, "", "attempt 1 is not the last attempt"}},
+		notes: map[string]string{
+			"call.last_attempt-1": "conflict: attempt 2 was already named, so attempt 1 is not the last; this one is ignored",
+		},
+		arrivalMatters: true,
+	},
+	{
+		name:   "both filters: an answer after a higher attempt was named is not the last attempt",
+		policy: placement(1, bothFilters),
+		events: []CallEvent{ordered(), failed(2), answered(1)},
+		leads: []lead{
+			{1, Skip, "", "attempt 1 is not the last attempt"},
+			{2, Wait, "", "waiting to learn whether attempt 2 is the last"},
+		},
+		arrivalMatters: true,
+	},
+	{
+		name:   "no filter: an answer after a higher attempt was named still finishes its attempt as answered",
+		policy: placement(1),
+		events: []CallEvent{ordered(), failed(2), answered(1)},
+		leads: []lead{
+			{1, Send, "ord-1~1", "attempt 1 answered; every finished attempt is sent"},
+			{2, Send, "ord-1~2", "attempt 2 failed; every finished attempt is sent"},
+		},
+		arrivalMatters: true,
 	},
 	{
 		name:   "both filters wait, then skip a failed attempt reported as the last",
@@ -284,19 +385,20 @@ var ruleEdgeCases = []ruleCase{
 	{
 		name:   "decisions are kept in attempt order whatever the arrival order",
 		policy: placement(1),
-		events: []CallEvent{ordered(), failed(3), answered(1), failed(2)},
+		events: []CallEvent{ordered(), failed(3), failed(1), failed(2)},
 		leads: []lead{
-			{1, Send, "ord-1~1", "attempt 1 answered; every finished attempt is sent"},
+			{1, Send, "ord-1~1", "attempt 1 failed; every finished attempt is sent"},
 			{2, Send, "ord-1~2", "attempt 2 failed; every finished attempt is sent"},
 			{3, Send, "ord-1~3", "attempt 3 failed; every finished attempt is sent"},
 		},
 	},
 	{
-		name:   "an answer after a failure of the same attempt is a conflict",
-		policy: placement(1),
-		events: []CallEvent{ordered(), failed(1), answered(1)},
-		leads:  []lead{{1, Send, "ord-1~1", "attempt 1 failed; every finished attempt is sent"}},
-		notes:  map[string]string{"call.answered-1": "conflict: attempt 1 already failed; this answer is ignored"},
+		name:           "an answer after a failure of the same attempt is a conflict",
+		policy:         placement(1),
+		events:         []CallEvent{ordered(), failed(1), answered(1)},
+		leads:          []lead{{1, Send, "ord-1~1", "attempt 1 failed; every finished attempt is sent"}},
+		notes:          map[string]string{"call.answered-1": "conflict: attempt 1 already failed; this answer is ignored"},
+		arrivalMatters: true,
 	},
 	{
 		name:   "a second answer of one attempt is a conflict",
@@ -313,18 +415,29 @@ var ruleEdgeCases = []ruleCase{
 		notes:  map[string]string{"failed-again": "conflict: attempt 1 already failed; this failure is ignored"},
 	},
 	{
-		name:   "a second call.ordered is a conflict and tells nothing",
-		policy: placement(1),
-		events: []CallEvent{ordered(), withID(ordered(tap2call), "ordered-again"), answered(1)},
-		leads:  []lead{{1, Send, "ord-1~1", "attempt 1 answered; every finished attempt is sent"}},
-		notes:  map[string]string{"ordered-again": "conflict: the order was already placed by event call.ordered-0; this one is ignored"},
+		name:           "a second call.ordered is a conflict and tells nothing",
+		policy:         placement(1),
+		events:         []CallEvent{ordered(), withID(ordered(tap2call), "ordered-again"), answered(1)},
+		leads:          []lead{{1, Send, "ord-1~1", "attempt 1 answered; every finished attempt is sent"}},
+		notes:          map[string]string{"ordered-again": "conflict: the order was already placed by event call.ordered-0; this one is ignored"},
+		arrivalMatters: true,
 	},
 	{
 		name:   "a second last attempt with another number is a conflict and names no later attempt",
 		policy: placement(1, onlyLast),
 		events: []CallEvent{ordered(), lastAttempt(1), lastAttempt(2), failed(1)},
 		leads:  []lead{{1, Send, "ord-1", "attempt 1 is the last attempt and failed"}},
-		notes:  map[string]string{"call.last_attempt-2": "conflict: attempt 1 was already reported as the last attempt; this one is ignored"},
+		notes: map[string]string{
+			"call.last_attempt-2": "conflict: attempt 1 was reported as the last attempt, so no attempt follows it; this call.last_attempt of attempt 2 is ignored",
+		},
+		arrivalMatters: true,
+	},
+	{
+		name:   "the same last attempt reported twice is no conflict",
+		policy: placement(1, onlyLast),
+		events: []CallEvent{ordered(), failed(1), lastAttempt(1), withID(lastAttempt(1), "last-again")},
+		leads:  []lead{{1, Send, "ord-1", "attempt 1 is the last attempt and failed"}},
+		notes:  map[string]string{"last-again": "late: attempt 1 was already decided (send ord-1)"},
 	},
 	{
 		name:   "a last_attempt after its attempt was sent is late",

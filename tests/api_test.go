@@ -429,11 +429,12 @@ func TestLeadsListing(t *testing.T) {
 	e.putPolicy("ll-last", policyFor(ok, map[string]any{"only_last_attempt": true}))
 
 	// Several batches, so that some leads share a decided_at and some don't.
-	for i := range 5 {
+	e.mustPost(ordered("ll-ok-0", "ll-ok", nil), failed("ll-ok-0", "ll-ok", 1, ""))
+	for i := 1; i < 5; i++ {
 		o := fmt.Sprintf("ll-ok-%d", i)
 		e.mustPost(ordered(o, "ll-ok", nil), answered(o, "ll-ok", 1))
 	}
-	e.mustPost(failed("ll-ok-0", "ll-ok", 2, ""))
+	e.mustPost(answered("ll-ok-0", "ll-ok", 2))
 	e.mustPost(ordered("ll-ref-0", "ll-refused", nil), answered("ll-ref-0", "ll-refused", 1),
 		ordered("ll-ref-1", "ll-refused", nil), answered("ll-ref-1", "ll-refused", 1))
 	e.mustPost(ordered("ll-fail-0", "ll-failing", nil), answered("ll-fail-0", "ll-failing", 1))

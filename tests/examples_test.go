@@ -311,6 +311,7 @@ func runExample(t *testing.T, e *engine, row exampleRow, o, w string) {
 		}
 	}
 
+	e.waitForEvents(o, len(eventIDs))
 	for _, d := range row.want {
 		e.waitForStatus(o, d.attempt, d.status)
 	}
@@ -593,19 +594,56 @@ func TestMoreRules(t *testing.T) {
 	scheduled, _ := tomorrowAt10()
 	rows := []exampleRow{
 		{
-			name:   "only_successful: a second answered attempt adds no lead",
+			name:   "only_successful: the second answered attempt in log order adds no lead, even a lower one",
 			policy: map[string]any{"only_successful": true},
-			steps:  []step{orderedStep(nil), answeredStep(1), answeredStep(2)},
+			steps:  []step{orderedStep(nil), answeredStep(2), answeredStep(1)},
+			want:   []wantDecision{skip(1, "order already has a lead"), send(2, "o", "")},
+			sent:   []wantRequest{{key: "o"}},
+		},
+		{
+			name:   "only_successful: answers decided together at call.ordered give the lead to the lowest",
+			policy: map[string]any{"only_successful": true},
+			steps:  []step{answeredStep(2), answeredStep(1), waitsForOrder(1), orderedStep(nil)},
 			want:   []wantDecision{send(1, "o", ""), skip(2, "order already has a lead")},
 			sent:   []wantRequest{{key: "o"}},
 		},
 		{
-			name:   "before_call: a fact after the order adds no lead and is shown as late",
+			name:   "an answered attempt is final: later facts about a higher attempt are conflicts",
+			policy: map[string]any{},
+			steps:  []step{orderedStep(nil), answeredStep(1), dialedStep(2), failedStep(2, "busy")},
+			want:   []wantDecision{send(1, "o~1", "")},
+			sent:   []wantRequest{{key: "o~1"}},
+			notes:  map[int]string{2: "conflict", 3: "conflict"},
+		},
+		{
+			name:   "only_last_attempt: a last attempt below one already named is a conflict",
+			policy: map[string]any{"only_last_attempt": true},
+			steps:  []step{dialedStep(2), failedStep(1, "busy"), lastAttemptStep(1), orderedStep(nil)},
+			want:   []wantDecision{skip(1, "attempt 1 is not the last attempt")},
+			notes:  map[int]string{2: "conflict"},
+		},
+		{
+			name:   "a disabled before_call policy skips each finished attempt of a deferred order",
+			policy: map[string]any{"enabled": false, "hook": "before_call"},
+			steps: []step{
+				failedStep(1, "busy"), orderedStep(map[string]any{"scheduled_at": scheduled}), answeredStep(2),
+			},
+			want: []wantDecision{
+				skip(1, "widget {w} had no enabled Calltouch integration when the order was placed"),
+				skip(2, "widget {w} had no enabled Calltouch integration when the order was placed"),
+			},
+		},
+		{
+			name:   "before_call: each finished attempt of a deferred order is skipped, before the order or after; other facts are late",
 			policy: map[string]any{"hook": "before_call"},
-			steps:  []step{orderedStep(map[string]any{"scheduled_at": scheduled}), answeredStep(1)},
-			want:   []wantDecision{send(0, "o", "")},
-			sent:   []wantRequest{{key: "o"}},
-			notes:  map[int]string{1: "late"},
+			steps: []step{
+				failedStep(1, "busy"), orderedStep(map[string]any{"scheduled_at": scheduled}), dialedStep(2), answeredStep(2),
+			},
+			want: []wantDecision{
+				send(0, "o", ""), skip(1, "order already has a lead"), skip(2, "order already has a lead"),
+			},
+			sent:  []wantRequest{{key: "o"}},
+			notes: map[int]string{2: "late"},
 		},
 		{
 			name:   "only_last_attempt: a wait is settled once the last attempt is known",

@@ -185,12 +185,14 @@ func projectOnlySuccessful(t *testing.T, e Engine) {
 	p := ValidPolicy()
 	p.OnlySuccessful = true
 	v := setPolicy(t, e, "w-1", p)
-	ingest(t, e, Ordered("o-1", "w-1"), Failed("o-1", "w-1", 1), Answered("o-1", "w-1", 2), Answered("o-1", "w-1", 3))
+	// Attempt 3 answered first: an answer after it finishes attempt 2 (an
+	// answer before it would have made attempt 3 a conflict).
+	ingest(t, e, Ordered("o-1", "w-1"), Failed("o-1", "w-1", 1), Answered("o-1", "w-1", 3), Answered("o-1", "w-1", 2))
 	e.Settle(t)
 	wantVerdicts(t, explain(t, e, "o-1"),
 		verdict{1, "skip", "", "attempt 1 failed; only successful calls are sent", app.StatusSkipped, v},
-		verdict{2, "send", "o-1", "attempt 2 answered; only successful calls are sent", app.StatusPending, v},
-		verdict{3, "skip", "", "order already has a lead", app.StatusSkipped, v})
+		verdict{2, "skip", "", "order already has a lead", app.StatusSkipped, v},
+		verdict{3, "send", "o-1", "attempt 3 answered; only successful calls are sent", app.StatusPending, v})
 	if leads := claimAll(t, e, "worker-a", later()); len(leads) != 1 || leads["o-1"].Key != "o-1" {
 		t.Fatalf("queued %v, want only o-1", leads)
 	}
