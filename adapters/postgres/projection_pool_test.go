@@ -77,7 +77,7 @@ func TestOpenProjectionPool_LeadsAreHandedOverOnlyOnceOnDisk(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	if _, err := s.db.Exec(`CREATE EXTENSION IF NOT EXISTS pg_walinspect`); err != nil {
-		t.Skipf("reading the WAL needs pg_walinspect and a superuser: %v", err)
+		t.Fatalf("reading the WAL needs pg_walinspect (PostgreSQL 15 or later) and a superuser: %v", err)
 	}
 	pool := openProjectionPool(t, s)
 	start := texts(t, s.db, `SELECT pg_current_wal_insert_lsn()::text`)[0]
