@@ -181,7 +181,7 @@ func postgresGoesAway(t *testing.T, mode string) {
 	})
 	defer func() { stopPoll(); polling.Wait() }()
 
-	time.Sleep(2 * time.Second)
+	g.waitAccepted(t, 8)
 	gate.shut()
 	waitUntil(t, waitLimit, "a send held at the gate", func() (bool, string) {
 		return gate.held.Load() > 0, "none yet"
@@ -210,7 +210,7 @@ func postgresGoesAway(t *testing.T, mode string) {
 		}
 		return false, g.summary()
 	})
-	time.Sleep(time.Second)
+	g.waitAccepted(t, 8) // some load after the store came back too
 	stop()
 	stopPoll()
 	polling.Wait()
