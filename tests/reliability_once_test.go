@@ -187,7 +187,7 @@ func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
 	if victim == nil {
 		t.Fatalf("claimed by %q, not one of the serves (pids %d, %d)", claimedBy, serves[0].pid(), serves[1].pid())
 	}
-	killedAt := victim.sigkill()
+	killed := victim.sigkill()
 	var tries int
 	var owner sql.NullString
 	if err := db.QueryRow(`SELECT tries, claimed_by FROM ctj_deliveries WHERE key = 'rel-mid~1'`).Scan(&tries, &owner); err != nil {
@@ -209,7 +209,7 @@ func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
 		}
 		sameBodies(t, reqs)
 		t.Logf("killed mid-send at %s; the claim lapsed at %s and the other serve delivered it %s after the kill",
-			killedAt.Format("15:04:05.000"), claimedUntil.Format("15:04:05.000"), reqs[1].At.Sub(killedAt).Round(time.Millisecond))
+			killed.at.Format("15:04:05.000"), claimedUntil.Format("15:04:05.000"), reqs[1].At.Sub(killed.at).Round(time.Millisecond))
 	}
 	if got := statusesOf(d.Tries); len(got) != 1 || got[0] != 200 {
 		t.Errorf("recorded tries %v, want the one 200 (the cut-off send left no record)", got)
@@ -223,9 +223,9 @@ func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
 	stop := runLoad(g, 4, 2*time.Minute)
 	defer stop()
 	kills := killLoop(t, serves, 6, time.Second, 2500*time.Millisecond)
-	time.Sleep(time.Second)
+	g.waitAccepted(t, 8) // some load after the last start too
 	stop()
-	r := checkDelivered(t, db, g, e.fake, append(kills, killedAt), 90*time.Second)
+	r := checkDelivered(t, db, g, e.fake, append(kills, killed), 90*time.Second)
 	t.Logf("double-send window: %d of %d leads accepted twice over %d SIGKILLs of a serve (%.2f per kill)%s; %s",
 		r.doubles, r.implied, len(kills), float64(r.doubles)/float64(len(kills)), windowsText(r.windows), g.summary())
 	t.Logf("counts: %s", r)

@@ -171,7 +171,7 @@ func TestReliability_ProjectionSkipsNothing(t *testing.T) {
 	stop := runLoad(g, 4, time.Minute)
 	defer stop()
 	wg.Wait()
-	time.Sleep(500 * time.Millisecond)
+	g.waitAccepted(t, 4) // some load after the last direct transaction too
 	stop()
 	for _, err := range errs {
 		t.Errorf("direct transaction: %v", err)

@@ -37,10 +37,11 @@ func TestReliability_CleanStopUnderLoad(t *testing.T) {
 		results = append(results, r)
 		mu.Unlock()
 	}
-	stop := runLoad(g, 4, time.Minute)
+	const clients = 4
+	stop := runLoad(g, clients, time.Minute)
 	defer stop()
 
-	time.Sleep(2 * time.Second)
+	g.waitAccepted(t, 8)
 	before := e.fake.Count()
 	e.fake.Script(calltouchfake.Hang(), calltouchfake.Hang())
 	eventually(t, "two tries hanging at Calltouch", func() (bool, string) {
@@ -54,8 +55,19 @@ func TestReliability_CleanStopUnderLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Clients keep posting until each has found the port closed.
-	time.Sleep(500 * time.Millisecond)
+	// Clients keep posting until each has found serve gone: a client ends
+	// at its first answer other than 202.
+	eventually(t, "every client to find serve gone", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		ended := 0
+		for _, r := range results {
+			if r.status != http.StatusAccepted {
+				ended++
+			}
+		}
+		return ended >= clients, fmt.Sprintf("%d of %d clients ended", ended, clients)
+	})
 	stop()
 
 	if code != 0 {

@@ -18,7 +18,7 @@ import (
 // could go out twice, since another process may claim them by then.
 func TestDeliverLeads_ReleasesLeadsItsLeaseHasNoRoomLeftFor(t *testing.T) {
 	t.Parallel()
-	s, fake, _ := leadWidget(t)
+	s, fake, _, _ := leadWidget(t)
 	fake.SetDefault(calltouchfake.Hang())
 	startProjection(t, s.db, time.Hour)
 	ingest(t, s, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1),
@@ -28,7 +28,7 @@ func TestDeliverLeads_ReleasesLeadsItsLeaseHasNoRoomLeftFor(t *testing.T) {
 
 	// One slot, a 2 s timeout, a 3 s lease: the first try hangs for 2 s,
 	// after which a second would end past the lease.
-	worker := deliveryWorker(s, app.DeliveryConfig{Owner: "lease-test", Retry: domain.RetryPolicy{Base: time.Hour, Max: time.Hour},
+	worker := deliveryWorker(s, s.deliveries, app.DeliveryConfig{Owner: "lease-test", Retry: domain.RetryPolicy{Base: time.Hour, Max: time.Hour},
 		GiveUpAfter: 24 * time.Hour, Lease: 3 * time.Second, Batch: 3, Parallel: 1, TryTimeout: 2 * time.Second})
 	claimed, err := worker.Handle(context.Background())
 	if err != nil || claimed != 3 {

@@ -20,6 +20,15 @@ func SweepQueueAfter(d *Deliveries, tries int) {
 // TriesRecorded counts n tries as recorded, as a group commit does.
 func TriesRecorded(d *Deliveries, n int) { d.tries.sweeper.tried(n) }
 
+// TriesSinceSweep is how many tries d counted since it last started a
+// sweep: a sweep, when due, starts within TriesRecorded and sets it to 0.
+func TriesSinceSweep(d *Deliveries) int {
+	s := d.tries.sweeper
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.moved
+}
+
 // TryRecordID is the log record id of a try (tryRecordID).
 func TryRecordID(owner string, t app.DeliveryTried) string { return tryRecordID(owner, t) }
 

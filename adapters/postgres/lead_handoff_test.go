@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,21 +15,37 @@ import (
 	"ctjournal/domain"
 )
 
-// handoffWorker is a delivery worker whose claim rounds never come after
-// the first: no wake-up reaches it and its idle wait is an hour. A lead it
-// delivers was handed to it by the projection.
-func handoffWorker(t *testing.T, s store, parallel, batch int) app.DeliverLeads {
+// handoffWorker is a delivery worker on queue whose claim rounds never
+// come after the first: no wake-up reaches it and its idle wait is an
+// hour. A lead it delivers was handed to it by the projection.
+func handoffWorker(t *testing.T, s store, queue app.DeliveryQueue, parallel, batch int) app.DeliverLeads {
 	t.Helper()
-	return deliveryWorker(s, app.DeliveryConfig{Owner: "handoff-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+	return deliveryWorker(s, queue, app.DeliveryConfig{Owner: "handoff-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		GiveUpAfter: time.Hour, Lease: 10 * time.Second, Batch: batch, Parallel: parallel})
 }
 
-// deliveryWorker is a delivery worker on s under cfg: Calltouch requests
-// time out after 2 s, no rate limit, no jitter, nothing logged.
-func deliveryWorker(s store, cfg app.DeliveryConfig) app.DeliverLeads {
-	return app.NewDeliverLeads(s.deliveries, s.policies, calltouch.New(2*time.Second, "test"),
+// deliveryWorker is a delivery worker on s's policies and queue under
+// cfg: Calltouch requests time out after 2 s, no rate limit, no jitter,
+// nothing logged.
+func deliveryWorker(s store, queue app.DeliveryQueue, cfg app.DeliveryConfig) app.DeliverLeads {
+	return app.NewDeliverLeads(queue, s.policies, calltouch.New(2*time.Second, "test"),
 		postgres.NewSiteRate(s.db, 0), time.Now, func() float64 { return 0 }, cfg,
 		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})
+}
+
+// countedClaims is a delivery queue that counts the claim rounds run on
+// it and the leads they took: which tells a lead handed over from one
+// that a claim round found.
+type countedClaims struct {
+	app.DeliveryQueue
+	rounds, claimed atomic.Int64
+}
+
+func (q *countedClaims) Claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]app.ClaimedLead, error) {
+	leads, err := q.DeliveryQueue.Claim(ctx, owner, now, leaseUntil, limit)
+	q.claimed.Add(int64(len(leads)))
+	q.rounds.Add(1)
+	return leads, err
 }
 
 // runWorker runs the worker until the returned stop, which waits for it.
@@ -48,21 +65,24 @@ func startProjectionHandingOver(t *testing.T, s store, to app.LeadHandoff) {
 }
 
 // leadWidget is a store whose widget w-1 sends its leads to a fake
-// Calltouch, and a worker for it, not running yet.
-func leadWidget(t *testing.T) (store, *calltouchfake.Server, app.DeliverLeads) {
+// Calltouch, and a worker for it, not running yet, whose claim rounds
+// are counted.
+func leadWidget(t *testing.T) (store, *calltouchfake.Server, app.DeliverLeads, *countedClaims) {
 	t.Helper()
 	s := newStore(t)
 	fake := calltouchfake.New()
 	t.Cleanup(fake.Close)
 	rbSetPolicy(t, s.db, "w-1", rbPolicy(fake.URL(), nil))
-	return s, fake, handoffWorker(t, s, 4, 64)
+	claims := &countedClaims{DeliveryQueue: s.deliveries}
+	return s, fake, handoffWorker(t, s, claims, 4, 64), claims
 }
 
 func TestProjection_HandsALeadStraightToTheRunningDeliveryWorker(t *testing.T) {
 	t.Parallel()
-	s, fake, worker := leadWidget(t)
+	s, fake, worker, claims := leadWidget(t)
 	runWorker(t, worker, time.Hour)
-	time.Sleep(100 * time.Millisecond) // the worker's first round finds nothing
+	// Its first claim round, with nothing queued yet, is its last.
+	rbWaitFor(t, 10*time.Second, "the worker's first claim round", func() bool { return claims.rounds.Load() > 0 })
 	startProjectionHandingOver(t, s, worker)
 
 	ingest(t, s, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1))
@@ -76,11 +96,14 @@ func TestProjection_HandsALeadStraightToTheRunningDeliveryWorker(t *testing.T) {
 	if n := fake.Count(); n != 1 {
 		t.Fatalf("Calltouch got %d requests, want 1", n)
 	}
+	if rounds, claimed := claims.rounds.Load(), claims.claimed.Load(); rounds != 1 || claimed != 0 {
+		t.Fatalf("%d claim rounds took %d leads, want the first round only, empty: the lead was not handed over", rounds, claimed)
+	}
 }
 
 func TestProjection_QueuesLeadsUnclaimedWhenNoWorkerTakesThem(t *testing.T) {
 	t.Parallel()
-	s, fake, worker := leadWidget(t)
+	s, fake, worker, claims := leadWidget(t)
 	startProjectionHandingOver(t, s, worker)
 
 	ingest(t, s, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1))
@@ -93,12 +116,15 @@ func TestProjection_QueuesLeadsUnclaimedWhenNoWorkerTakesThem(t *testing.T) {
 	if !fake.WaitFor(1, 30*time.Second) {
 		t.Fatal("the claim round did not send the queued lead")
 	}
+	if n := claims.claimed.Load(); n != 1 {
+		t.Fatalf("claim rounds took %d leads, want the one queued", n)
+	}
 }
 
 func TestDeliverLeads_ReservesOnlyFreeSlotsWhileRunning(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	worker := handoffWorker(t, s, 3, 64)
+	worker := handoffWorker(t, s, s.deliveries, 3, 64)
 	if _, n := worker.Reserve(5); n != 0 {
 		t.Fatalf("a worker not running reserved %d slots", n)
 	}
@@ -148,7 +174,7 @@ func reserveOnceRunning(t *testing.T, worker app.DeliverLeads, n int) (claim app
 func TestDeliverLeads_HandsOverNoMoreThanABatchAtOnce(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	worker := handoffWorker(t, s, 16, 3)
+	worker := handoffWorker(t, s, s.deliveries, 16, 3)
 	runWorker(t, worker, time.Hour)
 	claim, n := reserveOnceRunning(t, worker, 2)
 	if n != 2 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -77,8 +78,9 @@ func TestOpenProjectionPool_LeadsAreHandedOverOnlyOnceOnDisk(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	if _, err := s.db.Exec(`CREATE EXTENSION IF NOT EXISTS pg_walinspect`); err != nil {
-		t.Skipf("reading the WAL needs pg_walinspect and a superuser: %v", err)
+		t.Fatalf("reading the WAL needs pg_walinspect (PostgreSQL 15 or later) and a superuser: %v", err)
 	}
+	keepWAL(t, s.url)
 	pool := openProjectionPool(t, s)
 	start := texts(t, s.db, `SELECT pg_current_wal_insert_lsn()::text`)[0]
 	handoff := &flushNotingHandoff{db: s.db, flushedAt: map[string]string{}}
@@ -109,6 +111,28 @@ func TestOpenProjectionPool_LeadsAreHandedOverOnlyOnceOnDisk(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("handed-over leads whose commit was on disk (true) or not yet (false):\n%s\nwant:\n%s", joinLines(got), joinLines(want))
+	}
+}
+
+// keepWAL keeps the server's WAL from now until the test ends, through a
+// temporary replication slot on a session of its own: the writes of every
+// other database on the server could otherwise have it recycled before
+// the test reads it.
+func keepWAL(t *testing.T, databaseURL string) {
+	t.Helper()
+	db, err := sql.Open("postgres", databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	slot := fmt.Sprintf("ctj_test_wal_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := conn.ExecContext(context.Background(), `SELECT pg_create_physical_replication_slot($1, true, true)`, slot); err != nil {
+		t.Fatalf("a temporary replication slot to keep the WAL (needs a free max_replication_slots): %v", err)
 	}
 }
 

@@ -22,16 +22,15 @@ func TestQueueIsVacuumedAfterEnoughTries(t *testing.T) {
 		return n
 	}
 	postgres.TriesRecorded(d, 9)
-	time.Sleep(200 * time.Millisecond)
+	if n := postgres.TriesSinceSweep(d); n != 9 {
+		t.Fatalf("%d tries counted since a sweep after 9 tries, want 9: a sweep started before 10", n)
+	}
 	if n := vacuums(); n != 0 {
 		t.Fatalf("vacuumed %d times after 9 tries, want none before 10", n)
 	}
 	postgres.TriesRecorded(d, 1)
-	deadline := time.Now().Add(30 * time.Second)
-	for vacuums() == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no vacuum of ctj_deliveries after 10 tries")
-		}
-		time.Sleep(50 * time.Millisecond)
+	if n := postgres.TriesSinceSweep(d); n != 0 {
+		t.Fatalf("%d tries counted since a sweep after 10 tries, want 0: no sweep started", n)
 	}
+	rbWaitFor(t, 30*time.Second, "a vacuum of ctj_deliveries after 10 tries", func() bool { return vacuums() > 0 })
 }

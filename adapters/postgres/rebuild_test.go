@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,6 +180,7 @@ func TestRebuild_WhileProjectionRuns_KeepsBothConsistent(t *testing.T) {
 
 	// The telephony core keeps sending while the rebuild runs.
 	stop, appended := make(chan struct{}), make(chan error, 1)
+	var batches atomic.Int64 // appended so far
 	go func() {
 		log := postgres.NewEventLog(db)
 		for i := 0; ; i++ {
@@ -203,14 +205,21 @@ func TestRebuild_WhileProjectionRuns_KeepsBothConsistent(t *testing.T) {
 				appended <- err
 				return
 			}
+			batches.Add(1)
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
-	time.Sleep(100 * time.Millisecond)
-	t0 := time.Now()
+	rbWaitFor(t, 10*time.Second, "the first batch appended", func() bool { return batches.Load() > 0 })
+	t0, first := time.Now(), batches.Load()
 	res := rbRebuild(t, db, postgres.RebuildConfig{PageSize: 25, SwapGap: 5})
-	t.Logf("rebuild took %s", time.Since(t0))
-	time.Sleep(200 * time.Millisecond) // the projection goes on against the new tables
+	during := batches.Load() - first
+	t.Logf("rebuild took %s; %d batches appended meanwhile", time.Since(t0), during)
+	if during == 0 {
+		t.Fatal("no batch was appended while the rebuild ran")
+	}
+	// The projection goes on against the new tables.
+	swapped := batches.Load()
+	rbWaitFor(t, 10*time.Second, "batches appended after the swap", func() bool { return batches.Load() >= swapped+3 })
 	close(stop)
 	if err := <-appended; err != nil {
 		t.Fatalf("append during the rebuild: %v", err)

@@ -2,6 +2,7 @@ package calltouchfake_test
 
 import (
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -52,6 +53,9 @@ func TestFake_RecordsTheRequest(t *testing.T) {
 	r := reqs[0]
 	if r.Method != "POST" || r.Path != registerPath || r.SiteID != "77" || !r.Answered || r.Status != 200 || r.At.IsZero() {
 		t.Errorf("recorded %+v", r)
+	}
+	if host, port, err := net.SplitHostPort(r.RemoteAddr); err != nil || host != "127.0.0.1" || port == "0" {
+		t.Errorf("RemoteAddr = %q, want the client's 127.0.0.1:port", r.RemoteAddr)
 	}
 	if got := r.Header.Get("Content-Type"); got != "application/x-www-form-urlencoded" {
 		t.Errorf("Content-Type = %q", got)

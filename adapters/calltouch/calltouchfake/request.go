@@ -24,6 +24,9 @@ type Request struct {
 	// included, since the order is part of what Calltouch gets.
 	FieldOrder []string
 	At         time.Time // when it arrived
+	// RemoteAddr is the client's end of the connection (host:port): which
+	// connection, so which process, sent it.
+	RemoteAddr string
 
 	// Answered is false when the fake hung or dropped the connection; Status
 	// is then 0.
@@ -42,6 +45,7 @@ func newRequest(r *http.Request, body string, at time.Time) Request {
 		Form:       form,
 		FieldOrder: fieldOrder(body),
 		At:         at,
+		RemoteAddr: r.RemoteAddr,
 	}
 }
 

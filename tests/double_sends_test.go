@@ -1,0 +1,43 @@
+package tests
+
+import (
+	"testing"
+	"time"
+)
+
+// A key accepted twice is forgiven only when the serve whose connection
+// carried the first acceptance was SIGKILLed within crashWindow after it,
+// and the second acceptance came after that kill.
+func TestDoubleSends_ForgivesOnlyTheKilledServesRecentAcceptance(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	killed := kill{at: at(0), ports: map[int]bool{40001: true}}
+	tests := []struct {
+		name      string
+		accepted  []acceptance
+		forgiven  bool
+		wantGapMS int64
+	}{
+		{"the killed serve's, just before the kill", []acceptance{{at(-300 * time.Millisecond), 40001}, {at(9 * time.Second), 40002}}, true, 300},
+		{"stamped a moment after the kill (the fake's skew)", []acceptance{{at(200 * time.Millisecond), 40001}, {at(9 * time.Second), 40002}}, true, -200},
+		{"another serve's connection", []acceptance{{at(-300 * time.Millisecond), 40009}, {at(9 * time.Second), 40002}}, false, 0},
+		{"longer before the kill than the window", []acceptance{{at(-crashWindow - time.Millisecond), 40001}, {at(9 * time.Second), 40002}}, false, 0},
+		{"both before the kill", []acceptance{{at(-300 * time.Millisecond), 40001}, {at(-100 * time.Millisecond), 40002}}, false, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			perKey := map[string]*keyRequests{"o~1": {requests: 2, accepted: tt.accepted}}
+			doubles, unexplained, windows := doubleSends(perKey, []kill{killed})
+			if doubles != 1 {
+				t.Errorf("doubles = %d, want 1", doubles)
+			}
+			if forgiven := len(unexplained) == 0; forgiven != tt.forgiven {
+				t.Fatalf("forgiven = %v (unexplained %v), want %v", forgiven, unexplained, tt.forgiven)
+			}
+			if tt.forgiven && (len(windows) != 1 || windows[0].Milliseconds() != tt.wantGapMS) {
+				t.Errorf("windows = %v, want [%dms]", windows, tt.wantGapMS)
+			}
+		})
+	}
+}
