@@ -117,3 +117,15 @@ func TestBatchError_SaysWhereAndWhy(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBatch_NamesTheEventAndFieldHoldingU0000(t *testing.T) {
+	// `"\"\\\u0000"`: a quote, a backslash, then U+0000.
+	bad := strings.Replace(string(encodeEnvelope(t, withMember(envelopeOf(CallOrdered), "data.form_name", "FORM"))),
+		`"FORM"`, `"\"\\\u0000"`, 1)
+	body := []byte(`[` + string(encodeEnvelope(t, envelopeOf(CallOrdered))) + `,` + bad + `]`)
+	_, err := ParseBatch(body)
+	var be *BatchError
+	if !errors.As(err, &be) || be.Index != 1 || be.Field != "data.form_name" || be.Message != "must not contain U+0000" {
+		t.Fatalf("ParseBatch(%s) = %v, want event 1, data.form_name holding U+0000", body, err)
+	}
+}

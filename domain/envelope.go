@@ -13,6 +13,17 @@ const MaxBatch = 1000
 // maxDetailsBytes bounds call.ordered's details, measured as compact JSON.
 const maxDetailsBytes = 16 << 10
 
+// An event's times must lie in [earliestTime, latestTime) (contract.md),
+// compared as instants: every store holds them, and none is near the end
+// of a range where an offset could tip it over.
+var (
+	earliestTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestTime   = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// maxTalkSeconds is the longest talk an event may report (contract.md): a day.
+const maxTalkSeconds = 86400
+
 // refChars may make up an order or widget id; "~" is missing on purpose: it
 // separates the attempt in a lead key.
 const refChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
@@ -35,6 +46,9 @@ func parseValidEvent(raw json.RawMessage) (CallEvent, error) {
 	if !ok {
 		return CallEvent{}, fieldErr("", "event must be a JSON object")
 	}
+	if path, inName, found := nulString(raw); found {
+		return CallEvent{}, nulError(path, inName)
+	}
 	var e CallEvent
 	var err error
 	if e.EventID, err = parseEventID(env); err != nil {
@@ -51,6 +65,9 @@ func parseValidEvent(raw json.RawMessage) (CallEvent, error) {
 	}
 	var data jsonObject
 	if e.OccurredAt, data, err = timeAndData(env); err != nil {
+		return CallEvent{}, err
+	}
+	if err = checkTimeRange("occurred_at", e.OccurredAt); err != nil {
 		return CallEvent{}, err
 	}
 	if e.Type == CallOrdered {
@@ -73,6 +90,14 @@ func timeAndData(env jsonObject) (time.Time, jsonObject, error) {
 	}
 	data, err := env.object("data")
 	return at, data, err
+}
+
+// checkTimeRange refuses a time outside [earliestTime, latestTime).
+func checkTimeRange(field string, t time.Time) error {
+	if t.Before(earliestTime) || !t.Before(latestTime) {
+		return fieldErr(field, "must be from 2000-01-01T00:00:00Z up to (not including) 2100-01-01T00:00:00Z")
+	}
+	return nil
 }
 
 // parseEventID accepts only the canonical 8-4-4-4-12 form (uuid.Parse alone
@@ -140,6 +165,11 @@ func parseOrderData(data jsonObject) (*OrderData, error) {
 	if o.ScheduledAt, err = data.timestamp("scheduled_at"); err != nil {
 		return nil, err
 	}
+	if o.ScheduledAt != nil {
+		if err := checkTimeRange(data.path("scheduled_at"), *o.ScheduledAt); err != nil {
+			return nil, err
+		}
+	}
 	if o.Details, err = parseDetails(data); err != nil {
 		return nil, err
 	}
@@ -205,8 +235,8 @@ func parseAttemptData(e *CallEvent, data jsonObject) error {
 	switch e.Type {
 	case CallAnswered:
 		n, present, ok := data.integer("talk_seconds")
-		if present && (!ok || n < 0) {
-			return fieldErr("data.talk_seconds", "must be an integer of 0 or more")
+		if present && (!ok || n < 0 || n > maxTalkSeconds) {
+			return fieldErr("data.talk_seconds", "must be an integer from 0 to %d", maxTalkSeconds)
 		}
 		if present {
 			talk := int(n)

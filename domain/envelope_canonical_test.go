@@ -111,7 +111,8 @@ func TestUnmarshalEvent_RoundTripsEveryParsedEvent(t *testing.T) {
 		withMember(envelopeOf(CallAnswered), "data.talk_seconds", 3600),
 		withMember(envelopeOf(CallFailed), "data.reason", "no_answer"),
 		envelopeOf(CallFailed),
-		withMember(envelopeOf(CallLastAttempt), "occurred_at", "0001-01-01T00:00:00Z"),
+		withMember(envelopeOf(CallLastAttempt), "occurred_at", "2000-01-01T00:00:00Z"),
+		withMember(envelopeOf(CallLastAttempt), "occurred_at", "2099-12-31T23:59:59.999999999Z"),
 	}
 	for _, env := range envs {
 		parsed := mustParseEvent(t, string(encodeEnvelope(t, env)))

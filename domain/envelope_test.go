@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -136,7 +137,10 @@ func TestParseEvent_RefusesInvalidFieldsNamingThem(t *testing.T) {
 		msgPhone    = "is not a valid phone number"
 		msgAttempt  = "must be an integer from 1 to 100"
 		msgDetails  = "must be an object of string to string"
-		msgTalk     = "must be an integer of 0 or more"
+		msgTalk     = "must be an integer from 0 to 86400"
+		msgRange    = "must be from 2000-01-01T00:00:00Z up to (not including) 2100-01-01T00:00:00Z"
+		msgNUL      = "must not contain U+0000"
+		msgNULName  = "must not have a member name holding U+0000"
 		msgRequired = "required"
 	)
 	tests := []struct {
@@ -173,6 +177,13 @@ func TestParseEvent_RefusesInvalidFieldsNamingThem(t *testing.T) {
 		{"occurred_at unix seconds", withMember(envelopeOf(CallDialed), "occurred_at", 1795000000), "occurred_at", msgString},
 		{"occurred_at before year 0 in UTC", withMember(envelopeOf(CallDialed), "occurred_at", "0000-01-01T00:00:00+01:00"), "occurred_at", msgTime},
 		{"occurred_at after year 9999 in UTC", withMember(envelopeOf(CallDialed), "occurred_at", "9999-12-31T23:00:00-02:00"), "occurred_at", msgTime},
+		{"occurred_at in year 0", withMember(envelopeOf(CallDialed), "occurred_at", "0000-01-01T00:00:00Z"), "occurred_at", msgRange},
+		{"occurred_at in year 1 that is year 0 in UTC", withMember(envelopeOf(CallOrdered), "occurred_at", "0001-01-01T00:00:00+01:00"), "occurred_at", msgRange},
+		{"occurred_at just before 2000", withMember(envelopeOf(CallDialed), "occurred_at", "1999-12-31T23:59:59.999999999Z"), "occurred_at", msgRange},
+		{"occurred_at of 2000 in Moscow, 1999 in UTC", withMember(envelopeOf(CallDialed), "occurred_at", "2000-01-01T02:59:59+03:00"), "occurred_at", msgRange},
+		{"occurred_at in 2100", withMember(envelopeOf(CallDialed), "occurred_at", "2100-01-01T00:00:00Z"), "occurred_at", msgRange},
+		{"occurred_at of 2099 in UTC-1, 2100 in UTC", withMember(envelopeOf(CallDialed), "occurred_at", "2099-12-31T23:30:00-01:00"), "occurred_at", msgRange},
+		{"occurred_at in 9999", withMember(envelopeOf(CallAnswered), "occurred_at", "9999-12-31T23:59:59Z"), "occurred_at", msgRange},
 		{"data an array", withMember(envelopeOf(CallDialed), "data", []int{1}), "data", "must be a JSON object"},
 		{"data a string", withMember(envelopeOf(CallOrdered), "data", "{}"), "data", "must be a JSON object"},
 		{"ordered without data", withMember(envelopeOf(CallOrdered), "data", absentMember), "data.client_phone", msgRequired},
@@ -187,6 +198,9 @@ func TestParseEvent_RefusesInvalidFieldsNamingThem(t *testing.T) {
 		{"session id a number", withMember(envelopeOf(CallOrdered), "data.calltouch_session_id", 123), "data.calltouch_session_id", msgString},
 		{"form name an object", withMember(envelopeOf(CallOrdered), "data.form_name", map[string]any{}), "data.form_name", msgString},
 		{"scheduled_at not a time", withMember(envelopeOf(CallOrdered), "data.scheduled_at", "tomorrow"), "data.scheduled_at", msgTime},
+		{"scheduled_at in year 0", withMember(envelopeOf(CallOrdered), "data.scheduled_at", "0000-01-01T00:00:00Z"), "data.scheduled_at", msgRange},
+		{"scheduled_at in year 1 that is year 0 in UTC", withMember(envelopeOf(CallOrdered), "data.scheduled_at", "0001-01-01T00:00:00+01:00"), "data.scheduled_at", msgRange},
+		{"scheduled_at in 2100", withMember(envelopeOf(CallOrdered), "data.scheduled_at", "2100-01-01T00:00:00Z"), "data.scheduled_at", msgRange},
 		{"details an array", withMember(envelopeOf(CallOrdered), "data.details", []string{"a"}), "data.details", msgDetails},
 		{"details with a number", withMember(envelopeOf(CallOrdered), "data.details", map[string]any{"n": 1}), "data.details", msgDetails},
 		{"details with a null", withMember(envelopeOf(CallOrdered), "data.details", map[string]any{"n": nil}), "data.details", msgDetails + ` ("n" is null)`},
@@ -207,7 +221,28 @@ func TestParseEvent_RefusesInvalidFieldsNamingThem(t *testing.T) {
 		{"talk_seconds negative", withMember(envelopeOf(CallAnswered), "data.talk_seconds", -1), "data.talk_seconds", msgTalk},
 		{"talk_seconds fractional", withMember(envelopeOf(CallAnswered), "data.talk_seconds", raw("12.5")), "data.talk_seconds", msgTalk},
 		{"talk_seconds a string", withMember(envelopeOf(CallAnswered), "data.talk_seconds", "12"), "data.talk_seconds", msgTalk},
+		{"talk_seconds over a day", withMember(envelopeOf(CallAnswered), "data.talk_seconds", 86401), "data.talk_seconds", msgTalk},
+		{"talk_seconds beyond int64", withMember(envelopeOf(CallAnswered), "data.talk_seconds", raw("99999999999999999999")), "data.talk_seconds", msgTalk},
 		{"reason a number", withMember(envelopeOf(CallFailed), "data.reason", 486), "data.reason", msgString},
+		{"U+0000 in event_id", withMember(envelopeOf(CallDialed), "event_id", envelopeEventID+"\x00"), "event_id", msgNUL},
+		{"U+0000 in type", withMember(envelopeOf(CallDialed), "type", "call.dialed\x00"), "type", msgNUL},
+		{"U+0000 in order_id", withMember(envelopeOf(CallDialed), "order_id", "ord\x001"), "order_id", msgNUL},
+		{"U+0000 in widget_id", withMember(envelopeOf(CallDialed), "widget_id", "\x00"), "widget_id", msgNUL},
+		{"U+0000 in occurred_at", withMember(envelopeOf(CallDialed), "occurred_at", "2026-11-24T10:15:00+03:00\x00"), "occurred_at", msgNUL},
+		{"U+0000 in kind", withMember(envelopeOf(CallOrdered), "data.kind", "callback\x00"), "data.kind", msgNUL},
+		{"U+0000 in client_phone", withMember(envelopeOf(CallOrdered), "data.client_phone", "+7 916 123-45-67\x00"), "data.client_phone", msgNUL},
+		{"U+0000 in manager_phone", withMember(envelopeOf(CallOrdered), "data.manager_phone", "\x00"), "data.manager_phone", msgNUL},
+		{"U+0000 in calltouch_session_id", withMember(envelopeOf(CallOrdered), "data.calltouch_session_id", "s\x00"), "data.calltouch_session_id", msgNUL},
+		{"U+0000 in form_name", withMember(envelopeOf(CallOrdered), "data.form_name", "Заявка\x00"), "data.form_name", msgNUL},
+		{"U+0000 in scheduled_at", withMember(envelopeOf(CallOrdered), "data.scheduled_at", "\x002026-11-25T10:00:00+03:00"), "data.scheduled_at", msgNUL},
+		{"U+0000 in a details value", withMember(envelopeOf(CallOrdered), "data.details", map[string]string{"a": "b", "page": "/\x00"}), "data.details.page", msgNUL},
+		{"U+0000 in a details name", withMember(envelopeOf(CallOrdered), "data.details", map[string]string{"pa\x00ge": "/"}), "data.details", msgNULName},
+		{"U+0000 in reason", withMember(envelopeOf(CallFailed), "data.reason", "busy\x00"), "data.reason", msgNUL},
+		{"U+0000 in an unknown member", withMember(envelopeOf(CallDialed), "data.note", "\x00"), "data.note", msgNUL},
+		{"U+0000 deep in an unknown member", withMember(envelopeOf(CallDialed), "extra", map[string]any{"tags": []any{1, "a", map[string]string{"x": "\x00"}}}),
+			"extra.tags[2].x", msgNUL},
+		{"U+0000 in an unknown member's name", withMember(envelopeOf(CallDialed), "data.n\x00te", "x"), "data", msgNULName},
+		{"U+0000 in an envelope member's name", withMember(envelopeOf(CallDialed), "\x00", "x"), "", msgNULName},
 		{"first bad field wins", withMember(withMember(envelopeOf(CallDialed), "type", "x"), "order_id", ""), "type",
 			"must be one of call.ordered, call.dialed, call.answered, call.failed, call.last_attempt"},
 	}
@@ -272,5 +307,38 @@ func TestParseEvent_NullAndEmptyOptionalFieldsAreAbsent(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("with %q: got %+v, want %+v", v, got.Order, want.Order)
 		}
+	}
+}
+
+func TestParseEvent_AcceptsTimesAtTheEdgesOfTheRange(t *testing.T) {
+	for _, at := range []string{
+		"2000-01-01T00:00:00Z", "2000-01-01T03:00:00+03:00", "1999-12-31T23:00:00-01:00",
+		"2099-12-31T23:59:59.999999999Z", "2100-01-01T02:59:59+03:00",
+	} {
+		env := withMember(withMember(envelopeOf(CallOrdered), "occurred_at", at), "data.scheduled_at", at)
+		e, err := ParseEvent(encodeEnvelope(t, env))
+		if err != nil {
+			t.Errorf("%s: %v", at, err)
+			continue
+		}
+		if e.OccurredAt.Location() != time.UTC || !e.OccurredAt.Equal(*e.Order.ScheduledAt) {
+			t.Errorf("%s: read as %v and %v", at, e.OccurredAt, e.Order.ScheduledAt)
+		}
+	}
+}
+
+// Only a real escape is U+0000: "\\u0000" is a backslash and "u0000".
+func TestParseEvent_AnEscapedBackslashBeforeU0000IsNoNUL(t *testing.T) {
+	env := withMember(withMember(envelopeOf(CallOrdered), "data.form_name", `\u0000`), "data.details", map[string]string{`\u0000`: `\\u0000`})
+	raw := encodeEnvelope(t, env)
+	if !bytes.Contains(raw, []byte(`\\u0000`)) {
+		t.Fatalf("the test envelope holds no escaped backslash before u0000: %s", raw)
+	}
+	e, err := ParseEvent(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Order.FormName != `\u0000` || e.Order.Details[`\u0000`] != `\\u0000` {
+		t.Errorf("got form name %q, details %q", e.Order.FormName, e.Order.Details)
 	}
 }

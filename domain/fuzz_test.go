@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func FuzzParseBatch(f *testing.F) {
@@ -20,6 +21,11 @@ func FuzzParseBatch(f *testing.F) {
 	f.Add(encodeEnvelope(f, withMember(withMember(envelopeOf(CallAnswered), "data.talk_seconds", 0), "data.attempt", 100)))
 	f.Add(encodeEnvelope(f, withMember(envelopeOf(CallFailed), "data.reason", "busy")))
 	f.Add(batchOf(f, envelopeOf(CallOrdered), envelopeOf(CallDialed), withMember(envelopeOf(CallDialed), "data.attempt", 1.5)))
+	f.Add(encodeEnvelope(f, withMember(envelopeOf(CallDialed), "occurred_at", "0001-01-01T00:00:00+01:00")))
+	f.Add(encodeEnvelope(f, withMember(envelopeOf(CallOrdered), "data.scheduled_at", "2099-12-31T23:59:59-00:01")))
+	f.Add(encodeEnvelope(f, withMember(envelopeOf(CallOrdered), "data.details", map[string]string{"k\x00": "v", "w": "\x00"})))
+	f.Add(encodeEnvelope(f, withMember(envelopeOf(CallFailed), "data.reason", `\u0000`)))
+	f.Add(encodeEnvelope(f, withMember(envelopeOf(CallAnswered), "data.talk_seconds", 86400)))
 	for _, s := range []string{``, `[]`, `null`, `[null]`, `{}`, `"x"`, `[{"event_id":1}]`, `{"data":[]}`} {
 		f.Add([]byte(s))
 	}
@@ -36,6 +42,22 @@ func FuzzParseBatch(f *testing.F) {
 			stored, err := MarshalEvent(e)
 			if err != nil {
 				t.Fatalf("MarshalEvent(%+v): %v", e, err)
+			}
+			// What is accepted, any store holds.
+			if holdsNUL(decodeAny(t, stored)) {
+				t.Fatalf("accepted %s holds U+0000", stored)
+			}
+			times := []time.Time{e.OccurredAt}
+			if e.Order.Deferred() {
+				times = append(times, *e.Order.ScheduledAt)
+			}
+			for _, at := range times {
+				if at.Before(earliestTime) || !at.Before(latestTime) {
+					t.Fatalf("accepted %s has a time out of range: %v", stored, at)
+				}
+			}
+			if e.Attempt < 0 || e.Attempt > 100 || (e.TalkSeconds != nil && (*e.TalkSeconds < 0 || *e.TalkSeconds > maxTalkSeconds)) {
+				t.Fatalf("accepted %s has a number out of range", stored)
 			}
 			back, err := UnmarshalEvent(stored)
 			if err != nil {
@@ -92,6 +114,7 @@ func FuzzParsePolicy(f *testing.F) {
 		`{"site_id":"1","server":"http://127.0.0.1:9000/","token":"t","hook":"before_call","only_successful":true}`,
 		`{"site_id":"1","server":"https://user@h","token":"****abcd"}`,
 		`{"site_id":"1","server":"a..b","token":"t","extra":null}`,
+		`{"site_id":"1\u0000","server":"h","token":"t"}`, `{"site_id":"\\u0000","server":"h","token":"t"}`,
 		``, `null`, `[]`, `{}`,
 	} {
 		f.Add([]byte(s))
@@ -107,6 +130,11 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 		if err := p.Validate(); err != nil {
 			t.Fatalf("accepted %+v fails Validate: %v", p, err)
+		}
+		for _, s := range []string{p.SiteID, p.Server, p.Token, string(p.Hook)} {
+			if strings.IndexByte(s, 0) >= 0 {
+				t.Fatalf("accepted %+v holds U+0000", p)
+			}
 		}
 		if base := strings.ToLower(p.BaseURL()); !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
 			t.Fatalf("BaseURL of %q = %q", p.Server, base)

@@ -9,18 +9,23 @@ import (
 
 // FuzzJSONScan holds the splitters to json.Unmarshal: for any valid JSON
 // array they give the elements it gives, and for any valid object the
-// members, the last of a repeated name winning.
+// members, the last of a repeated name winning; and nulString finds U+0000
+// exactly when the decoded value holds one, in a name or a string.
 func FuzzJSONScan(f *testing.F) {
 	for _, s := range []string{
 		`[]`, `{}`, ` [ 1 , "a" , null , true , {"x":[1,{"y":"]"}]} ] `, `{"a":1,"a":2}`,
 		`{"k\"e\\y":"v\u00e9","":{},"n":-1.5e3}`, "{\"\xff\":\"\xfe\"}", `{"s":"\\","t":"\"}"}`,
 		`[[[]],[{}],"\\\""]`, `{"a" : [ ] , "b" :{ } }`,
+		`{"a":"\u0000"}`, `{"a\u0000":1}`, `["\\u0000"]`, `{"a":[1e999,"\\\u0000"]}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if !json.Valid(b) {
 			return
+		}
+		if _, _, found := nulString(b); found != holdsNUL(decodeAny(t, b)) {
+			t.Fatalf("%q: nulString found U+0000: %v; decoded, it holds one: %v", b, found, !found)
 		}
 		switch trimmed := bytes.TrimSpace(b); trimmed[0] {
 		case '[':

@@ -25,6 +25,9 @@ func ParsePolicy(raw []byte) (Policy, error) {
 	if !ok {
 		return Policy{}, fieldErr("", "policy must be a JSON object")
 	}
+	if path, inName, found := nulString(raw); found {
+		return Policy{}, nulError(path, inName)
+	}
 	var unknown []string
 	for _, m := range obj.members {
 		if !slices.Contains(policyFields, string(m.key)) {

@@ -92,6 +92,11 @@ func TestParsePolicy_RefusesInvalidPoliciesNamingTheField(t *testing.T) {
 		{"send_order_date an object", withAccess(`,"send_order_date":{}`), "send_order_date", msgBool},
 		{"comment_details an array", withAccess(`,"comment_details":[]`), "comment_details", msgBool},
 		{"tap2call a string", withAccess(`,"tap2call":"on"`), "tap2call", msgBool},
+		{"U+0000 in site_id", `{"site_id":"12\u00005","server":"api.calltouch.ru","token":"t"}`, "site_id", "must not contain U+0000"},
+		{"U+0000 in server", withServer(`"api.calltouch.ru\u0000"`), "server", "must not contain U+0000"},
+		{"U+0000 in token", `{"site_id":"1","server":"api.calltouch.ru","token":"\u0000tok"}`, "token", "must not contain U+0000"},
+		{"U+0000 in hook", withAccess(`,"hook":"after_call\u0000"`), "hook", "must not contain U+0000"},
+		{"U+0000 in a member name", withAccess(`,"tap2call\u0000":true`), "", "must not have a member name holding U+0000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -174,6 +174,9 @@ type process struct {
 	stderr  *syncBuffer
 	bodies  bytes.Buffer // every response body the tests received
 	logsAll bytes.Buffer // stderr of every serve run, restarts included
+	// serverErrors lists every answer no request may get (serverError),
+	// whoever sent it; the test owning the engine fails on any.
+	serverErrors []string
 }
 
 // defaultEnv is serve's environment in the tests: quick retries, no rate
@@ -259,7 +262,7 @@ func startEngine(t *testing.T, opts ...engineOption) *engine {
 	}
 	e := &engine{t: t, process: p}
 	t.Cleanup(func() {
-		if err := errors.Join(p.shutdown(), p.leakedToken()); err != nil {
+		if err := errors.Join(p.shutdown(), p.leakedToken(), p.serverErrorsSeen()); err != nil {
 			t.Error(err)
 		}
 		if t.Failed() {
@@ -301,7 +304,7 @@ func stopShared() error {
 	if shared.p == nil {
 		return nil
 	}
-	err := errors.Join(shared.p.shutdown(), shared.p.leakedToken())
+	err := errors.Join(shared.p.shutdown(), shared.p.leakedToken(), shared.p.serverErrorsSeen())
 	if err != nil {
 		err = fmt.Errorf("shared serve: %w\nstderr:\n%s", err, shared.p.logs())
 	}
@@ -325,7 +328,7 @@ func (e *engine) another(t *testing.T) *engine {
 		t.Fatalf("start a second ctjournal serve: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := o.stop(); err != nil {
+		if err := errors.Join(o.stop(), o.serverErrorsSeen()); err != nil {
 			t.Error(err)
 		}
 		if t.Failed() {
@@ -521,7 +524,49 @@ func (e *engine) do(method, path, contentType string, body []byte, headers ...st
 	return status, out
 }
 
-// send is do without failing the test, for goroutines of a test.
+// send is do without stopping the test, for goroutines of a test; an
+// answer no request may get fails the test all the same.
+func (e *engine) send(method, path, contentType string, body []byte, headers ...string) (int, []byte, error) {
+	e.t.Helper()
+	status, out, err := e.process.send(method, path, contentType, body, headers...)
+	if err == nil && serverError(status) {
+		e.t.Errorf("%s %s answered %d, a bug whatever the request: %s", method, path, status, out)
+	}
+	return status, out, err
+}
+
+// serverError tells an answer no request may get: a 500 (or any 5xx but
+// 503) is a bug (contract.md); a 503 says the store is away, which some
+// tests bring about.
+func serverError(status int) bool {
+	return status >= 500 && status != http.StatusServiceUnavailable
+}
+
+// noteAnswer keeps an answer the tests got: its body, and the request when
+// the answer is a server error.
+func (p *process) noteAnswer(method, path string, status int, body []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bodies.Write(body)
+	p.bodies.WriteByte('\n')
+	if serverError(status) {
+		p.serverErrors = append(p.serverErrors, fmt.Sprintf("%s %s: %d %s", method, path, status, bytes.TrimSpace(body)))
+	}
+}
+
+// serverErrorsSeen reports the server errors serve answered so far.
+func (p *process) serverErrorsSeen() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n := len(p.serverErrors); n > 0 {
+		return fmt.Errorf("serve answered %d requests with a server error, a bug whatever the request; the first: %s",
+			n, strings.Join(p.serverErrors[:min(n, 5)], "; "))
+	}
+	return nil
+}
+
+// send is one request as do sends it, reporting errors instead of failing
+// a test; it notes every answer (noteAnswer).
 func (p *process) send(method, path, contentType string, body []byte, headers ...string) (int, []byte, error) {
 	req, err := http.NewRequest(method, p.url(path), bytes.NewReader(body))
 	if err != nil {
@@ -553,10 +598,7 @@ func (p *process) send(method, path, contentType string, body []byte, headers ..
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
 	}
-	p.mu.Lock()
-	p.bodies.Write(out)
-	p.bodies.WriteByte('\n')
-	p.mu.Unlock()
+	p.noteAnswer(method, path, resp.StatusCode, out)
 	return resp.StatusCode, out, nil
 }
 

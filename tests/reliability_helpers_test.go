@@ -531,9 +531,11 @@ func (g *loadGen) send(target *process, payload []byte) (int, error) {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	if _, err := io.ReadAll(resp.Body); err != nil {
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
 		return 0, fmt.Errorf("reading the answer: %w", err)
 	}
+	target.noteAnswer(http.MethodPost, "/v1/events", resp.StatusCode, out)
 	return resp.StatusCode, nil
 }
 

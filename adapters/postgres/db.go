@@ -198,7 +198,7 @@ func inTx(ctx context.Context, db *sql.DB, fn func(ctx context.Context, tx *sql.
 	later := &afterCommit{tx: tx, channels: map[string]bool{}}
 	if err := fn(context.WithValue(WithTx(ctx, tx), afterCommitKey{}, later), tx); err != nil {
 		tx.Rollback()
-		return unavailable(err)
+		return refusedValue(unavailable(err))
 	}
 	if err := tx.Commit(); err != nil {
 		return unavailable(fmt.Errorf("commit: %w", err))
@@ -225,6 +225,22 @@ func unavailable(err error) error {
 	}
 	if isConnectionError(err) {
 		return fmt.Errorf("%w: %w", app.ErrUnavailable, err)
+	}
+	return err
+}
+
+// refusedValue marks errors of a value the store cannot hold as
+// app.ErrInvalidData, so that callers answer 4xx for the request that
+// brought it, not 500: PostgreSQL's data exceptions (class 22: U+0000 or
+// invalid UTF-8 in text, a time or number out of range) and program limits
+// (54000: a value too large to index).
+func refusedValue(err error) error {
+	var pqErr *pq.Error
+	if !errors.As(err, &pqErr) || errors.Is(err, app.ErrInvalidData) {
+		return err
+	}
+	if pqErr.Code.Class() == "22" || pqErr.Code == "54000" {
+		return fmt.Errorf("%w: %w", app.ErrInvalidData, err)
 	}
 	return err
 }

@@ -99,7 +99,7 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 	if tx := txFrom(ctx); tx != nil {
 		c := &appendCall{ctx: ctx, events: events}
 		if err := appendGroup(ctx, tx, tx, []*appendCall{c}); err != nil {
-			return app.AppendResult{}, unavailable(err)
+			return app.AppendResult{}, refusedValue(unavailable(err))
 		}
 		return c.result, c.err
 	}
@@ -144,6 +144,14 @@ var errOrderRace = errors.New("order claimed concurrently")
 func (l *EventLog) commit(group []*appendCall) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(group[0].ctx), appendTimeout)
 	defer cancel()
+	l.store(ctx, group)
+	for _, c := range group {
+		close(c.done)
+	}
+}
+
+// store appends the group's events and sets each call's outcome.
+func (l *EventLog) store(ctx context.Context, group []*appendCall) {
 	err := l.appendNew(ctx, group)
 	if err == nil {
 		notifierOf(l.db).poke(ChannelLog)
@@ -164,11 +172,27 @@ func (l *EventLog) commit(group []*appendCall) {
 			return appendGroup(ctx, tx, preparedTx{tx: tx, stmts: l.stmts}, group)
 		})
 	}
-	for _, c := range group {
-		if err != nil && c.err == nil {
-			c.err, c.result = unavailable(err), app.AppendResult{}
+	switch {
+	case err == nil:
+		return
+	case ctx.Err() != nil:
+		// A store that cannot take the group within appendTimeout is as good
+		// as unreachable; whatever it did, the events are idempotent, so the
+		// clients may send them again.
+		err = fmt.Errorf("%w: %w", app.ErrUnavailable, err)
+	case len(group) > 1 && !errors.Is(unavailable(err), app.ErrUnavailable):
+		// The group failed for a reason of its own, such as one call's value
+		// the store cannot hold: each call is stored on its own, so that one
+		// request's content never changes another request's answer.
+		for _, c := range group {
+			l.store(ctx, []*appendCall{c})
 		}
-		close(c.done)
+		return
+	}
+	for _, c := range group {
+		if c.err == nil {
+			c.err, c.result = refusedValue(unavailable(err)), app.AppendResult{}
+		}
 	}
 }
 

@@ -177,3 +177,73 @@ func TestAppend_InsideTheCallersTransaction(t *testing.T) {
 		}
 	}
 }
+
+// unstorable is a call event whose canonical form holds U+0000, which
+// the log's JSONB refuses; the domain refuses it before, so it is built
+// here past ParseEvent.
+func unstorable(t *testing.T, orderID, widgetID string) []app.NewEvent {
+	e := storetest.Ordered(orderID, widgetID)
+	e.Order.FormName = "form\x00"
+	return storetest.Batch(t, e)
+}
+
+// One request's value that the store cannot hold fails the group commit
+// it shares with others; they are stored on their own and get their own
+// answers, whether the group failed on its fast path or while judging.
+func TestAppend_ARefusedValueChangesNoOtherCallOfItsGroup(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	ctx := context.Background()
+	known := storetest.Ordered("o-known", "w-1")
+	if _, err := s.log.Append(ctx, storetest.Batch(t, known)); err != nil {
+		t.Fatalf("append: %v", err)
+	}
+	fresh, later := storetest.Ordered("o-1", "w-1"), storetest.Ordered("o-2", "w-1")
+	conflicting := storetest.Ordered("o-3", "w-1")
+	conflicting.EventID = known.EventID
+	for name, group := range map[string]struct {
+		batches [][]app.NewEvent
+		want    []app.AppendResult
+	}{
+		"all new": {
+			[][]app.NewEvent{storetest.Batch(t, fresh), unstorable(t, "o-bad-1", "w-1"), storetest.Batch(t, storetest.Dialed("o-1", "w-1", 1))},
+			[]app.AppendResult{{Accepted: 1}, {}, {Accepted: 1}},
+		},
+		"with a duplicate and a conflict": {
+			[][]app.NewEvent{storetest.Batch(t, known, later), unstorable(t, "o-bad-2", "w-1"), storetest.Batch(t, conflicting)},
+			[]app.AppendResult{{Accepted: 1, Duplicates: 1}, {}, {}},
+		},
+	} {
+		results, errs := postgres.AppendAsOneGroup(ctx, s.log, group.batches...)
+		if !errors.Is(errs[1], app.ErrInvalidData) {
+			t.Errorf("%s: the call with U+0000 got %v, want app.ErrInvalidData", name, errs[1])
+		}
+		for i, want := range group.want {
+			if i == 1 {
+				continue
+			}
+			var conflict *app.ConflictError
+			if i == 2 && name != "all new" {
+				if !errors.As(errs[i], &conflict) {
+					t.Errorf("%s: call %d got %v, want its conflict", name, i, errs[i])
+				}
+				continue
+			}
+			if errs[i] != nil || results[i] != want {
+				t.Errorf("%s: call %d got %+v, %v; want %+v", name, i, results[i], errs[i], want)
+			}
+		}
+	}
+	want := []string{known.EventID, fresh.EventID, later.EventID}
+	got := logIDs(t, s)
+	if len(got) != 4 || !slices.Contains(got, want[0]) || !slices.Contains(got, want[1]) || !slices.Contains(got, want[2]) {
+		t.Errorf("log holds %v, want %v and the dialed event, nothing of the refused calls", got, want)
+	}
+	if n := count(t, s.db, `SELECT count(*) FROM ctj_order_widgets WHERE order_id LIKE 'o-bad-%'`); n != 0 {
+		t.Errorf("%d refused orders tied to a widget, want 0", n)
+	}
+	// Alone, as inside a caller's transaction, it is refused the same way.
+	if _, err := s.log.Append(ctx, unstorable(t, "o-bad-3", "w-1")); !errors.Is(err, app.ErrInvalidData) {
+		t.Errorf("a lone call with U+0000 got %v, want app.ErrInvalidData", err)
+	}
+}

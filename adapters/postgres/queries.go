@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -250,10 +251,14 @@ func encodeCursor(c leadCursor) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// decodeCursor reads a cursor back, refusing one this listing could not
+// have handed out: a made-up one may hold what the store cannot compare
+// with (U+0000 in the order id, an attempt beyond integer).
 func decodeCursor(s string) (leadCursor, error) {
 	var c leadCursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil {
+	if err != nil || json.Unmarshal(b, &c) != nil ||
+		domain.ValidateID("cursor", c.OrderID) != nil || c.Attempt < 0 || c.Attempt > math.MaxInt32 {
 		return c, &domain.FieldError{Field: "cursor", Message: "is not a cursor this listing handed out"}
 	}
 	return c, nil

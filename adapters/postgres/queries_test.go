@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"testing"
@@ -62,9 +63,17 @@ func TestLeads_PagesThroughDecisionsOfOneInstant(t *testing.T) {
 func TestLeads_RefusesACursorItDidNotHandOut(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
-	_, err := s.queries.Leads(context.Background(), app.LeadFilter{Limit: 10, Cursor: "not-a-cursor"})
-	var field *domain.FieldError
-	if !errors.As(err, &field) || field.Field != "cursor" {
-		t.Fatalf("got %v, want a *domain.FieldError on cursor", err)
+	made := func(json string) string { return base64.RawURLEncoding.EncodeToString([]byte(json)) }
+	for _, cursor := range []string{
+		"not-a-cursor",
+		made(`{"t":"2026-11-24T07:15:00Z","o":"o-1\u0000","a":1}`),    // text the store cannot hold
+		made(`{"t":"2026-11-24T07:15:00Z","o":"o-1","a":4294967296}`), // beyond the attempt's integer
+		made(`{"t":"2026-11-24T07:15:00Z","o":"o~1","a":1}`),
+	} {
+		_, err := s.queries.Leads(context.Background(), app.LeadFilter{Limit: 10, Cursor: cursor})
+		var field *domain.FieldError
+		if !errors.As(err, &field) || field.Field != "cursor" {
+			t.Errorf("cursor %s: got %v, want a *domain.FieldError on cursor", cursor, err)
+		}
 	}
 }

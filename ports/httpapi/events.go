@@ -59,6 +59,11 @@ func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusConflict, ingestError{Error: conflict.Message, Index: ptr(conflict.Index)})
 		return
 	}
+	if errors.Is(err, app.ErrInvalidData) {
+		s.logRefusedValue(r, err)
+		writeJSON(w, http.StatusBadRequest, ingestError{Error: refusedValueMessage})
+		return
+	}
 	if err != nil {
 		s.writeAppError(w, r, err)
 		return

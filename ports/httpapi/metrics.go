@@ -37,14 +37,14 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// observe times every request, labelled by its route pattern (never by raw
-// path, which would explode the label set).
-func (s server) observe(next *http.ServeMux) http.Handler {
+// observe times every request to next, labelled by its route pattern in
+// routes (never by raw path, which would explode the label set).
+func (s server) observe(routes *http.ServeMux, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		_, route := next.Handler(r)
+		_, route := routes.Handler(r)
 		s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
 	})
 }

@@ -27,8 +27,18 @@ func writeError(w http.ResponseWriter, status int, msg string, field *string) {
 	writeJSON(w, status, errorBody{Error: msg, Field: field})
 }
 
-// writeAppError maps the app's errors to status codes: bad input 400,
-// unknown 404, refused by state 409, store down 503, anything else 500.
+// refusedValueMessage answers a request with a value the store refused.
+const refusedValueMessage = "a value of the request cannot be stored (a time, number or text beyond what the store holds); nothing was stored"
+
+// logRefusedValue notes a value the store refused: the input checks should
+// have refused it first, with the field named.
+func (s server) logRefusedValue(r *http.Request, err error) {
+	s.cfg.Log.Warn("the store refused a value of the request", "method", r.Method, "path", r.URL.Path, "err", err)
+}
+
+// writeAppError maps the app's errors to status codes: bad input or a
+// value the store refused 400, unknown 404, refused by state 409, store
+// down 503, anything else 500.
 func (s server) writeAppError(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		fieldErr *domain.FieldError
@@ -41,6 +51,9 @@ func (s server) writeAppError(w http.ResponseWriter, r *http.Request, err error)
 			field = &fieldErr.Field
 		}
 		writeError(w, http.StatusBadRequest, fieldErr.Error(), field)
+	case errors.Is(err, app.ErrInvalidData):
+		s.logRefusedValue(r, err)
+		writeError(w, http.StatusBadRequest, refusedValueMessage, nil)
 	case errors.Is(err, app.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not found", nil)
 	case errors.As(err, &stateErr):

@@ -44,7 +44,7 @@ func Handler(a app.Application, cfg Config) http.Handler {
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
-	return s.observe(mux)
+	return s.observe(mux, refuseUnstorableParams(mux, mux))
 }
 
 type server struct {
