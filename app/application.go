@@ -9,7 +9,7 @@ type Application struct {
 
 // Commands change state.
 type Commands struct {
-	IngestEvents  IngestEvents
+	IngestBody    IngestBody
 	SetPolicy     SetPolicy
 	DisablePolicy DisablePolicy
 	RedeliverLead RedeliverLead

@@ -75,11 +75,19 @@ func Run(ctx context.Context, args []string, env Env) int {
 	case errors.As(err, &wrong):
 		fmt.Fprintf(env.Stderr, "ctjournal %s: %s\n", args[0], wrong.msg)
 		return 2
+	case errors.Is(err, ErrConfiguration):
+		fmt.Fprintf(env.Stderr, "ctjournal %s: %s\n", args[0], err)
+		return 2
 	default:
 		fmt.Fprintf(env.Stderr, "ctjournal %s: %s\n", args[0], err)
 		return 1
 	}
 }
+
+// ErrConfiguration marks an error the configuration is at fault for,
+// found once a command runs: exit code 2, like a configuration refused
+// at start.
+var ErrConfiguration = errors.New("configuration")
 
 type usageError struct{ msg string }
 

@@ -23,6 +23,9 @@ type Config struct {
 	Ready       func(ctx context.Context) error
 	Registry    *prometheus.Registry
 	Log         *slog.Logger
+
+	// ObserveIngest counts each POST /v1/events body stored or refused.
+	ObserveIngest func(app.IngestOutcome)
 }
 
 // Handler builds the whole HTTP API.
