@@ -26,6 +26,7 @@ type Config struct {
 	CalltouchTimeout time.Duration
 	CalltouchRPS     float64
 	DebugAddr        string // CTJ_DEBUG_ADDR: serve net/http/pprof there when set
+	Brokers          Brokers
 }
 
 // LoadConfig reads the configuration from getenv; an error names the
@@ -76,7 +77,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.CalltouchRPS = rps
 	}
-	return c, nil
+	brokers, err := loadBrokers(getenv)
+	c.Brokers = brokers
+	return c, err
 }
 
 func or(v, def string) string {

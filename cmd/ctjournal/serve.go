@@ -43,6 +43,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := newEngineMetrics(reg)
+	ingest := newIngestMetrics(reg)
+	consumers, err := newBrokerConsumers(cfg.Brokers, s.app.Commands.IngestBody, ingest, reg, log)
+	if err != nil {
+		return err
+	}
 	watch := newProjectionWatch(func(ctx context.Context) (postgres.ProjectionHealth, error) {
 		return postgres.CheckProjection(ctx, s.db)
 	}, reg, log.With("part", "projection"))
@@ -74,7 +79,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	httpServer := &http.Server{
 		Handler: httpapi.Handler(s.app, httpapi.Config{
 			IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
-			Ready: readiness(s.db.PingContext, watch),
+			Ready:         consumers.ready(readiness(s.db.PingContext, watch)),
+			ObserveIngest: ingest.observer("http"),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -84,6 +90,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	wg.Go(func() { notes.Run(background) })
 	wg.Go(func() { watch.Run(background, time.Second) })
 	wg.Go(func() { deliver.Run(background, notes.Wake(postgres.ChannelDeliveries), 250*time.Millisecond) })
+	brokersFailed := make(chan error, len(consumers))
+	consumers.run(background, &wg, brokersFailed)
 	routerDone := make(chan error, 1)
 	go func() { routerDone <- router.Run(background) }()
 	httpDone := make(chan error, 1)
@@ -97,6 +105,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case runErr = <-httpDone:
 	case runErr = <-routerDone:
 		runErr = fmt.Errorf("projection stopped: %w", runErr)
+	case runErr = <-brokersFailed:
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

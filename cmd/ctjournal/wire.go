@@ -49,7 +49,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 	eventLog := postgres.NewEventLog(db)
 	return &store{db: db, log: eventLog, app: app.Application{
 		Commands: app.Commands{
-			IngestEvents:      app.NewIngestEvents(eventLog),
+			IngestBody:        app.NewIngestBody(app.NewIngestEvents(eventLog)),
 			SetPolicy:         app.NewSetPolicy(policies),
 			DisablePolicy:     app.NewDisablePolicy(policies),
 			RedeliverLead:     app.NewRedeliverLead(deliveries, time.Now, cfg.GiveUpAfter),
