@@ -40,7 +40,7 @@ type Consumer struct {
 // NewConsumer runs open's sessions one after another; source names the
 // broker in logs and errors.
 func NewConsumer(source string, open func(ctx context.Context) (Session, error), log *slog.Logger) *Consumer {
-	return &Consumer{source: source, open: open, log: log}
+	return &Consumer{source: source, open: open, log: log.With("source", source)}
 }
 
 // Source names the broker: nats or amqp.
@@ -88,7 +88,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		c.log.Warn("broker consumer stopped; connecting again", "source", c.source, "in", delay.String(), "err", err)
+		c.log.Warn("broker consumer stopped; connecting again", "in", delay.String(), "err", err)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -106,7 +106,7 @@ func (c *Consumer) consume(ctx context.Context, s Session) (bool, error) {
 	select {
 	case <-s.Router.Running():
 		c.subscribed.Store(true)
-		c.log.Info("consuming call events from a broker", "source", c.source)
+		c.log.Info("consuming call events from a broker")
 		return true, <-done
 	case err := <-done:
 		// Not Close: it would wait for the handlers that never started.

@@ -21,7 +21,6 @@ func NewConsumer(cfg Config, deps brokers.Deps, log *slog.Logger) (*brokers.Cons
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	log = log.With("source", "amqp")
 	return brokers.NewConsumer("amqp", func(context.Context) (brokers.Session, error) { return open(cfg, deps) }, log), nil
 }
 

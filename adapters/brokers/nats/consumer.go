@@ -27,8 +27,9 @@ func NewConsumer(cfg Config, deps brokers.Deps, log *slog.Logger) (*brokers.Cons
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	log = log.With("source", "nats")
-	return brokers.NewConsumer("nats", func(context.Context) (brokers.Session, error) { return open(cfg, deps, log) }, log), nil
+	return brokers.NewConsumer("nats", func(context.Context) (brokers.Session, error) {
+		return open(cfg, deps, log.With("source", "nats"))
+	}, log), nil
 }
 
 func open(cfg Config, deps brokers.Deps, log *slog.Logger) (brokers.Session, error) {
