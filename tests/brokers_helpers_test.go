@@ -9,11 +9,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 	amqp091 "github.com/rabbitmq/amqp091-go"
+
+	"ctjournal/adapters/calltouch/calltouchfake"
 )
 
 const (
@@ -243,4 +250,138 @@ func (e *engine) leadsDelivered(n int, limit time.Duration) {
 		got := queryInt(e.t, db, `SELECT count(*) FROM ctj_decisions WHERE status = 'delivered'`)
 		return got >= n, fmt.Sprintf("%d delivered", got)
 	})
+}
+
+// --- a broker that comes and goes ---
+
+// tcpProxy forwards connections to target while up; while down it
+// closes every connection at once, as a broker out of reach would.
+type tcpProxy struct {
+	addr   string
+	target string
+	ln     net.Listener
+
+	mu    sync.Mutex
+	up    bool
+	conns []net.Conn
+}
+
+// newProxy listens on a free port, down, until the test ends.
+func newProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{addr: ln.Addr().String(), target: target, ln: ln}
+	t.Cleanup(func() {
+		ln.Close()
+		p.setUp(false)
+	})
+	go p.serve()
+	return p
+}
+
+func (p *tcpProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		up := p.up
+		p.mu.Unlock()
+		if !up {
+			c.Close()
+			continue
+		}
+		go p.forward(c)
+	}
+}
+
+func (p *tcpProxy) forward(c net.Conn) {
+	t, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns = append(p.conns, c, t)
+	p.mu.Unlock()
+	go func() { _, _ = io.Copy(t, c); t.Close() }()
+	_, _ = io.Copy(c, t)
+	c.Close()
+}
+
+// setUp lets connections through, or ends them all and refuses more.
+func (p *tcpProxy) setUp(up bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up = up
+	if !up {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// --- serve as it starts ---
+
+// launchUnready starts serve on a fresh database and fake Calltouch, as
+// startEngine does, without waiting for it to be ready: waitReady waits
+// until /readyz answers 200, or says why it did not within waitLimit.
+func launchUnready(t *testing.T, opts ...engineOption) (e *engine, waitReady func() error) {
+	t.Helper()
+	p := &process{env: defaultEnv(opts...), client: newClient(), stderr: &syncBuffer{}}
+	p.dbName = fmt.Sprintf("%s%d_%s", dbPrefix, os.Getpid(), randomHex(6))
+	if err := adminExec(`CREATE DATABASE "` + p.dbName + `"`); err != nil {
+		t.Fatal(err)
+	}
+	p.dbURL = "postgres://postgres@127.0.0.1:5432/" + p.dbName + "?sslmode=disable"
+	p.fake = calltouchfake.New()
+	addr, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.addr = addr
+	started := make(chan struct{})
+	var startErr error
+	go func() { startErr = p.startOnce(); close(started) }()
+	waitReady = func() error { <-started; return startErr }
+	e = &engine{t: t, process: p}
+	t.Cleanup(func() {
+		_ = waitReady()
+		if err := errors.Join(p.shutdown(), p.serverErrorsSeen()); err != nil {
+			t.Error(err)
+		}
+		if t.Failed() {
+			t.Logf("serve stderr:\n%s", e.logs())
+		}
+	})
+	return e, waitReady
+}
+
+// runServe runs a serve of its own on e's database with extra settings
+// (name, value pairs) until it exits, and returns its exit code and what
+// it wrote.
+func (e *engine) runServe(settings ...string) (code int, output string) {
+	e.t.Helper()
+	addr, err := freeAddr()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "serve")
+	cmd.Env = append(e.environ(), "CTJ_HTTP_ADDR="+addr)
+	for i := 0; i+1 < len(settings); i += 2 {
+		cmd.Env = append(cmd.Env, settings[i]+"="+settings[i+1])
+	}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if ctx.Err() != nil || (err != nil && !errors.As(err, &exit)) {
+		e.t.Fatalf("serve with %v did not exit by itself (%v):\n%s", settings, err, out)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
 }

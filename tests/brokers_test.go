@@ -2,10 +2,14 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	natsgo "github.com/nats-io/nats.go"
 )
 
 // eachBroker runs test once against NATS and once against RabbitMQ.
@@ -125,5 +129,117 @@ func TestBrokers_OneOrdersEventsByHTTPNATSAndRabbitMQ(t *testing.T) {
 		if got := e.ingested(t, source, "accepted"); got != 1 {
 			t.Errorf("%s: %d accepted, want 1", source, got)
 		}
+	}
+}
+
+// connected is ctj_broker_connected of a source.
+func (p *process) connected(t *testing.T, source string) float64 {
+	t.Helper()
+	m, err := p.metrics()
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	v, ok := m[`ctj_broker_connected{source="`+source+`"}`]
+	if !ok {
+		t.Fatalf("no ctj_broker_connected for %s", source)
+	}
+	return v
+}
+
+func TestBrokers_ReadyOnceEveryConsumerSubscribedAndStillReadyWhenABrokerIsLost(t *testing.T) {
+	t.Parallel()
+	n, a := newNATS(t), newAMQP(t)
+	proxy := newProxy(t, "127.0.0.1:4222") // NATS out of reach until set up
+	e, waitReady := launchUnready(t, n.env, a.env, withEnv("CTJ_NATS_URL", "nats://"+proxy.addr))
+	w := "bk-ready-w"
+
+	waitUntil(t, waitLimit, "serve trying NATS in vain", func() (bool, string) {
+		return strings.Contains(e.logs(), `"msg":"broker consumer stopped; connecting again","part":"brokers","source":"nats"`), "no such line yet"
+	})
+	if status, body := e.readyz(); status != http.StatusServiceUnavailable || !strings.Contains(body, "nats") {
+		t.Fatalf("/readyz while NATS is out of reach: %d %s, want 503 naming nats", status, body)
+	}
+	e.putPolicy(w, policyFor(e.fake, nil)) // HTTP works meanwhile
+	e.mustPost(ordered("bk-ready-o1", w, nil), answered("bk-ready-o1", w, 1))
+	if c := e.connected(t, "nats"); c != 0 {
+		t.Errorf("ctj_broker_connected{source=nats} %v while out of reach, want 0", c)
+	}
+
+	proxy.setUp(true)
+	if err := waitReady(); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.connected(t, "nats") + e.connected(t, "amqp"); c != 2 {
+		t.Errorf("ctj_broker_connected sums to %v, want both brokers connected", c)
+	}
+
+	proxy.setUp(false) // lost later: still ready, HTTP still works
+	waitUntil(t, waitLimit, "the NATS connection seen lost", func() (bool, string) {
+		c := e.connected(t, "nats")
+		return c == 0, fmt.Sprintf("ctj_broker_connected %v", c)
+	})
+	if status, body := e.readyz(); status != http.StatusOK {
+		t.Fatalf("/readyz with NATS lost after start: %d %s, want 200", status, body)
+	}
+	n.publish(t, bodyOf(t, ordered("bk-ready-o2", w, nil), answered("bk-ready-o2", w, 1)))
+	proxy.setUp(true)
+	waitUntil(t, waitLimit, "the NATS connection back", func() (bool, string) {
+		c := e.connected(t, "nats")
+		return c == 1, fmt.Sprintf("ctj_broker_connected %v", c)
+	})
+	e.waitForLead("bk-ready-o2~1", "delivered")
+	e.waitForLead("bk-ready-o1~1", "delivered")
+}
+
+func TestBrokers_MisconfiguredBrokersEndServeWithCode2(t *testing.T) {
+	t.Parallel()
+	e := startEngine(t)
+	n := newNATS(t)
+	nats := func(extra ...string) []string {
+		return append([]string{"CTJ_NATS_URL", natsURL, "CTJ_NATS_STREAM", n.stream, "CTJ_NATS_SUBJECT", n.subject,
+			"CTJ_NATS_REJECT_SUBJECT", n.reject, "CTJ_NATS_DURABLE", n.durable}, extra...)
+	}
+	cases := []struct {
+		name     string
+		settings []string
+		want     []string // in what serve writes
+	}{
+		{"a subject with a space", nats("CTJ_NATS_SUBJECT", "ctje2e events"), []string{"CTJ_NATS_SUBJECT"}},
+		{"rejects among the subjects consumed", nats("CTJ_NATS_SUBJECT", "ctje2e.>", "CTJ_NATS_REJECT_SUBJECT", "ctje2e.rejected"),
+			[]string{"CTJ_NATS_REJECT_SUBJECT", "own rejects"}},
+		{"a NATS URL of another scheme", nats("CTJ_NATS_URL", "http://127.0.0.1:4222"), []string{"CTJ_NATS_URL"}},
+		{"a RabbitMQ URL of another scheme", []string{"CTJ_AMQP_URL", "http://guest:s3cret@127.0.0.1:5672/"}, []string{"CTJ_AMQP_URL"}},
+		{"rejects to the queue consumed", []string{"CTJ_AMQP_URL", amqpURL, "CTJ_AMQP_QUEUE", "ctje2e.q", "CTJ_AMQP_REJECT_QUEUE", "ctje2e.q"},
+			[]string{"CTJ_AMQP_REJECT_QUEUE"}},
+	}
+	for _, c := range cases {
+		code, out := e.runServe(c.settings...)
+		if code != 2 {
+			t.Errorf("%s: exit code %d, want 2:\n%s", c.name, code, out)
+		}
+		for _, want := range c.want {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: serve wrote %q, want it to name %s", c.name, out, want)
+			}
+		}
+		if strings.Contains(out, "s3cret") {
+			t.Errorf("%s: serve wrote the URL's password: %s", c.name, out)
+		}
+	}
+
+	// A stream that exists without the reject subject is left as it is.
+	if _, err := n.js.AddStream(&natsgo.StreamConfig{Name: n.stream, Subjects: []string{n.subject}}); err != nil {
+		t.Fatal(err)
+	}
+	code, out := e.runServe(nats()...)
+	if code != 2 || !strings.Contains(out, n.stream) || !strings.Contains(out, n.reject) {
+		t.Errorf("serve with a stream lacking the reject subject: exit code %d, wrote %q; want 2 naming %s and %s", code, out, n.stream, n.reject)
+	}
+	info, err := n.js.StreamInfo(n.stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(info.Config.Subjects, []string{n.subject}) {
+		t.Errorf("the stream's subjects became %v", info.Config.Subjects)
 	}
 }

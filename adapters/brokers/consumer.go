@@ -33,6 +33,7 @@ type Consumer struct {
 	source     string
 	open       func(ctx context.Context) (Session, error)
 	log        *slog.Logger
+	first      *Session // made by Connect, for Run
 	subscribed atomic.Bool
 	connected  atomic.Pointer[func() bool]
 }
@@ -65,12 +66,30 @@ const (
 	maxReconnectDelay   = 30 * time.Second
 )
 
+// Connect makes the first connection, before serve starts the rest, so
+// that a broker set up in a way serve cannot use ends it at once
+// (*MisconfiguredError). A broker out of reach is only logged: Run tries
+// it again.
+func (c *Consumer) Connect(ctx context.Context) error {
+	s, err := c.open(ctx)
+	var misconfigured *MisconfiguredError
+	switch {
+	case errors.As(err, &misconfigured):
+		return fmt.Errorf("%s: %w", c.source, err)
+	case err != nil:
+		c.log.Warn("broker out of reach; serving without it until it answers", "err", err)
+	default:
+		c.first = &s
+	}
+	return nil
+}
+
 // Run consumes until ctx ends. It returns early only with a
 // *MisconfiguredError.
 func (c *Consumer) Run(ctx context.Context) error {
 	delay := firstReconnectDelay
 	for {
-		s, err := c.open(ctx)
+		s, err := c.session(ctx)
 		var misconfigured *MisconfiguredError
 		if errors.As(err, &misconfigured) {
 			return fmt.Errorf("%s: %w", c.source, err)
@@ -96,6 +115,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 		}
 		delay = min(2*delay, maxReconnectDelay)
 	}
+}
+
+// session is the one Connect made, the first time, else a new one.
+func (c *Consumer) session(ctx context.Context) (Session, error) {
+	if s := c.first; s != nil {
+		c.first = nil
+		return *s, nil
+	}
+	return c.open(ctx)
 }
 
 // consume runs the session's router until ctx ends or the router stops,

@@ -53,6 +53,17 @@ func newBrokerConsumers(cfg Brokers, ingest brokers.Ingest, metrics ingestMetric
 	return cs, nil
 }
 
+// connect connects to every broker before serve starts the rest: one set
+// up in a way serve cannot use ends it at once, with exit code 2.
+func (cs brokerConsumers) connect(ctx context.Context) error {
+	for _, c := range cs {
+		if err := c.Connect(ctx); err != nil {
+			return fmt.Errorf("%w: %w", cli.ErrConfiguration, err)
+		}
+	}
+	return nil
+}
+
 // run consumes every broker until ctx ends, in wg, and reports on failed
 // a broker set up in a way serve cannot use.
 func (cs brokerConsumers) run(ctx context.Context, wg *sync.WaitGroup, failed chan<- error) {

@@ -45,6 +45,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	metrics := newEngineMetrics(reg)
 	ingest := newIngestMetrics(reg)
 	consumers, err := newBrokerConsumers(cfg.Brokers, s.app.Commands.IngestBody, ingest, reg, log)
+	if err == nil {
+		err = consumers.connect(ctx)
+	}
 	if err != nil {
 		return err
 	}
