@@ -260,7 +260,7 @@ func startEngine(t *testing.T, opts ...engineOption) *engine {
 	}
 	e := &engine{t: t, process: p}
 	t.Cleanup(func() {
-		if err := errors.Join(p.shutdown(), p.leakedToken()); err != nil {
+		if err := errors.Join(p.shutdown(), p.leakedToken(), p.openAPIViolations()); err != nil {
 			t.Error(err)
 		}
 		if t.Failed() {
@@ -302,7 +302,7 @@ func stopShared() error {
 	if shared.p == nil {
 		return nil
 	}
-	err := errors.Join(shared.p.shutdown(), shared.p.leakedToken())
+	err := errors.Join(shared.p.shutdown(), shared.p.leakedToken(), shared.p.openAPIViolations())
 	if err != nil {
 		err = fmt.Errorf("shared serve: %w\nstderr:\n%s", err, shared.p.logs())
 	}
@@ -326,7 +326,7 @@ func (e *engine) another(t *testing.T) *engine {
 		t.Fatalf("start a second ctjournal serve: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := o.stop(); err != nil {
+		if err := errors.Join(o.stop(), o.openAPIViolations()); err != nil {
 			t.Error(err)
 		}
 		if t.Failed() {
@@ -558,6 +558,7 @@ func (p *process) send(method, path, contentType string, body []byte, headers ..
 	p.bodies.Write(out)
 	p.bodies.WriteByte('\n')
 	p.mu.Unlock()
+	p.checkAPI(req, body, resp, out)
 	return resp.StatusCode, out, nil
 }
 
