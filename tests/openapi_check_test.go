@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -45,52 +46,78 @@ type openapiChecker struct {
 }
 
 // apiViolations are the exchanges that did not match the document, by
-// process; each is reported when its engine stops.
+// process; each process's are reported when its engine stops.
 var apiViolations struct {
 	mu    sync.Mutex
-	found map[*process][]string
+	found map[*process]*violations
 }
 
-// maxViolationsShown bounds the report of one engine; the rest are counted.
-const maxViolationsShown = 10
+// violations are one process's mismatches, counted by kind: the
+// operation, the status and the reason, values left out.
+type violations struct {
+	total   int
+	kinds   []string
+	count   map[string]int
+	example map[string]string
+}
+
+// maxKindsShown bounds the report of one engine; the rest are counted.
+const maxKindsShown = 20
 
 // checkAPI holds one exchange with serve to the document. The answer is
 // always checked: its status must be documented and its body match. The
 // request is checked only when serve accepted it (2xx), since tests send
 // invalid requests on purpose and serve's refusal is then what is checked.
 func (p *process) checkAPI(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
-	err := checkExchange(req, reqBody, resp, respBody)
+	operation, err := checkExchange(req, reqBody, resp, respBody)
 	if err == nil {
 		return
 	}
-	msg := fmt.Sprintf("%s %s → %d: %v", req.Method, req.URL.RequestURI(), resp.StatusCode, err)
+	kind := fmt.Sprintf("%s %s → %d: %s", req.Method, operation, resp.StatusCode, valuesLeftOut.ReplaceAllString(err.Error(), ""))
 	apiViolations.mu.Lock()
 	defer apiViolations.mu.Unlock()
 	if apiViolations.found == nil {
-		apiViolations.found = map[*process][]string{}
+		apiViolations.found = map[*process]*violations{}
 	}
-	apiViolations.found[p] = append(apiViolations.found[p], msg)
+	v := apiViolations.found[p]
+	if v == nil {
+		v = &violations{count: map[string]int{}, example: map[string]string{}}
+		apiViolations.found[p] = v
+	}
+	v.total++
+	if v.count[kind]++; v.count[kind] == 1 {
+		v.kinds = append(v.kinds, kind)
+		v.example[kind] = fmt.Sprintf("%s %s → %d: %v", req.Method, req.URL.RequestURI(), resp.StatusCode, err)
+	}
 }
+
+// valuesLeftOut matches the value schemaErrorMessage adds to a reason.
+var valuesLeftOut = regexp.MustCompile(`; value: .*`)
 
 // openAPIViolations reports the exchanges with p that did not match
-// docs/openapi.yaml, and forgets them.
+// docs/openapi.yaml, by kind, and forgets them.
 func (p *process) openAPIViolations() error {
 	apiViolations.mu.Lock()
-	found := apiViolations.found[p]
+	v := apiViolations.found[p]
 	delete(apiViolations.found, p)
 	apiViolations.mu.Unlock()
-	if len(found) == 0 {
+	if v == nil {
 		return nil
 	}
-	shown := found[:min(len(found), maxViolationsShown)]
-	return fmt.Errorf("%d exchanges with serve do not match docs/openapi.yaml, first %d:\n%s",
-		len(found), len(shown), strings.Join(shown, "\n"))
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d exchanges with serve do not match docs/openapi.yaml, in %d kinds:", v.total, len(v.kinds))
+	for _, kind := range v.kinds[:min(len(v.kinds), maxKindsShown)] {
+		fmt.Fprintf(&b, "\n%d× %s\n    e.g. %s", v.count[kind], kind, v.example[kind])
+	}
+	return errors.New(b.String())
 }
 
-func checkExchange(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) error {
+// checkExchange checks one exchange and names the operation it was for:
+// the document's path, or the request's when the document has none.
+func checkExchange(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) (string, error) {
 	c, err := apiDoc()
 	if err != nil {
-		return err
+		return req.URL.Path, err
 	}
 	ctx := context.Background()
 	// The client has consumed the request's body; the check reads a copy.
@@ -98,10 +125,10 @@ func checkExchange(req *http.Request, reqBody []byte, resp *http.Response, respB
 	sent.Body = io.NopCloser(bytes.NewReader(reqBody))
 	route, params, err := c.router.FindRoute(sent)
 	if errors.Is(err, routers.ErrPathNotFound) || errors.Is(err, routers.ErrMethodNotAllowed) {
-		return c.checkUndocumented(resp, respBody)
+		return "(undocumented) " + req.URL.Path, c.checkUndocumented(resp, respBody)
 	}
 	if err != nil {
-		return fmt.Errorf("route the request: %w", err)
+		return req.URL.Path, fmt.Errorf("route the request: %w", err)
 	}
 	opts := &openapi3filter.Options{
 		// Whether a token is needed depends on serve's configuration, and
@@ -114,7 +141,7 @@ func checkExchange(req *http.Request, reqBody []byte, resp *http.Response, respB
 	in := &openapi3filter.RequestValidationInput{Request: sent, PathParams: params, Route: route, Options: opts}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-			return fmt.Errorf("accepted a request the document does not allow: %w", err)
+			return route.Path, fmt.Errorf("accepted a request the document does not allow: %w", err)
 		}
 	}
 	out := &openapi3filter.ResponseValidationInput{
@@ -122,9 +149,9 @@ func checkExchange(req *http.Request, reqBody []byte, resp *http.Response, respB
 	}
 	out.SetBodyBytes(respBody)
 	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
-		return fmt.Errorf("answer: %w", err)
+		return route.Path, fmt.Errorf("answer: %w", err)
 	}
-	return nil
+	return route.Path, nil
 }
 
 // schemaErrorMessage is why a value does not match, with the value cut
