@@ -40,7 +40,7 @@ type ExplainedDecision struct {
 	Status        string          `json:"status"`
 	DeliveredAt   *time.Time      `json:"delivered_at,omitempty"`
 	Payload       json.RawMessage `json:"payload,omitempty"`
-	Tries         []ExplainedTry  `json:"tries,omitempty"`
+	Tries         []ExplainedTry  `json:"tries,omitzero"` // present for send decisions
 	// History lists what happened to the lead besides tries: given up,
 	// redelivery requested.
 	History []ExplainedLeadEvent `json:"history,omitempty"`

@@ -262,7 +262,7 @@ func startEngine(t *testing.T, opts ...engineOption) *engine {
 	}
 	e := &engine{t: t, process: p}
 	t.Cleanup(func() {
-		if err := errors.Join(p.shutdown(), p.leakedToken(), p.serverErrorsSeen()); err != nil {
+		if err := errors.Join(p.shutdown(), p.leakedToken(), p.serverErrorsSeen(), p.openAPIViolations()); err != nil {
 			t.Error(err)
 		}
 		if t.Failed() {
@@ -304,7 +304,7 @@ func stopShared() error {
 	if shared.p == nil {
 		return nil
 	}
-	err := errors.Join(shared.p.shutdown(), shared.p.leakedToken(), shared.p.serverErrorsSeen())
+	err := errors.Join(shared.p.shutdown(), shared.p.leakedToken(), shared.p.serverErrorsSeen(), shared.p.openAPIViolations())
 	if err != nil {
 		err = fmt.Errorf("shared serve: %w\nstderr:\n%s", err, shared.p.logs())
 	}
@@ -328,7 +328,7 @@ func (e *engine) another(t *testing.T) *engine {
 		t.Fatalf("start a second ctjournal serve: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := errors.Join(o.stop(), o.serverErrorsSeen()); err != nil {
+		if err := errors.Join(o.stop(), o.serverErrorsSeen(), o.openAPIViolations()); err != nil {
 			t.Error(err)
 		}
 		if t.Failed() {
@@ -599,6 +599,7 @@ func (p *process) send(method, path, contentType string, body []byte, headers ..
 		return 0, nil, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
 	}
 	p.noteAnswer(method, path, resp.StatusCode, out)
+	p.checkAPI(req, body, resp, out)
 	return resp.StatusCode, out, nil
 }
 

@@ -13,12 +13,18 @@ import (
 // maxIngestBody is the largest POST /v1/events body (contract.md).
 const maxIngestBody = 1 << 20
 
-// ingestError is the 400/409 answer of POST /v1/events: index and field are
+// ingestError is the 400 answer of POST /v1/events: index and field are
 // always present, null when they do not apply.
 type ingestError struct {
 	Error string  `json:"error"`
 	Index *int    `json:"index"`
-	Field *string `json:"field,omitempty"`
+	Field *string `json:"field"`
+}
+
+// ingestConflict is the 409 answer: the later event's index, no field.
+type ingestConflict struct {
+	Error string `json:"error"`
+	Index int    `json:"index"`
 }
 
 func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +62,7 @@ func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
 	res, err := s.app.Commands.IngestEvents.Handle(r.Context(), events)
 	var conflict *app.ConflictError
 	if errors.As(err, &conflict) {
-		writeJSON(w, http.StatusConflict, ingestError{Error: conflict.Message, Index: ptr(conflict.Index)})
+		writeJSON(w, http.StatusConflict, ingestConflict{Error: conflict.Message, Index: conflict.Index})
 		return
 	}
 	if errors.Is(err, app.ErrInvalidData) {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"ctjournal/app"
 )
@@ -29,18 +28,9 @@ type Config struct {
 func Handler(a app.Application, cfg Config) http.Handler {
 	s := server{app: a, cfg: cfg, metrics: newHTTPMetrics(cfg.Registry)}
 	mux := http.NewServeMux()
-	ingest := s.bearer(cfg.IngestToken)
-	admin := s.bearer(cfg.AdminToken)
-	mux.Handle("POST /v1/events", ingest(s.postEvents))
-	mux.Handle("PUT /v1/widgets/{widget_id}/calltouch", admin(s.putPolicy))
-	mux.Handle("GET /v1/widgets/{widget_id}/calltouch", admin(s.getPolicy))
-	mux.Handle("DELETE /v1/widgets/{widget_id}/calltouch", admin(s.deletePolicy))
-	mux.Handle("GET /v1/orders/{order_id}", admin(s.getOrder))
-	mux.Handle("GET /v1/leads", admin(s.getLeads))
-	mux.Handle("POST /v1/leads/{key}/redeliver", admin(s.redeliver))
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	for _, r := range s.routes() {
+		mux.Handle(r.pattern, r.handler)
+	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
