@@ -71,13 +71,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	httpServer := &http.Server{
-		Handler: httpapi.Handler(s.app, httpapi.Config{
-			IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
-			Ready: readiness(s.db.PingContext, watch),
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	httpServer := httpapi.NewServer(httpapi.Handler(s.app, httpapi.Config{
+		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
+		Ready: readiness(s.db.PingContext, watch),
+	}), httpapi.DefaultLimits)
 
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 
@@ -32,14 +31,8 @@ func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxIngestBody))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		writeError(w, http.StatusRequestEntityTooLarge, "body is larger than 1 MiB", nil)
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "could not read the body: "+err.Error(), nil)
+	body, ok := readBody(w, r, maxIngestBody, "1 MiB")
+	if !ok {
 		return
 	}
 	events, err := domain.ParseBatch(body)
