@@ -38,6 +38,9 @@ commands:
                       occurred_at) in [since, until) under another policy and
                       show which leads would be added, removed or changed;
                       writes and sends nothing
+  quarantine [--json] list the log records the projection set aside
+  quarantine retry POSITION… | --all
+                      apply them again, in log order; one that fails stays aside
 
 configuration is read from the environment; see the README.
 `
@@ -61,6 +64,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = rebuild(ctx, args[1:], env)
 	case "simulate":
 		err = simulate(ctx, args[1:], env)
+	case "quarantine":
+		err = quarantine(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0
