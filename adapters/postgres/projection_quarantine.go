@@ -139,6 +139,13 @@ func (t *guardedTx) applyAlone(ctx context.Context, position int64, apply func()
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	t.batch = newProjectionBatch(t.q)
+	defer func() {
+		if r := recover(); r != nil {
+			t.batch = newProjectionBatch(t.q)
+			_, _ = t.q.tx.ExecContext(bg, `ROLLBACK TO SAVEPOINT ctj_record; RELEASE SAVEPOINT ctj_record`)
+			panic(r)
+		}
+	}()
 	err := apply()
 	if err == nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w: %w", errGivenUp, ctx.Err())

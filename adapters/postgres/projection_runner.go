@@ -125,6 +125,12 @@ func applyInBatch(msg *message.Message, project app.ProjectRecord) error {
 		}
 	}
 	mark := g.batch.mark()
+	defer func() {
+		if r := recover(); r != nil {
+			g.batch.rollback(mark) // nothing of a record that panics is written
+			panic(r)
+		}
+	}()
 	err = project.Handle(ctx, rec)
 	if err == nil && ctx.Err() != nil {
 		// The subscriber gave the record up meanwhile (ack deadline,

@@ -56,10 +56,11 @@ func namedOrder(payload []byte) string {
 	return head.OrderID
 }
 
-// shortReason is the first line of why a record failed: a panic's error
-// goes on with its stack trace, which the log has.
+// shortReason is the first line of why a record failed, as text
+// PostgreSQL takes: a panic's error goes on with its stack trace, which
+// the log has.
 func shortReason(reason string) string {
-	line, _, _ := strings.Cut(reason, "\n")
+	line, _, _ := strings.Cut(strings.ToValidUTF8(strings.ReplaceAll(reason, "\x00", ""), "?"), "\n")
 	return strings.TrimSuffix(strings.TrimSpace(line), ", stacktrace:")
 }
 
@@ -225,9 +226,9 @@ func storeTrouble(err error) bool {
 	if errors.As(err, &pqErr) {
 		switch pqErr.Code.Class() {
 		// connection, transaction state (aborted), conflicts (serialization,
-		// deadlock), resources, object in use (locks), operator
-		// intervention, system errors
-		case "08", "25", "40", "53", "55", "57", "58":
+		// deadlock), the schema or its privileges, resources, object in use
+		// (locks), operator intervention, system and internal errors
+		case "08", "25", "40", "42", "53", "55", "57", "58", "XX":
 			return true
 		}
 		return false
