@@ -28,7 +28,7 @@ func CheckProjection(ctx context.Context, db *sql.DB) (ProjectionHealth, error) 
 	err := db.QueryRowContext(ctx, `
 		SELECT count(*), count(*) FILTER (WHERE l.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())),
 			EXTRACT(EPOCH FROM (now() AT TIME ZONE 'UTC') - min(l.created_at)),
-			(SELECT count(*) FROM ctj_poison)
+			(SELECT count(*) FROM ctj_poison WHERE position IS NOT NULL)
 		FROM ctj_log l, ctj_log_offsets o
 		WHERE o.consumer_group = $1
 			AND (l.transaction_id, l."offset") > (o.last_processed_transaction_id, o.offset_acked)`,

@@ -98,7 +98,7 @@ func (q *Quarantine) Count(ctx context.Context) (int64, error) {
 
 func countQuarantined(ctx context.Context, q querier) (int64, error) {
 	var n int64
-	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM ctj_poison`).Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM ctj_poison WHERE position IS NOT NULL`).Scan(&n); err != nil {
 		return 0, unavailable(fmt.Errorf("count quarantined records: %w", err))
 	}
 	return n, nil
