@@ -55,8 +55,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer projectionDB.Close()
-	project := app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, cfg.GiveUpAfter))
-	router, err := postgres.NewProjectionRouter(s.db, project, postgres.ProjectionConfig{
+	router, err := postgres.NewProjectionRouter(s.db, s.project, postgres.ProjectionConfig{
 		Batch: 500, PollInterval: time.Second, Wake: notes.Wake(postgres.ChannelLog),
 		// Leads the projection decides go straight to this process's
 		// delivery worker when it has a slot free.
@@ -73,7 +72,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	httpServer := httpapi.NewServer(httpapi.Handler(s.app, httpapi.Config{
 		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
-		Ready: readiness(s.db.PingContext, watch),
+		Ready: readiness(s.quarantine.Count, watch),
 	}), httpapi.DefaultLimits)
 
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))

@@ -52,7 +52,7 @@ func rebuild(ctx context.Context, args []string, env Env) error {
 	}
 	progress.Close()
 	if res.Skipped > 0 {
-		fmt.Fprintf(env.Stderr, "rebuild: skipped %d malformed log records, as the projection did\n", res.Skipped)
+		fmt.Fprintf(env.Stderr, "rebuild: set aside %d log records the projection cannot apply, as it did (ctjournal quarantine)\n", res.Skipped)
 	}
 	fmt.Fprintf(env.Stdout, "rebuilt %d events in %s (%.0f events/s)\n", res.Events, res.Duration.Round(time.Millisecond), res.Rate())
 	return nil

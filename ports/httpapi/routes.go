@@ -28,6 +28,7 @@ func (s server) routes() []route {
 		{"GET /v1/orders/{order_id}", admin(s.getOrder)},
 		{"GET /v1/leads", admin(s.getLeads)},
 		{"POST /v1/leads/{key}/redeliver", admin(s.redeliver)},
+		{"GET /v1/status", admin(s.getStatus)},
 		{"GET /healthz", http.HandlerFunc(s.healthz)},
 		{"GET /readyz", http.HandlerFunc(s.readyz)},
 		{"GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})},

@@ -20,9 +20,11 @@ import (
 type Config struct {
 	IngestToken string // guards POST /v1/events when set
 	AdminToken  string // guards every other /v1/ endpoint when set
-	Ready       func(ctx context.Context) error
-	Registry    *prometheus.Registry
-	Log         *slog.Logger
+	// Ready tells whether serve is ready, and how many log records the
+	// projection set aside; its error is a short reason, for anyone to read.
+	Ready    func(ctx context.Context) (quarantined int64, err error)
+	Registry *prometheus.Registry
+	Log      *slog.Logger
 }
 
 // Handler builds the whole HTTP API.
@@ -79,9 +81,10 @@ func (s server) healthz(w http.ResponseWriter, _ *http.Request) {
 func (s server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.cfg.Ready(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+	quarantined, err := s.cfg.Ready(ctx)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "quarantined": quarantined})
 }
