@@ -3,7 +3,11 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
+
+	"ctjournal/domain"
 )
 
 // OrderExplanation is an order's story: every fact in log order and every
@@ -64,11 +68,53 @@ type ExplainedTry struct {
 }
 
 // ExplainOrder answers "why was this lead sent, or not?" for one order.
-type ExplainOrder struct{ queries Queries }
+type ExplainOrder struct {
+	queries  Queries
+	policies PolicyStore
+}
 
-func NewExplainOrder(q Queries) ExplainOrder { return ExplainOrder{queries: q} }
+// NewExplainOrder reads tokens from policies, to mask them in tries
+// recorded before tries were masked when recorded.
+func NewExplainOrder(q Queries, policies PolicyStore) ExplainOrder {
+	return ExplainOrder{queries: q, policies: policies}
+}
 
 // Handle returns the order's explanation, or ErrNotFound.
 func (h ExplainOrder) Handle(ctx context.Context, orderID string) (OrderExplanation, error) {
-	return h.queries.Explain(ctx, orderID)
+	x, err := h.queries.Explain(ctx, orderID)
+	if err != nil {
+		return x, err
+	}
+	return x, h.maskTokens(ctx, &x)
+}
+
+// maskTokens masks the widget's Calltouch token in every try's response and
+// error. Tries are masked before they are recorded; this covers those a log
+// kept from before. The store keeps only the widget's current token (the
+// log holds none), so a token replaced since such a try stays unmasked in
+// it.
+func (h ExplainOrder) maskTokens(ctx context.Context, x *OrderExplanation) error {
+	p, err := h.policies.Policy(ctx, x.WidgetID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("token of widget %s, to mask it: %w", x.WidgetID, err)
+	}
+	token := p.Policy.Token
+	for i := range x.Decisions {
+		d := &x.Decisions[i]
+		for j := range d.Tries {
+			t := &d.Tries[j]
+			t.Response = domain.MaskTokenIn(t.Response, token)
+			if t.Error != nil {
+				masked := domain.MaskTokenIn(*t.Error, token)
+				t.Error = &masked
+			}
+		}
+		for j := range d.History {
+			d.History[j].Reason = domain.MaskTokenIn(d.History[j].Reason, token)
+		}
+	}
+	return nil
 }

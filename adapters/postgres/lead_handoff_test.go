@@ -24,8 +24,10 @@ func handoffWorker(t *testing.T, s store, parallel, batch int) app.DeliverLeads 
 }
 
 // deliveryWorker is a delivery worker on s under cfg: Calltouch requests
-// time out after 2 s, no rate limit, no jitter, nothing logged.
+// time out after 2 s, the tests' hosts allowed, no rate limit, no jitter,
+// nothing logged.
 func deliveryWorker(s store, cfg app.DeliveryConfig) app.DeliverLeads {
+	cfg.AllowedHosts = storetest.AllowedHosts()
 	return app.NewDeliverLeads(s.deliveries, s.policies, calltouch.New(2*time.Second, "test"),
 		postgres.NewSiteRate(s.db, 0), time.Now, func() float64 { return 0 }, cfg,
 		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})

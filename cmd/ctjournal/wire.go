@@ -50,14 +50,14 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 	return &store{db: db, log: eventLog, app: app.Application{
 		Commands: app.Commands{
 			IngestEvents:      app.NewIngestEvents(eventLog),
-			SetPolicy:         app.NewSetPolicy(policies),
+			SetPolicy:         app.NewSetPolicy(policies, cfg.CalltouchAllowedHosts),
 			DisablePolicy:     app.NewDisablePolicy(policies),
 			RedeliverLead:     app.NewRedeliverLead(deliveries, time.Now, cfg.GiveUpAfter),
 			RebuildReadModels: app.NewRebuildReadModels(postgres.NewRebuilder(db, postgres.RebuildConfig{}), time.Now),
 		},
 		Queries: app.AppQueries{
 			GetPolicy:      app.NewGetPolicy(policies),
-			ExplainOrder:   app.NewExplainOrder(queries),
+			ExplainOrder:   app.NewExplainOrder(queries, policies),
 			ListLeads:      app.NewListLeads(queries),
 			ExplainWidget:  app.NewExplainWidget(postgres.NewWidgetSummaries(db)),
 			SimulatePolicy: app.NewSimulatePolicy(postgres.NewHistory(db)),
