@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"ctjournal/adapters/calltouch/calltouchfake"
-	"ctjournal/app"
+	"ctjournal/app/delivery"
 	"ctjournal/app/storetest"
 	"ctjournal/domain"
 )
@@ -28,8 +28,8 @@ func TestDeliverLeads_ReleasesLeadsItsLeaseHasNoRoomLeftFor(t *testing.T) {
 
 	// One slot, a 2 s timeout, a 3 s lease: the first try hangs for 2 s,
 	// after which a second would end past the lease.
-	worker := deliveryWorker(s, s.deliveries, app.DeliveryConfig{Owner: "lease-test", Retry: domain.RetryPolicy{Base: time.Hour, Max: time.Hour},
-		GiveUpAfter: 24 * time.Hour, Lease: 3 * time.Second, Batch: 3, Parallel: 1, TryTimeout: 2 * time.Second})
+	worker := deliveryWorker(t, s, s.deliveries, delivery.Config{Owner: "lease-test", Retry: domain.RetryPolicy{Base: time.Hour, Max: time.Hour},
+		Lease: 3 * time.Second, Batch: 3, Parallel: 1, TryTimeout: 2 * time.Second})
 	claimed, err := worker.Handle(context.Background())
 	if err != nil || claimed != 3 {
 		t.Fatalf("round: %d claimed, %v; want 3, nil", claimed, err)

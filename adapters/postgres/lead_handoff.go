@@ -31,8 +31,9 @@ func (b *projectionBatch) claimForHandoff(handoff app.LeadHandoff) queuedLeads {
 		q.unclaimed = len(b.leads) > 0
 		return q
 	}
-	claim, n := handoff.Reserve(len(b.leads))
+	claim := handoff.Reserve(len(b.leads))
 	q.claim = claim
+	n := claim.Slots
 	for i := range b.leads {
 		l := &b.leads[i]
 		if n > 0 && !l.DecidedAt.After(claim.Now) && l.DeadlineAt.After(claim.Now) {

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"ctjournal/adapters/calltouch/calltouchfake"
 	"ctjournal/adapters/postgres"
 	"ctjournal/app"
+	"ctjournal/app/delivery"
 	"ctjournal/app/storetest"
 	"ctjournal/domain"
 )
@@ -18,20 +18,26 @@ import (
 // handoffWorker is a delivery worker on queue whose claim rounds never
 // come after the first: no wake-up reaches it and its idle wait is an
 // hour. A lead it delivers was handed to it by the projection.
-func handoffWorker(t *testing.T, s store, queue app.DeliveryQueue, parallel, batch int) app.DeliverLeads {
+func handoffWorker(t *testing.T, s store, queue app.DeliveryQueue, parallel, batch int) *delivery.Worker {
 	t.Helper()
-	return deliveryWorker(s, queue, app.DeliveryConfig{Owner: "handoff-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
-		GiveUpAfter: time.Hour, Lease: 10 * time.Second, Batch: batch, Parallel: parallel})
+	return deliveryWorker(t, s, queue, delivery.Config{Owner: "handoff-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		Lease: 10 * time.Second, Batch: batch, Parallel: parallel})
 }
 
 // deliveryWorker is a delivery worker on s's policies and queue under
 // cfg: Calltouch requests time out after 2 s, the tests' hosts allowed, no
 // rate limit, no jitter, nothing logged.
-func deliveryWorker(s store, queue app.DeliveryQueue, cfg app.DeliveryConfig) app.DeliverLeads {
+func deliveryWorker(t testing.TB, s store, queue app.DeliveryQueue, cfg delivery.Config) *delivery.Worker {
+	t.Helper()
 	cfg.AllowedHosts = storetest.AllowedHosts()
-	return app.NewDeliverLeads(queue, s.policies, calltouch.New(2*time.Second, "test"),
-		postgres.NewSiteRate(s.db, 0), time.Now, func() float64 { return 0 }, cfg,
-		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})
+	cfg.TryTimeout = 2 * time.Second
+	cfg.Jitter = func() float64 { return 0 }
+	w, err := delivery.NewWorker(app.Ports{DeliveryQueue: queue, Policies: s.policies,
+		Calltouch: calltouch.New(cfg.TryTimeout, "test"), SiteLimiter: postgres.NewSiteRate(s.db, 0)}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
 }
 
 // countedClaims is a delivery queue that counts the claim rounds run on
@@ -50,7 +56,7 @@ func (q *countedClaims) Claim(ctx context.Context, owner string, now, leaseUntil
 }
 
 // runWorker runs the worker until the returned stop, which waits for it.
-func runWorker(t *testing.T, w app.DeliverLeads, idle time.Duration) (stop func()) {
+func runWorker(t *testing.T, w *delivery.Worker, idle time.Duration) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -68,7 +74,7 @@ func startProjectionHandingOver(t *testing.T, s store, to app.LeadHandoff) {
 // leadWidget is a store whose widget w-1 sends its leads to a fake
 // Calltouch, and a worker for it, not running yet, whose claim rounds
 // are counted.
-func leadWidget(t *testing.T) (store, *calltouchfake.Server, app.DeliverLeads, *countedClaims) {
+func leadWidget(t *testing.T) (store, *calltouchfake.Server, *delivery.Worker, *countedClaims) {
 	t.Helper()
 	s := newStore(t)
 	fake := calltouchfake.New()
@@ -119,77 +125,5 @@ func TestProjection_QueuesLeadsUnclaimedWhenNoWorkerTakesThem(t *testing.T) {
 	}
 	if n := claims.claimed.Load(); n != 1 {
 		t.Fatalf("claim rounds took %d leads, want the one queued", n)
-	}
-}
-
-func TestDeliverLeads_ReservesOnlyFreeSlotsWhileRunning(t *testing.T) {
-	t.Parallel()
-	s := newStore(t)
-	worker := handoffWorker(t, s, s.deliveries, 3, 64)
-	if _, n := worker.Reserve(5); n != 0 {
-		t.Fatalf("a worker not running reserved %d slots", n)
-	}
-	stop := runWorker(t, worker, time.Hour)
-	claim, n := reserveOnceRunning(t, worker, 5)
-	if n != 3 || claim.Owner != "handoff-test" || !claim.LeaseUntil.After(claim.Now) {
-		t.Fatalf("Reserve(5) with 3 slots = %d, %+v", n, claim)
-	}
-	if _, more := worker.Reserve(1); more != 0 {
-		t.Fatalf("reserved %d slots beyond the free ones", more)
-	}
-	worker.HandOver(claim, nil) // the batch did not commit: every slot comes back
-	again, n := worker.Reserve(2)
-	if n != 2 {
-		t.Fatalf("after the slots came back Reserve(2) = %d", n)
-	}
-	stopped := make(chan struct{})
-	go func() { stop(); close(stopped) }()
-	select {
-	case <-stopped:
-		t.Fatal("the worker stopped with a hand-over still reserved")
-	case <-time.After(200 * time.Millisecond):
-	}
-	if _, n := worker.Reserve(1); n != 0 {
-		t.Fatalf("a stopping worker reserved %d slots", n)
-	}
-	worker.HandOver(again, nil)
-	select {
-	case <-stopped:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the worker did not stop once its hand-overs ended")
-	}
-}
-
-// reserveOnceRunning reserves as soon as the worker's Run has started.
-func reserveOnceRunning(t *testing.T, worker app.DeliverLeads, n int) (claim app.HandoffClaim, got int) {
-	t.Helper()
-	rbWaitFor(t, 10*time.Second, "the worker to run", func() bool {
-		claim, got = worker.Reserve(n)
-		return got > 0
-	})
-	return claim, got
-}
-
-// Hand-overs hold at most a claim round's batch, which the rate limit
-// sizes: a handed-over lead waits for the limit under its lease.
-func TestDeliverLeads_HandsOverNoMoreThanABatchAtOnce(t *testing.T) {
-	t.Parallel()
-	s := newStore(t)
-	worker := handoffWorker(t, s, s.deliveries, 16, 3)
-	runWorker(t, worker, time.Hour)
-	claim, n := reserveOnceRunning(t, worker, 2)
-	if n != 2 {
-		t.Fatalf("Reserve(2) = %d", n)
-	}
-	more, m := worker.Reserve(5)
-	worker.HandOver(more, nil)
-	if m != 1 {
-		t.Fatalf("with 2 of a batch of 3 handed over, Reserve(5) = %d, want 1", m)
-	}
-	worker.HandOver(claim, nil)
-	again, m := worker.Reserve(5)
-	worker.HandOver(again, nil)
-	if m != 3 {
-		t.Fatalf("once all came back, Reserve(5) = %d, want 3", m)
 	}
 }

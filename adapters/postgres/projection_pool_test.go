@@ -144,9 +144,9 @@ type flushNotingHandoff struct {
 	flushedAt map[string]string
 }
 
-func (h *flushNotingHandoff) Reserve(n int) (app.HandoffClaim, int) {
+func (h *flushNotingHandoff) Reserve(n int) app.HandoffClaim {
 	now := time.Now()
-	return app.HandoffClaim{Owner: "flush-test", Now: now, LeaseUntil: now.Add(time.Hour)}, n
+	return app.HandoffClaim{Owner: "flush-test", Now: now, LeaseUntil: now.Add(time.Hour), Slots: n}
 }
 
 func (h *flushNotingHandoff) HandOver(_ app.HandoffClaim, leads []app.ClaimedLead) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"ctjournal/adapters/calltouch"
 	"ctjournal/adapters/postgres"
 	"ctjournal/app"
+	"ctjournal/app/delivery"
 	"ctjournal/app/storetest"
 	"ctjournal/domain"
 )
@@ -289,11 +289,14 @@ func rbStartProjection(t testing.TB, db *sql.DB) *rbEngine {
 // name it.
 func rbStartDelivery(t testing.TB, db *sql.DB) func() {
 	t.Helper()
-	deliver := app.NewDeliverLeads(postgres.NewDeliveries(db), postgres.NewPolicies(db), calltouch.New(2*time.Second, "test"),
-		postgres.NewSiteRate(db, 0), time.Now, func() float64 { return 0 },
-		app.DeliveryConfig{Owner: "rb-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
-			GiveUpAfter: 24 * time.Hour, Lease: 10 * time.Second, Batch: 64, Parallel: 8, AllowedHosts: storetest.AllowedHosts()},
-		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})
+	deliver, err := delivery.NewWorker(app.Ports{DeliveryQueue: postgres.NewDeliveries(db), Policies: postgres.NewPolicies(db),
+		Calltouch: calltouch.New(2*time.Second, "test"), SiteLimiter: postgres.NewSiteRate(db, 0)},
+		delivery.Config{Owner: "rb-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+			TryTimeout: 2 * time.Second, Lease: 10 * time.Second, Batch: 64, Parallel: 8, AllowedHosts: storetest.AllowedHosts(),
+			Jitter: func() float64 { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); deliver.Run(ctx, make(chan struct{}), 10*time.Millisecond) }()

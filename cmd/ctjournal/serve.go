@@ -16,9 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"ctjournal/adapters/calltouch"
 	"ctjournal/adapters/postgres"
 	"ctjournal/app"
+	"ctjournal/app/delivery"
 	"ctjournal/domain"
 	"ctjournal/ports/httpapi"
 )
@@ -47,15 +47,16 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return postgres.CheckProjection(ctx, s.db)
 	}, reg, log.With("part", "projection"))
 
-	deliver := app.NewDeliverLeads(postgres.NewDeliveries(s.db), postgres.NewPolicies(s.db),
-		calltouch.New(cfg.CalltouchTimeout, version), postgres.NewSiteRate(s.db, cfg.CalltouchRPS),
-		time.Now, rand.Float64, deliveryConfig(cfg), log.With("part", "delivery"), metrics.observeTry)
+	deliver, err := delivery.NewWorker(s.ports, deliveryConfig(cfg, log.With("part", "delivery"), metrics.observeTry))
+	if err != nil {
+		return err
+	}
 	projectionDB, err := postgres.OpenProjectionPool(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer projectionDB.Close()
-	router, err := postgres.NewProjectionRouter(s.db, s.project, postgres.ProjectionConfig{
+	router, err := postgres.NewProjectionRouter(s.db, s.app.Projection, postgres.ProjectionConfig{
 		Batch: 500, PollInterval: time.Second, Wake: notes.Wake(postgres.ChannelLog),
 		// Leads the projection decides go straight to this process's
 		// delivery worker when it has a slot free.
@@ -111,22 +112,25 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return runErr
 }
 
-func deliveryConfig(cfg Config) app.DeliveryConfig {
+func deliveryConfig(cfg Config, log *slog.Logger, observe func(app.DeliveryTried)) delivery.Config {
 	batch := 64
 	if cfg.CalltouchRPS > 0 {
 		// Claim no more than the limit lets out in a few seconds, so claims
 		// don't wait long behind it and a stop stays quick.
 		batch = max(1, min(batch, int(cfg.CalltouchRPS*4)))
 	}
-	return app.DeliveryConfig{
+	return delivery.Config{
 		Owner:        fmt.Sprintf("%s/%d/%s", hostname(), os.Getpid(), uuid.NewString()[:8]),
 		Retry:        domain.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
-		GiveUpAfter:  cfg.GiveUpAfter,
+		TryTimeout:   cfg.CalltouchTimeout,
 		Lease:        2*cfg.CalltouchTimeout + 5*time.Second, // a try plus its record, with room
 		Batch:        batch,
 		Parallel:     16,
-		TryTimeout:   cfg.CalltouchTimeout,
 		AllowedHosts: cfg.CalltouchAllowedHosts,
+		Now:          time.Now,
+		Jitter:       rand.Float64,
+		Log:          log,
+		Observe:      observe,
 	}
 }
 

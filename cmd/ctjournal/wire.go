@@ -12,6 +12,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"ctjournal/adapters/calltouch"
 	"ctjournal/adapters/postgres"
 	"ctjournal/app"
 )
@@ -21,7 +22,7 @@ type store struct {
 	db         *sql.DB
 	log        *postgres.EventLog
 	quarantine *postgres.Quarantine
-	project    app.ProjectRecord // the projection's rules over the live read models
+	ports      app.Ports
 	app        app.Application
 }
 
@@ -45,31 +46,31 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 		db.Close()
 		return nil, fmt.Errorf("migrate schema: %w", err)
 	}
-	policies := postgres.NewPolicies(db)
-	queries := postgres.NewQueries(db)
-	deliveries := postgres.NewDeliveries(db)
 	eventLog := postgres.NewEventLog(db)
 	quarantine := postgres.NewQuarantine(db)
-	project := app.NewProjectRecord(postgres.NewReadModel(db), postgres.NewOutbox(db, cfg.GiveUpAfter))
-	return &store{db: db, log: eventLog, quarantine: quarantine, project: project, app: app.Application{
-		Commands: app.Commands{
-			IngestEvents:      app.NewIngestEvents(eventLog),
-			SetPolicy:         app.NewSetPolicy(policies, cfg.CalltouchAllowedHosts),
-			DisablePolicy:     app.NewDisablePolicy(policies),
-			RedeliverLead:     app.NewRedeliverLead(deliveries, time.Now, cfg.GiveUpAfter),
-			RebuildReadModels: app.NewRebuildReadModels(postgres.NewRebuilder(db, postgres.RebuildConfig{}), time.Now),
-			RetryQuarantined:  app.NewRetryQuarantined(quarantine, project),
-		},
-		Queries: app.AppQueries{
-			GetPolicy:       app.NewGetPolicy(policies),
-			ExplainOrder:    app.NewExplainOrder(queries, quarantine, policies),
-			ListLeads:       app.NewListLeads(queries),
-			ExplainWidget:   app.NewExplainWidget(postgres.NewWidgetSummaries(db)),
-			SimulatePolicy:  app.NewSimulatePolicy(postgres.NewHistory(db)),
-			ListQuarantined: app.NewListQuarantined(quarantine),
-			GetStatus:       app.NewGetStatus(postgres.NewStatus(db)),
-		},
-	}}, nil
+	ports := app.Ports{
+		EventLog:        eventLog,
+		Policies:        postgres.NewPolicies(db),
+		ReadModel:       postgres.NewReadModel(db),
+		Outbox:          postgres.NewOutbox(db, cfg.GiveUpAfter),
+		DeliveryQueue:   postgres.NewDeliveries(db),
+		Queries:         postgres.NewQueries(db),
+		Quarantine:      quarantine,
+		Status:          postgres.NewStatus(db),
+		WidgetSummaries: postgres.NewWidgetSummaries(db),
+		History:         postgres.NewHistory(db),
+		Rebuild:         postgres.NewRebuilder(db, postgres.RebuildConfig{}),
+		Calltouch:       calltouch.New(cfg.CalltouchTimeout, version),
+		SiteLimiter:     postgres.NewSiteRate(db, cfg.CalltouchRPS),
+	}
+	application, err := app.NewApplication(ports, app.Config{
+		GiveUpAfter: cfg.GiveUpAfter, AllowedHosts: cfg.CalltouchAllowedHosts, Now: time.Now,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &store{db: db, log: eventLog, quarantine: quarantine, ports: ports, app: application}, nil
 }
 
 func openApp(ctx context.Context, cfg Config, log *slog.Logger) (app.Application, func(), error) {
