@@ -21,7 +21,8 @@ import (
 // offset says how far the projection has folded the log.
 const ProjectionConsumerGroup = "projection"
 
-// ProjectionConfig tunes the projection's subscription.
+// ProjectionConfig tunes the projection's subscription; zero values take
+// the defaults setDefaults gives.
 type ProjectionConfig struct {
 	Batch        int           // log records per poll (and per transaction)
 	PollInterval time.Duration // safety-net poll when no wake-up comes
@@ -35,6 +36,26 @@ type ProjectionConfig struct {
 	Transactions *sql.DB
 }
 
+func (c *ProjectionConfig) setDefaults() {
+	if c.Batch == 0 {
+		c.Batch = 100
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = time.Second
+	}
+}
+
+func (c ProjectionConfig) validate() error {
+	var errs []error
+	if c.Batch < 1 {
+		errs = append(errs, fmt.Errorf("Batch %d is below 1", c.Batch))
+	}
+	if c.PollInterval < 0 {
+		errs = append(errs, fmt.Errorf("PollInterval %s is negative", c.PollInterval))
+	}
+	return errors.Join(errs...)
+}
+
 // NewProjectionRouter subscribes the projection to the log through a
 // watermill router. The subscriber polls a batch of records in one
 // transaction and hands them over one by one; the handler folds each into
@@ -46,8 +67,9 @@ type ProjectionConfig struct {
 // (projection_quarantine.go); a record the store cannot take now (it is
 // unreachable) is tried until it can.
 func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionConfig, logger watermill.LoggerAdapter) (*message.Router, error) {
-	if cfg.Batch <= 0 {
-		cfg.Batch = 100
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("projection config: %w", err)
 	}
 	// A loop that keeps failing (the store down, a batch that cannot be
 	// written) logs a line a second at most.
