@@ -123,9 +123,7 @@ func deliveryConfig(cfg Config, log *slog.Logger, observe func(app.DeliveryTried
 		Owner:        fmt.Sprintf("%s/%d/%s", hostname(), os.Getpid(), uuid.NewString()[:8]),
 		Retry:        domain.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
 		TryTimeout:   cfg.CalltouchTimeout,
-		Lease:        2*cfg.CalltouchTimeout + 5*time.Second, // a try plus its record, with room
 		Batch:        batch,
-		Parallel:     16,
 		AllowedHosts: cfg.CalltouchAllowedHosts,
 		Now:          time.Now,
 		Jitter:       rand.Float64,
