@@ -11,6 +11,7 @@ import (
 
 	"ctjournal/app"
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // loadOrder rebuilds one order's state (empty when unknown).
@@ -99,7 +100,7 @@ func decodeEvents(agg []byte) ([]domain.LoggedEvent, error) {
 	}
 	out := make([]domain.LoggedEvent, 0, len(rows))
 	for _, r := range rows {
-		e, err := domain.UnmarshalEvent(r.Fact)
+		e, err := wire.UnmarshalEvent(r.Fact)
 		if err != nil {
 			return nil, fmt.Errorf("decode event %d: %w", r.Position, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"ctjournal/adapters/postgres"
 	"ctjournal/app"
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // rbT0 is when the fixtures' calls were ordered.
@@ -232,7 +233,7 @@ func rbAppend(t testing.TB, db *sql.DB, orders []rbOrder, batch int) int {
 			}
 			any = true
 			e := o.events[round]
-			canonical, err := domain.MarshalEvent(e)
+			canonical, err := wire.MarshalEvent(e)
 			if err != nil {
 				t.Fatal(err)
 			}
