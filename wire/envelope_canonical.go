@@ -119,6 +119,11 @@ func unmarshalEvent(payload []byte) (domain.CallEvent, error) {
 	if e.Attempt, err = data.int("attempt"); err != nil {
 		return domain.CallEvent{}, err
 	}
+	// The rules index an order's attempts by number: a damaged record's
+	// attempt must not reach them. An unknown type is its caller's to name.
+	if knownAttemptType(e.Type) && (e.Attempt < 1 || e.Attempt > domain.MaxAttempt) {
+		return domain.CallEvent{}, fieldErr("data.attempt", "must be an integer from 1 to %d", domain.MaxAttempt)
+	}
 	switch e.Type {
 	case domain.CallAnswered:
 		if _, present := data.raw("talk_seconds"); present {
@@ -132,6 +137,14 @@ func unmarshalEvent(payload []byte) (domain.CallEvent, error) {
 		e.FailReason, err = data.str("reason")
 	}
 	return e, err
+}
+
+func knownAttemptType(t domain.EventType) bool {
+	switch t {
+	case domain.CallDialed, domain.CallAnswered, domain.CallFailed, domain.CallLastAttempt:
+		return true
+	}
+	return false
 }
 
 func unmarshalOrderData(data jsonObject) (*domain.OrderData, error) {

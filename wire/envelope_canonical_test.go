@@ -140,6 +140,8 @@ func TestMarshalEvent_WritesTimesInUTC(t *testing.T) {
 
 func TestUnmarshalEvent_RefusesWhatIsNotAnEnvelope(t *testing.T) {
 	for _, s := range []string{``, `[]`, `{"occurred_at":"yesterday"}`, `{"data":{"attempt":"1"}}`,
+		`{"type":"call.dialed","occurred_at":"2026-11-24T07:15:00Z","data":{"attempt":101}}`,
+		`{"type":"call.failed","occurred_at":"2026-11-24T07:15:00Z","data":{}}`,
 		// Not JSON, cut short or broken: the one-pass reader stops at the end.
 		`{`, `{"event_id":"e-1`, `{"type":"call.ordered","data":{"kind":`, `{"data":{"details":{"a":"b"`,
 		`{"event_id":}`, `{"event_id"`, `{"event_id" "x"}`, `{"a":1 "b":2}`, `{event_id:1}`, `{"a":"\`, `{"a":"x\"}`,
