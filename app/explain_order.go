@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
+	"ctjournal/domain"
 	"ctjournal/wire"
 )
 
@@ -88,10 +90,14 @@ type ExplainedTry struct {
 type ExplainOrder struct {
 	queries    Queries
 	quarantine Quarantine
+	policies   PolicyStore
 }
 
-func NewExplainOrder(q Queries, quarantine Quarantine) ExplainOrder {
-	return ExplainOrder{queries: q, quarantine: quarantine}
+// NewExplainOrder reads the records set aside from quarantine, and tokens
+// from policies, to mask them in tries recorded before tries were masked
+// when recorded.
+func NewExplainOrder(q Queries, quarantine Quarantine, policies PolicyStore) ExplainOrder {
+	return ExplainOrder{queries: q, quarantine: quarantine, policies: policies}
 }
 
 // Handle returns the order's explanation, with the records naming it that
@@ -115,7 +121,10 @@ func (h ExplainOrder) Handle(ctx context.Context, orderID string) (OrderExplanat
 	for _, r := range aside {
 		x.setAside(r)
 	}
-	return x, nil
+	if x.WidgetID == "" {
+		return x, nil
+	}
+	return x, h.maskTokens(ctx, &x)
 }
 
 // setAside shows a record the projection set aside: a call event among
@@ -159,4 +168,36 @@ func recordType(payload []byte) string {
 		return ""
 	}
 	return head.Type
+
+}
+
+// maskTokens masks the widget's Calltouch token in every try's response and
+// error. Tries are masked before they are recorded; this covers those a log
+// kept from before. The store keeps only the widget's current token (the
+// log holds none), so a token replaced since such a try stays unmasked in
+// it.
+func (h ExplainOrder) maskTokens(ctx context.Context, x *OrderExplanation) error {
+	p, err := h.policies.Policy(ctx, x.WidgetID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("token of widget %s, to mask it: %w", x.WidgetID, err)
+	}
+	token := p.Policy.Token
+	for i := range x.Decisions {
+		d := &x.Decisions[i]
+		for j := range d.Tries {
+			t := &d.Tries[j]
+			t.Response = domain.MaskTokenIn(t.Response, token)
+			if t.Error != nil {
+				masked := domain.MaskTokenIn(*t.Error, token)
+				t.Error = &masked
+			}
+		}
+		for j := range d.History {
+			d.History[j].Reason = domain.MaskTokenIn(d.History[j].Reason, token)
+		}
+	}
+	return nil
 }

@@ -181,13 +181,15 @@ type process struct {
 }
 
 // defaultEnv is serve's environment in the tests: quick retries, no rate
-// limit, a short Calltouch timeout; opts change it.
+// limit, a short Calltouch timeout, the fake Calltouch's host allowed
+// besides Calltouch's own; opts change it.
 func defaultEnv(opts ...engineOption) map[string]string {
 	env := map[string]string{
-		"CTJ_RETRY_BASE":        "50ms",
-		"CTJ_RETRY_MAX":         "200ms",
-		"CTJ_CALLTOUCH_RPS":     "0",
-		"CTJ_CALLTOUCH_TIMEOUT": "2s",
+		"CTJ_RETRY_BASE":              "50ms",
+		"CTJ_RETRY_MAX":               "200ms",
+		"CTJ_CALLTOUCH_RPS":           "0",
+		"CTJ_CALLTOUCH_TIMEOUT":       "2s",
+		"CTJ_CALLTOUCH_ALLOWED_HOSTS": "127.0.0.1,*.calltouch.ru",
 	}
 	for _, o := range opts {
 		o(env)

@@ -69,6 +69,7 @@ func TestParsePolicy_RefusesInvalidPoliciesNamingTheField(t *testing.T) {
 		{"server with another scheme", withServer(`"ftp://api.calltouch.ru"`), "server", msgServer},
 		{"server URL without host", withServer(`"http://"`), "server", msgServer},
 		{"server URL with only a port", withServer(`"http://:9000"`), "server", msgServer},
+		{"server URL with a host that is no host name", withServer(`"http://api_node.calltouch.ru:9000"`), "server", msgServer},
 		{"server URL with credentials", withServer(`"https://user:pw@api.calltouch.ru"`), "server", msgServer},
 		{"server URL with a query", withServer(`"https://api.calltouch.ru/?a=1"`), "server", msgServer},
 		{"server URL with a fragment", withServer(`"https://api.calltouch.ru#x"`), "server", msgServer},

@@ -174,7 +174,7 @@ func TestProjection_SetsDamagedRecordsAsideAndDecidesTheRestAsIfTheyWereNotThere
 		t.Fatalf("quarantine count %d, %v; want %d", n, err, len(damaged))
 	}
 
-	explain := app.NewExplainOrder(s.queries, quarantine)
+	explain := app.NewExplainOrder(s.queries, quarantine, s.policies)
 	for pos, d := range positions {
 		if d.orderID == "" {
 			continue

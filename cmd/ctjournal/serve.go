@@ -119,13 +119,14 @@ func deliveryConfig(cfg Config) app.DeliveryConfig {
 		batch = max(1, min(batch, int(cfg.CalltouchRPS*4)))
 	}
 	return app.DeliveryConfig{
-		Owner:       fmt.Sprintf("%s/%d/%s", hostname(), os.Getpid(), uuid.NewString()[:8]),
-		Retry:       domain.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
-		GiveUpAfter: cfg.GiveUpAfter,
-		Lease:       2*cfg.CalltouchTimeout + 5*time.Second, // a try plus its record, with room
-		Batch:       batch,
-		Parallel:    16,
-		TryTimeout:  cfg.CalltouchTimeout,
+		Owner:        fmt.Sprintf("%s/%d/%s", hostname(), os.Getpid(), uuid.NewString()[:8]),
+		Retry:        domain.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
+		GiveUpAfter:  cfg.GiveUpAfter,
+		Lease:        2*cfg.CalltouchTimeout + 5*time.Second, // a try plus its record, with room
+		Batch:        batch,
+		Parallel:     16,
+		TryTimeout:   cfg.CalltouchTimeout,
+		AllowedHosts: cfg.CalltouchAllowedHosts,
 	}
 }
 

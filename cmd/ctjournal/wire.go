@@ -54,7 +54,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 	return &store{db: db, log: eventLog, quarantine: quarantine, project: project, app: app.Application{
 		Commands: app.Commands{
 			IngestEvents:      app.NewIngestEvents(eventLog),
-			SetPolicy:         app.NewSetPolicy(policies),
+			SetPolicy:         app.NewSetPolicy(policies, cfg.CalltouchAllowedHosts),
 			DisablePolicy:     app.NewDisablePolicy(policies),
 			RedeliverLead:     app.NewRedeliverLead(deliveries, time.Now, cfg.GiveUpAfter),
 			RebuildReadModels: app.NewRebuildReadModels(postgres.NewRebuilder(db, postgres.RebuildConfig{}), time.Now),
@@ -62,7 +62,7 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 		},
 		Queries: app.AppQueries{
 			GetPolicy:       app.NewGetPolicy(policies),
-			ExplainOrder:    app.NewExplainOrder(queries, quarantine),
+			ExplainOrder:    app.NewExplainOrder(queries, quarantine, policies),
 			ListLeads:       app.NewListLeads(queries),
 			ExplainWidget:   app.NewExplainWidget(postgres.NewWidgetSummaries(db)),
 			SimulatePolicy:  app.NewSimulatePolicy(postgres.NewHistory(db)),
