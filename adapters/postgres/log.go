@@ -16,7 +16,7 @@ import (
 	"github.com/lib/pq"
 
 	"ctjournal/app"
-	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // publish appends messages to the log inside tx, through watermill-sql's
@@ -327,11 +327,11 @@ func knownEventsAndOrders(ctx context.Context, tx querier, events []app.NewEvent
 			widgetOf[id] = string(value)
 			continue
 		}
-		e, err := domain.UnmarshalEvent(value)
+		e, err := wire.UnmarshalEvent(value)
 		if err != nil {
 			return nil, nil, fmt.Errorf("stored event %s: %w", id, err)
 		}
-		if stored[id], err = domain.MarshalEvent(e); err != nil {
+		if stored[id], err = wire.MarshalEvent(e); err != nil {
 			return nil, nil, fmt.Errorf("stored event %s: %w", id, err)
 		}
 	}

@@ -180,7 +180,7 @@ func TestAppend_InsideTheCallersTransaction(t *testing.T) {
 
 // unstorable is a call event whose canonical form holds U+0000, which
 // the log's JSONB refuses; the domain refuses it before, so it is built
-// here past ParseEvent.
+// here past wire.ParseEvent.
 func unstorable(t *testing.T, orderID, widgetID string) []app.NewEvent {
 	e := storetest.Ordered(orderID, widgetID)
 	e.Order.FormName = "form\x00"

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // decisionColumns are what scanDecisionRow reads, for queries that load
@@ -38,7 +39,7 @@ func scanEventRow(rows *sql.Rows) (string, domain.LoggedEvent, error) {
 		return "", e, fmt.Errorf("scan event: %w", err)
 	}
 	var err error
-	if e.CallEvent, err = domain.UnmarshalEvent(fact); err != nil {
+	if e.CallEvent, err = wire.UnmarshalEvent(fact); err != nil {
 		return "", e, fmt.Errorf("decode event %d: %w", e.Position, err)
 	}
 	e.RecordedAt = e.RecordedAt.UTC()

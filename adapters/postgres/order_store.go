@@ -11,6 +11,7 @@ import (
 
 	"ctjournal/app"
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // loadOrder rebuilds one order's state (empty when unknown).
@@ -55,36 +56,43 @@ func loadOrders(ctx context.Context, q querier, ids string, args ...any) (map[st
 	return out, nil
 }
 
+// scanOrder reads one order's row and hands it to the domain, which checks
+// it is a state Fold could have built.
 func scanOrder(rows *sql.Rows) (domain.OrderState, error) {
 	var (
-		s                       domain.OrderState
+		orderID                 string
 		widgetID                sql.NullString
 		version                 sql.NullInt64
 		placed                  bool
 		policy, events, choices []byte
 	)
-	if err := rows.Scan(&s.OrderID, &widgetID, &version, &placed, &policy, &events, &choices); err != nil {
-		return s, fmt.Errorf("load orders: %w", err)
+	if err := rows.Scan(&orderID, &widgetID, &version, &placed, &policy, &events, &choices); err != nil {
+		return domain.OrderState{}, fmt.Errorf("load orders: %w", err)
 	}
-	s.WidgetID = widgetID.String
+	var placement *domain.Placement
 	if placed {
-		p := domain.Placement{}
-		if version.Int64 > 0 && policy != nil {
-			p.Version, p.Policy = int(version.Int64), &domain.Policy{}
-			if err := json.Unmarshal(policy, p.Policy); err != nil {
-				return s, fmt.Errorf("decode policy of order %s: %w", s.OrderID, err)
+		var p *domain.Policy
+		if policy != nil {
+			p = &domain.Policy{}
+			if err := json.Unmarshal(policy, p); err != nil {
+				return domain.OrderState{}, fmt.Errorf("decode policy of order %s: %w", orderID, err)
 			}
 		}
-		s.Placement = &p
+		at, err := domain.PlacementFromStore(int(version.Int64), p)
+		if err != nil {
+			return domain.OrderState{}, fmt.Errorf("load order %s: %w", orderID, err)
+		}
+		placement = &at
 	}
-	var err error
-	if s.Events, err = decodeEvents(events); err != nil {
-		return s, fmt.Errorf("events of order %s: %w", s.OrderID, err)
+	facts, err := decodeEvents(events)
+	if err != nil {
+		return domain.OrderState{}, fmt.Errorf("events of order %s: %w", orderID, err)
 	}
-	if s.Decisions, err = decodeDecisions(choices); err != nil {
-		return s, fmt.Errorf("decisions of order %s: %w", s.OrderID, err)
+	decisions, err := decodeDecisions(choices)
+	if err != nil {
+		return domain.OrderState{}, fmt.Errorf("decisions of order %s: %w", orderID, err)
 	}
-	return s, nil
+	return domain.OrderStateFromStore(orderID, widgetID.String, placement, facts, decisions)
 }
 
 func decodeEvents(agg []byte) ([]domain.LoggedEvent, error) {
@@ -99,7 +107,7 @@ func decodeEvents(agg []byte) ([]domain.LoggedEvent, error) {
 	}
 	out := make([]domain.LoggedEvent, 0, len(rows))
 	for _, r := range rows {
-		e, err := domain.UnmarshalEvent(r.Fact)
+		e, err := wire.UnmarshalEvent(r.Fact)
 		if err != nil {
 			return nil, fmt.Errorf("decode event %d: %w", r.Position, err)
 		}

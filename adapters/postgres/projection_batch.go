@@ -126,18 +126,19 @@ func (b *projectionBatch) recordPolicy(ctx context.Context, c app.PolicyChanged,
 	if err != nil {
 		return err
 	}
+	// As it reads back from its column; one the rules could not be placed
+	// under is refused before it is stored, as the rebuild refuses it.
+	placement, err := placementOf(c.WidgetID, c.Version, body)
+	if err != nil {
+		return err
+	}
 	b.newPolicies = append(b.newPolicies, policyRow{WidgetID: c.WidgetID, Version: c.Version, Policy: body,
 		TokenMasked: c.TokenMasked, Position: position, RecordedAt: recordedAt})
 	if c.Version <= inForce.Version {
 		return nil
 	}
-	// As the policy reads back from its JSONB column.
-	p := &domain.Policy{}
-	if err := json.Unmarshal(body, p); err != nil {
-		return err
-	}
 	b.undo = append(b.undo, func() { b.policies[c.WidgetID] = inForce })
-	b.policies[c.WidgetID] = domain.Placement{Version: c.Version, Policy: p}
+	b.policies[c.WidgetID] = placement
 	return nil
 }
 

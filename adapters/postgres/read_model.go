@@ -56,11 +56,20 @@ func placementAt(ctx context.Context, q querier, widgetID, where string, args ..
 	if err != nil {
 		return domain.Placement{}, fmt.Errorf("load policy of widget %s: %w", widgetID, err)
 	}
+	return placementOf(widgetID, version, body)
+}
+
+// placementOf reads a policy version back from its JSONB column.
+func placementOf(widgetID string, version int, body []byte) (domain.Placement, error) {
 	p := &domain.Policy{}
 	if err := json.Unmarshal(body, p); err != nil {
 		return domain.Placement{}, fmt.Errorf("decode policy of widget %s v%d: %w", widgetID, version, err)
 	}
-	return domain.Placement{Version: version, Policy: p}, nil
+	placement, err := domain.PlacementFromStore(version, p)
+	if err != nil {
+		return domain.Placement{}, fmt.Errorf("policy of widget %s: %w", widgetID, err)
+	}
+	return placement, nil
 }
 
 func (m *ReadModel) UpdateOrder(ctx context.Context, orderID string, fold func(domain.OrderState) (*app.OrderChange, error)) error {

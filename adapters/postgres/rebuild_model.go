@@ -70,19 +70,17 @@ func (m *bulkModel) RecordPolicy(_ context.Context, c app.PolicyChanged, positio
 		w = &widgetPolicies{versions: map[int]domain.Placement{}}
 		m.policies[c.WidgetID] = w
 	}
-	if _, known := w.versions[c.Version]; known {
-		return nil // as ON CONFLICT DO NOTHING: the first record of a version stands
-	}
 	body, err := json.Marshal(c.Policy)
 	if err != nil {
 		return err
 	}
-	// Read back as the live projection would from its JSONB column.
-	p := &domain.Policy{}
-	if err := json.Unmarshal(body, p); err != nil {
+	placement, err := placementOf(c.WidgetID, c.Version, body) // as the live projection reads it back
+	if err != nil {
 		return err
 	}
-	placement := domain.Placement{Version: c.Version, Policy: p}
+	if _, known := w.versions[c.Version]; known {
+		return nil // as ON CONFLICT DO NOTHING: the first record of a version stands
+	}
 	w.versions[c.Version] = placement
 	if c.Version > w.latest.Version {
 		w.latest = placement

@@ -31,20 +31,42 @@ func (l *orderLoader) load(ctx context.Context, ids []string, placement func(wid
 		}
 		l.indexed = true
 	}
-	out := map[string]*cachedOrder{}
+	parts := map[string]*storedOrder{}
 	err := inTx(ctx, l.db, func(ctx context.Context, tx *sql.Tx) error {
-		if err := l.loadOrders(ctx, tx, ids, placement, out); err != nil {
+		if err := l.loadOrders(ctx, tx, ids, placement, parts); err != nil {
 			return err
 		}
-		if err := l.loadDecisions(ctx, tx, ids, out); err != nil {
+		if err := l.loadDecisions(ctx, tx, ids, parts); err != nil {
 			return err
 		}
-		return l.loadEvents(ctx, tx, ids, out)
+		return l.loadEvents(ctx, tx, ids, parts)
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*cachedOrder, len(parts))
+	for id, p := range parts {
+		state, err := domain.OrderStateFromStore(id, p.widgetID, p.placement, p.events, p.decisions)
+		if err != nil {
+			return nil, fmt.Errorf("read back orders: %w", err)
+		}
+		out[id] = &cachedOrder{state: state, first: p.first, last: p.last, leads: p.leads}
+	}
+	return out, nil
 }
 
-func (l *orderLoader) loadOrders(ctx context.Context, tx *sql.Tx, ids []string, placement func(string, int) domain.Placement, out map[string]*cachedOrder) error {
+// storedOrder is what the copies hold of one order, gathered from their
+// three tables before the domain checks it as a whole.
+type storedOrder struct {
+	widgetID    string
+	placement   *domain.Placement
+	events      []domain.LoggedEvent
+	decisions   []domain.Decision
+	first, last int64
+	leads       map[int]*leadState
+}
+
+func (l *orderLoader) loadOrders(ctx context.Context, tx *sql.Tx, ids []string, placement func(string, int) domain.Placement, out map[string]*storedOrder) error {
 	rows, err := tx.QueryContext(ctx, `DELETE FROM `+qualified(rebuildSchema, "ctj_orders")+` WHERE order_id = ANY($1)
 		RETURNING order_id, widget_id, COALESCE(policy_version, 0), placed, first_position, last_position`, pq.Array(ids))
 	if err != nil {
@@ -53,23 +75,24 @@ func (l *orderLoader) loadOrders(ctx context.Context, tx *sql.Tx, ids []string, 
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			o       cachedOrder
+			id      string
+			o       storedOrder
 			version int
 			placed  bool
 		)
-		if err := rows.Scan(&o.state.OrderID, &o.state.WidgetID, &version, &placed, &o.first, &o.last); err != nil {
+		if err := rows.Scan(&id, &o.widgetID, &version, &placed, &o.first, &o.last); err != nil {
 			return fmt.Errorf("read back orders: %w", err)
 		}
 		if placed {
-			p := placement(o.state.WidgetID, version)
-			o.state.Placement = &p
+			p := placement(o.widgetID, version)
+			o.placement = &p
 		}
-		out[o.state.OrderID] = &o
+		out[id] = &o
 	}
 	return rows.Err()
 }
 
-func (l *orderLoader) loadDecisions(ctx context.Context, tx *sql.Tx, ids []string, out map[string]*cachedOrder) error {
+func (l *orderLoader) loadDecisions(ctx context.Context, tx *sql.Tx, ids []string, out map[string]*storedOrder) error {
 	rows, err := tx.QueryContext(ctx, `DELETE FROM `+qualified(rebuildSchema, "ctj_decisions")+` WHERE order_id = ANY($1)
 		RETURNING `+decisionColumns, pq.Array(ids))
 	if err != nil {
@@ -82,7 +105,7 @@ func (l *orderLoader) loadDecisions(ctx context.Context, tx *sql.Tx, ids []strin
 			return fmt.Errorf("read back decisions: %w", err)
 		}
 		if o := out[orderID]; o != nil {
-			o.state.Decisions = append(o.state.Decisions, d)
+			o.decisions = append(o.decisions, d)
 			if lead.status != statusOf[d.Verdict] || lead.tries > 0 || lead.deliveredAt != nil {
 				if o.leads == nil {
 					o.leads = map[int]*leadState{}
@@ -95,12 +118,12 @@ func (l *orderLoader) loadDecisions(ctx context.Context, tx *sql.Tx, ids []strin
 		return err
 	}
 	for _, o := range out {
-		sortDecisions(o.state.Decisions)
+		sortDecisions(o.decisions)
 	}
 	return nil
 }
 
-func (l *orderLoader) loadEvents(ctx context.Context, tx *sql.Tx, ids []string, out map[string]*cachedOrder) error {
+func (l *orderLoader) loadEvents(ctx context.Context, tx *sql.Tx, ids []string, out map[string]*storedOrder) error {
 	rows, err := tx.QueryContext(ctx, `SELECT `+eventColumns(qualified(l.live, "ctj_log"))+`
 		FROM `+qualified(rebuildSchema, "ctj_order_events")+` e WHERE e.order_id = ANY($1) ORDER BY e.order_id, e.seq`, pq.Array(ids))
 	if err != nil {
@@ -113,7 +136,7 @@ func (l *orderLoader) loadEvents(ctx context.Context, tx *sql.Tx, ids []string, 
 			return fmt.Errorf("read back events: %w", err)
 		}
 		if o := out[orderID]; o != nil {
-			o.state.Events = append(o.state.Events, e)
+			o.events = append(o.events, e)
 		}
 	}
 	return rows.Err()

@@ -18,6 +18,7 @@ import (
 	"ctjournal/app/delivery"
 	"ctjournal/app/storetest"
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // rbT0 is when the fixtures' calls were ordered.
@@ -233,7 +234,7 @@ func rbAppend(t testing.TB, db *sql.DB, orders []rbOrder, batch int) int {
 			}
 			any = true
 			e := o.events[round]
-			canonical, err := domain.MarshalEvent(e)
+			canonical, err := wire.MarshalEvent(e)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"ctjournal/adapters/postgres/pgtest"
 	"ctjournal/app"
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // rbWidgets covers every rule: no filter, each filter, both, before_call,
@@ -193,7 +194,7 @@ func TestRebuild_WhileProjectionRuns_KeepsBothConsistent(t *testing.T) {
 			var batch []app.NewEvent
 			for _, o := range rbHistory(fmt.Sprintf("live%04d", i), widgets, 1) {
 				for _, e := range o.events {
-					canonical, err := domain.MarshalEvent(e)
+					canonical, err := wire.MarshalEvent(e)
 					if err != nil {
 						appended <- err
 						return

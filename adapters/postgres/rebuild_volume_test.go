@@ -17,6 +17,7 @@ import (
 	"ctjournal/adapters/postgres/pgtest"
 	"ctjournal/app"
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // TestRebuild_HundredThousandEvents rebuilds a log of at least 100k records
@@ -154,7 +155,7 @@ func rbAppendWindow(db *sql.DB, first, size int, widgets []string, changed bool)
 				continue
 			}
 			more = true
-			canonical, err := domain.MarshalEvent(o.events[round])
+			canonical, err := wire.MarshalEvent(o.events[round])
 			if err != nil {
 				return err
 			}

@@ -1,9 +1,11 @@
-package domain
+package wire
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	"ctjournal/domain"
 )
 
 // batchOf is a JSON array of the given envelopes.
@@ -17,17 +19,17 @@ func batchOf(t testing.TB, envs ...map[string]any) []byte {
 }
 
 func TestParseBatch_AcceptsOneEnvelopeOrAnArray(t *testing.T) {
-	one := encodeEnvelope(t, envelopeOf(CallOrdered))
+	one := encodeEnvelope(t, envelopeOf(domain.CallOrdered))
 	tests := []struct {
 		name  string
 		body  []byte
-		types []EventType
+		types []domain.EventType
 	}{
-		{"single object", one, []EventType{CallOrdered}},
-		{"single object with spaces around", []byte(" \n" + string(one) + "\n"), []EventType{CallOrdered}},
-		{"array of one", batchOf(t, envelopeOf(CallOrdered)), []EventType{CallOrdered}},
-		{"array in order", batchOf(t, envelopeOf(CallOrdered), envelopeOf(CallDialed), envelopeOf(CallAnswered)),
-			[]EventType{CallOrdered, CallDialed, CallAnswered}},
+		{"single object", one, []domain.EventType{domain.CallOrdered}},
+		{"single object with spaces around", []byte(" \n" + string(one) + "\n"), []domain.EventType{domain.CallOrdered}},
+		{"array of one", batchOf(t, envelopeOf(domain.CallOrdered)), []domain.EventType{domain.CallOrdered}},
+		{"array in order", batchOf(t, envelopeOf(domain.CallOrdered), envelopeOf(domain.CallDialed), envelopeOf(domain.CallAnswered)),
+			[]domain.EventType{domain.CallOrdered, domain.CallDialed, domain.CallAnswered}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +52,7 @@ func TestParseBatch_AcceptsOneEnvelopeOrAnArray(t *testing.T) {
 func TestParseBatch_AcceptsExactlyMaxBatch(t *testing.T) {
 	envs := make([]map[string]any, MaxBatch)
 	for i := range envs {
-		envs[i] = envelopeOf(CallDialed)
+		envs[i] = envelopeOf(domain.CallDialed)
 	}
 	events, err := ParseBatch(batchOf(t, envs...))
 	if err != nil || len(events) != MaxBatch {
@@ -61,9 +63,9 @@ func TestParseBatch_AcceptsExactlyMaxBatch(t *testing.T) {
 func TestParseBatch_RefusesBadBodiesAndNamesTheFirstBadEvent(t *testing.T) {
 	tooMany := make([]map[string]any, MaxBatch+1)
 	for i := range tooMany {
-		tooMany[i] = envelopeOf(CallDialed)
+		tooMany[i] = envelopeOf(domain.CallDialed)
 	}
-	badAttempt := withMember(envelopeOf(CallDialed), "data.attempt", 0)
+	badAttempt := withMember(envelopeOf(domain.CallDialed), "data.attempt", 0)
 	tests := []struct {
 		name string
 		body []byte
@@ -79,9 +81,9 @@ func TestParseBatch_RefusesBadBodiesAndNamesTheFirstBadEvent(t *testing.T) {
 		{"too many", batchOf(t, tooMany...), BatchError{-1, "", "body has 1001 events; at most 1000 are allowed"}},
 		{"single bad object is index 0", encodeEnvelope(t, badAttempt),
 			BatchError{0, "data.attempt", "must be an integer from 1 to 100"}},
-		{"first bad event wins", batchOf(t, envelopeOf(CallOrdered), badAttempt, withMember(envelopeOf(CallDialed), "type", "x")),
+		{"first bad event wins", batchOf(t, envelopeOf(domain.CallOrdered), badAttempt, withMember(envelopeOf(domain.CallDialed), "type", "x")),
 			BatchError{1, "data.attempt", "must be an integer from 1 to 100"}},
-		{"element not an object", []byte(`[` + string(encodeEnvelope(t, envelopeOf(CallDialed))) + `, 7]`),
+		{"element not an object", []byte(`[` + string(encodeEnvelope(t, envelopeOf(domain.CallDialed))) + `, 7]`),
 			BatchError{1, "", "event must be a JSON object"}},
 		{"nested array", []byte(`[[]]`), BatchError{0, "", "event must be a JSON object"}},
 	}
@@ -120,9 +122,9 @@ func TestBatchError_SaysWhereAndWhy(t *testing.T) {
 
 func TestParseBatch_NamesTheEventAndFieldHoldingU0000(t *testing.T) {
 	// `"\"\\\u0000"`: a quote, a backslash, then U+0000.
-	bad := strings.Replace(string(encodeEnvelope(t, withMember(envelopeOf(CallOrdered), "data.form_name", "FORM"))),
+	bad := strings.Replace(string(encodeEnvelope(t, withMember(envelopeOf(domain.CallOrdered), "data.form_name", "FORM"))),
 		`"FORM"`, `"\"\\\u0000"`, 1)
-	body := []byte(`[` + string(encodeEnvelope(t, envelopeOf(CallOrdered))) + `,` + bad + `]`)
+	body := []byte(`[` + string(encodeEnvelope(t, envelopeOf(domain.CallOrdered))) + `,` + bad + `]`)
 	_, err := ParseBatch(body)
 	var be *BatchError
 	if !errors.As(err, &be) || be.Index != 1 || be.Field != "data.form_name" || be.Message != "must not contain U+0000" {

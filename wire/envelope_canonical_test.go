@@ -1,4 +1,4 @@
-package domain
+package wire
 
 import (
 	"bytes"
@@ -6,9 +6,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ctjournal/domain"
 )
 
-func mustMarshalEvent(t testing.TB, e CallEvent) []byte {
+func mustMarshalEvent(t testing.TB, e domain.CallEvent) []byte {
 	t.Helper()
 	b, err := MarshalEvent(e)
 	if err != nil {
@@ -93,26 +95,26 @@ func TestMarshalEvent_DifferentFactsGiveDifferentBytes(t *testing.T) {
 }
 
 func TestMarshalEvent_RefusesOrderedWithoutOrderData(t *testing.T) {
-	if _, err := MarshalEvent(CallEvent{EventID: envelopeEventID, Type: CallOrdered}); err == nil {
+	if _, err := MarshalEvent(domain.CallEvent{EventID: envelopeEventID, Type: domain.CallOrdered}); err == nil {
 		t.Error("want an error")
 	}
 }
 
 func TestUnmarshalEvent_RoundTripsEveryParsedEvent(t *testing.T) {
 	envs := []map[string]any{
-		envelopeOf(CallOrdered),
-		withMember(withMember(withMember(withMember(withMember(envelopeOf(CallOrdered),
+		envelopeOf(domain.CallOrdered),
+		withMember(withMember(withMember(withMember(withMember(envelopeOf(domain.CallOrdered),
 			"data.kind", "tap2call"), "data.manager_phone", "+380 44 123 4567"), // digits the RU default would not read back
 			"data.scheduled_at", "2026-11-25T10:00:00.123456789+03:00"),
 			"data.details", map[string]string{"Страница": "/цены"}),
 			"data.form_name", "Заявка"),
-		envelopeOf(CallDialed),
-		withMember(envelopeOf(CallAnswered), "data.talk_seconds", 0),
-		withMember(envelopeOf(CallAnswered), "data.talk_seconds", 3600),
-		withMember(envelopeOf(CallFailed), "data.reason", "no_answer"),
-		envelopeOf(CallFailed),
-		withMember(envelopeOf(CallLastAttempt), "occurred_at", "2000-01-01T00:00:00Z"),
-		withMember(envelopeOf(CallLastAttempt), "occurred_at", "2099-12-31T23:59:59.999999999Z"),
+		envelopeOf(domain.CallDialed),
+		withMember(envelopeOf(domain.CallAnswered), "data.talk_seconds", 0),
+		withMember(envelopeOf(domain.CallAnswered), "data.talk_seconds", 3600),
+		withMember(envelopeOf(domain.CallFailed), "data.reason", "no_answer"),
+		envelopeOf(domain.CallFailed),
+		withMember(envelopeOf(domain.CallLastAttempt), "occurred_at", "2000-01-01T00:00:00Z"),
+		withMember(envelopeOf(domain.CallLastAttempt), "occurred_at", "2099-12-31T23:59:59.999999999Z"),
 	}
 	for _, env := range envs {
 		parsed := mustParseEvent(t, string(encodeEnvelope(t, env)))
@@ -129,7 +131,7 @@ func TestUnmarshalEvent_RoundTripsEveryParsedEvent(t *testing.T) {
 
 func TestMarshalEvent_WritesTimesInUTC(t *testing.T) {
 	moscow := time.FixedZone("MSK", 3*3600)
-	e := CallEvent{EventID: envelopeEventID, Type: CallDialed, OrderID: "o", WidgetID: "w",
+	e := domain.CallEvent{EventID: envelopeEventID, Type: domain.CallDialed, OrderID: "o", WidgetID: "w",
 		OccurredAt: time.Date(2026, 11, 24, 10, 15, 0, 0, moscow), Attempt: 1}
 	if got := string(mustMarshalEvent(t, e)); !strings.Contains(got, `"occurred_at":"2026-11-24T07:15:00Z"`) {
 		t.Errorf("got %s", got)
@@ -138,8 +140,12 @@ func TestMarshalEvent_WritesTimesInUTC(t *testing.T) {
 
 func TestUnmarshalEvent_RefusesWhatIsNotAnEnvelope(t *testing.T) {
 	for _, s := range []string{``, `[]`, `{"occurred_at":"yesterday"}`, `{"data":{"attempt":"1"}}`,
-		// Not JSON at all, cut short: the one-pass reader runs past the end.
-		`{`, `{"event_id":"e-1`, `{"type":"call.ordered","data":{"kind":`, `{"data":{"details":{"a":"b"`} {
+		`{"type":"call.dialed","occurred_at":"2026-11-24T07:15:00Z","data":{"attempt":101}}`,
+		`{"type":"call.failed","occurred_at":"2026-11-24T07:15:00Z","data":{}}`,
+		// Not JSON, cut short or broken: the one-pass reader stops at the end.
+		`{`, `{"event_id":"e-1`, `{"type":"call.ordered","data":{"kind":`, `{"data":{"details":{"a":"b"`,
+		`{"event_id":}`, `{"event_id"`, `{"event_id" "x"}`, `{"a":1 "b":2}`, `{event_id:1}`, `{"a":"\`, `{"a":"x\"}`,
+		`{"data":{"details":{"a":1}}}`, `{"data":{"details":{"a":"\u12"}}}`, `{"type":"call.failed","data":{"reason":"\q"}}`} {
 		if _, err := UnmarshalEvent([]byte(s)); err == nil {
 			t.Errorf("UnmarshalEvent(%q): want an error", s)
 		}

@@ -1,10 +1,12 @@
-package domain
+package wire
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"ctjournal/domain"
 )
 
 // nulEscape is the only way U+0000 can be in valid JSON: json.Valid
@@ -81,8 +83,8 @@ func nulString(raw []byte) (path string, inName, found bool) {
 	}
 }
 
-// nulError is the FieldError of a string nulString found.
-func nulError(path string, inName bool) *FieldError {
+// nulError is the domain.FieldError of a string nulString found.
+func nulError(path string, inName bool) *domain.FieldError {
 	if inName {
 		return fieldErr(path, "must not have a member name holding U+0000")
 	}

@@ -1,10 +1,12 @@
-package domain
+package wire
 
 import (
 	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
+
+	"ctjournal/domain"
 )
 
 // MaxBatch is the most events one ingest request may carry.
@@ -21,62 +23,55 @@ var (
 	latestTime   = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// maxTalkSeconds is the longest talk an event may report (contract.md): a day.
-const maxTalkSeconds = 86400
-
-// refChars may make up an order or widget id; "~" is missing on purpose: it
-// separates the attempt in a lead key.
-const refChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
-
 // ParseEvent validates one event envelope (contract.md, "Events in") and
 // returns the fact it states, with phones normalised and times in UTC.
-// A *FieldError names the first offending field ("event_id", "data.attempt",
+// A *domain.FieldError names the first offending field ("event_id", "data.attempt",
 // "data.client_phone", …). Unknown fields are ignored, so producers can send
 // newer envelopes; null and "" mean the field is absent.
-func ParseEvent(raw json.RawMessage) (CallEvent, error) {
+func ParseEvent(raw json.RawMessage) (domain.CallEvent, error) {
 	if !json.Valid(raw) {
-		return CallEvent{}, fieldErr("", "event must be a JSON object")
+		return domain.CallEvent{}, fieldErr("", "event must be a JSON object")
 	}
 	return parseValidEvent(raw)
 }
 
 // parseValidEvent is ParseEvent for JSON already checked valid.
-func parseValidEvent(raw json.RawMessage) (CallEvent, error) {
+func parseValidEvent(raw json.RawMessage) (domain.CallEvent, error) {
 	env, ok := validObject(raw, "")
 	if !ok {
-		return CallEvent{}, fieldErr("", "event must be a JSON object")
+		return domain.CallEvent{}, fieldErr("", "event must be a JSON object")
 	}
 	if path, inName, found := nulString(raw); found {
-		return CallEvent{}, nulError(path, inName)
+		return domain.CallEvent{}, nulError(path, inName)
 	}
-	var e CallEvent
+	var e domain.CallEvent
 	var err error
 	if e.EventID, err = parseEventID(env); err != nil {
-		return CallEvent{}, err
+		return domain.CallEvent{}, err
 	}
 	if e.Type, err = parseEventType(env); err != nil {
-		return CallEvent{}, err
+		return domain.CallEvent{}, err
 	}
 	if e.OrderID, err = parseRef(env, "order_id"); err != nil {
-		return CallEvent{}, err
+		return domain.CallEvent{}, err
 	}
 	if e.WidgetID, err = parseRef(env, "widget_id"); err != nil {
-		return CallEvent{}, err
+		return domain.CallEvent{}, err
 	}
 	var data jsonObject
 	if e.OccurredAt, data, err = timeAndData(env); err != nil {
-		return CallEvent{}, err
+		return domain.CallEvent{}, err
 	}
 	if err = checkTimeRange("occurred_at", e.OccurredAt); err != nil {
-		return CallEvent{}, err
+		return domain.CallEvent{}, err
 	}
-	if e.Type == CallOrdered {
+	if e.Type == domain.CallOrdered {
 		e.Order, err = parseOrderData(data)
 	} else {
 		err = parseAttemptData(&e, data)
 	}
 	if err != nil {
-		return CallEvent{}, err
+		return domain.CallEvent{}, err
 	}
 	return e, nil
 }
@@ -115,17 +110,17 @@ func parseEventID(env jsonObject) (string, error) {
 	return id.String(), nil
 }
 
-func parseEventType(env jsonObject) (EventType, error) {
+func parseEventType(env jsonObject) (domain.EventType, error) {
 	s, err := env.requiredStr("type")
 	if err != nil {
 		return "", err
 	}
-	switch t := EventType(s); t {
-	case CallOrdered, CallDialed, CallAnswered, CallFailed, CallLastAttempt:
+	switch t := domain.EventType(s); t {
+	case domain.CallOrdered, domain.CallDialed, domain.CallAnswered, domain.CallFailed, domain.CallLastAttempt:
 		return t, nil
 	}
 	return "", fieldErr("type", "must be one of %s, %s, %s, %s, %s",
-		CallOrdered, CallDialed, CallAnswered, CallFailed, CallLastAttempt)
+		domain.CallOrdered, domain.CallDialed, domain.CallAnswered, domain.CallFailed, domain.CallLastAttempt)
 }
 
 // parseRef reads an order or widget id.
@@ -134,26 +129,26 @@ func parseRef(env jsonObject, key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return s, ValidateID(key, s)
+	return s, domain.ValidateID(key, s)
 }
 
-func parseOrderData(data jsonObject) (*OrderData, error) {
-	o := &OrderData{Kind: KindCallback}
+func parseOrderData(data jsonObject) (*domain.OrderData, error) {
+	o := &domain.OrderData{Kind: domain.KindCallback}
 	kind, err := data.str("kind")
 	if err != nil {
 		return nil, err
 	}
-	switch k := OrderKind(kind); k {
+	switch k := domain.OrderKind(kind); k {
 	case "":
-	case KindCallback, KindTap2Call:
+	case domain.KindCallback, domain.KindTap2Call:
 		o.Kind = k
 	default:
-		return nil, fieldErr("data.kind", "must be %s or %s", KindCallback, KindTap2Call)
+		return nil, fieldErr("data.kind", "must be %s or %s", domain.KindCallback, domain.KindTap2Call)
 	}
-	if o.ClientPhone, err = parsePhone(data, "client_phone", o.Kind == KindCallback); err != nil {
+	if o.ClientPhone, err = parsePhone(data, "client_phone", o.Kind == domain.KindCallback); err != nil {
 		return nil, err
 	}
-	if o.ManagerPhone, err = parsePhone(data, "manager_phone", o.Kind == KindTap2Call); err != nil {
+	if o.ManagerPhone, err = parsePhone(data, "manager_phone", o.Kind == domain.KindTap2Call); err != nil {
 		return nil, err
 	}
 	if o.SessionID, err = data.str("calltouch_session_id"); err != nil {
@@ -188,7 +183,7 @@ func parsePhone(data jsonObject, key string, required bool) (string, error) {
 	case s == "":
 		return "", nil
 	}
-	digits, err := NormalizePhone(s)
+	digits, err := domain.NormalizePhone(s)
 	if err != nil {
 		return "", fieldErr(data.path(key), "is not a valid phone number")
 	}
@@ -223,26 +218,26 @@ func parseDetails(data jsonObject) (map[string]string, error) {
 
 // parseAttemptData reads the data of dialed, answered, failed and
 // last_attempt events: the attempt and what the type adds to it.
-func parseAttemptData(e *CallEvent, data jsonObject) error {
+func parseAttemptData(e *domain.CallEvent, data jsonObject) error {
 	n, present, ok := data.integer("attempt")
 	if !present {
 		return fieldErr("data.attempt", "required")
 	}
-	if !ok || n < 1 || n > 100 {
-		return fieldErr("data.attempt", "must be an integer from 1 to 100")
+	if !ok || n < 1 || n > domain.MaxAttempt {
+		return fieldErr("data.attempt", "must be an integer from 1 to %d", domain.MaxAttempt)
 	}
 	e.Attempt = int(n)
 	switch e.Type {
-	case CallAnswered:
+	case domain.CallAnswered:
 		n, present, ok := data.integer("talk_seconds")
-		if present && (!ok || n < 0 || n > maxTalkSeconds) {
-			return fieldErr("data.talk_seconds", "must be an integer from 0 to %d", maxTalkSeconds)
+		if present && (!ok || n < 0 || n > domain.MaxTalkSeconds) {
+			return fieldErr("data.talk_seconds", "must be an integer from 0 to %d", domain.MaxTalkSeconds)
 		}
 		if present {
 			talk := int(n)
 			e.TalkSeconds = &talk
 		}
-	case CallFailed:
+	case domain.CallFailed:
 		reason, err := data.str("reason")
 		if err != nil {
 			return err

@@ -1,15 +1,17 @@
-package domain
+package wire
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"ctjournal/domain"
 )
 
 // BatchError is why an ingest body was refused: the first invalid event by
 // its index in the batch (0 for a single envelope), or Index -1 when the body
-// as a whole is wrong. Field is the path inside the event, as in FieldError.
+// as a whole is wrong. Field is the path inside the event, as in domain.FieldError.
 type BatchError struct {
 	Index   int
 	Field   string
@@ -29,17 +31,12 @@ func (e *BatchError) Error() string {
 // ParseBatch reads the body of POST /v1/events: one envelope, or an array of
 // 1–MaxBatch of them. It checks each event on its own; rules across events
 // (an order's widget, ids already stored) are the caller's.
-func ParseBatch(body []byte) ([]CallEvent, error) {
+func ParseBatch(body []byte) ([]domain.CallEvent, error) {
 	if !json.Valid(body) {
 		return nil, &BatchError{Index: -1, Message: "body is not valid JSON"}
 	}
-	var raws []json.RawMessage
-	switch trimmed := bytes.TrimSpace(body); trimmed[0] {
-	case '{':
-		raws = []json.RawMessage{trimmed}
-	case '[':
-		raws = arrayElements(trimmed)
-	default:
+	raws, ok := batchElements(bytes.TrimSpace(body))
+	if !ok {
 		return nil, &BatchError{Index: -1, Message: "body must be an event object or an array of them"}
 	}
 	switch {
@@ -48,11 +45,11 @@ func ParseBatch(body []byte) ([]CallEvent, error) {
 	case len(raws) > MaxBatch:
 		return nil, &BatchError{Index: -1, Message: fmt.Sprintf("body has %d events; at most %d are allowed", len(raws), MaxBatch)}
 	}
-	events := make([]CallEvent, len(raws))
+	events := make([]domain.CallEvent, len(raws))
 	for i, raw := range raws {
 		e, err := parseValidEvent(raw)
 		if err != nil {
-			var fe *FieldError
+			var fe *domain.FieldError
 			if errors.As(err, &fe) {
 				return nil, &BatchError{Index: i, Field: fe.Field, Message: fe.Message}
 			}
@@ -61,4 +58,16 @@ func ParseBatch(body []byte) ([]CallEvent, error) {
 		events[i] = e
 	}
 	return events, nil
+}
+
+// batchElements is a body's envelopes: the object itself, or the array's
+// elements; false when the body is neither.
+func batchElements(b []byte) ([]json.RawMessage, bool) {
+	switch {
+	case bytes.HasPrefix(b, []byte("{")):
+		return []json.RawMessage{b}, true
+	case bytes.HasPrefix(b, []byte("[")):
+		return arrayElements(b)
+	}
+	return nil, false
 }

@@ -1,4 +1,4 @@
-package domain
+package wire
 
 import (
 	"bytes"
@@ -25,13 +25,16 @@ func parseObject(raw []byte, prefix string) (jsonObject, bool) {
 	return validObject(raw, prefix)
 }
 
-// validObject is parseObject for JSON already checked valid.
+// validObject is parseObject without the json.Valid pass, for JSON already
+// checked valid or read back from the log; false also when the splitter
+// finds raw is not an object after all.
 func validObject(raw []byte, prefix string) (jsonObject, bool) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return jsonObject{}, false
 	}
-	return jsonObject{prefix: prefix, members: objectMembers(trimmed)}, true
+	members, ok := objectMembers(trimmed)
+	return jsonObject{prefix: prefix, members: members}, ok
 }
 
 func (o jsonObject) path(key string) string { return o.prefix + key }
@@ -55,10 +58,11 @@ func (o jsonObject) str(key string) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	if v[0] != '"' {
+	s, ok := decodeString(v)
+	if !ok {
 		return "", fieldErr(o.path(key), "must be a string")
 	}
-	return decodeString(v), nil
+	return s, nil
 }
 
 // stringField is a string member and where to read it into.
@@ -139,11 +143,13 @@ func (o jsonObject) stringMap() (m map[string]string, nulls []string, ok bool) {
 				null = map[string]bool{}
 			}
 			m[key], null[key] = "", true
-		case mem.value[0] == '"':
-			m[key] = decodeString(mem.value)
-			delete(null, key)
 		default:
-			return nil, nil, false
+			s, isString := decodeString(mem.value)
+			if !isString {
+				return nil, nil, false
+			}
+			m[key] = s
+			delete(null, key)
 		}
 	}
 	for _, mem := range o.members {

@@ -1,8 +1,10 @@
-package domain
+package wire
 
 import (
 	"errors"
 	"testing"
+
+	"ctjournal/domain"
 )
 
 const policyAccess = `"site_id":"12345","server":"api-node18.calltouch.ru","token":"tok-0123456789"`
@@ -12,7 +14,7 @@ func TestParsePolicy_AppliesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Policy{Enabled: true, SiteID: "12345", Server: "api-node18.calltouch.ru", Token: "tok-0123456789", Hook: HookAfterCall}
+	want := domain.Policy{Enabled: true, SiteID: "12345", Server: "api-node18.calltouch.ru", Token: "tok-0123456789", Hook: domain.HookAfterCall}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -25,7 +27,7 @@ func TestParsePolicy_ReadsEverySetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Policy{SiteID: "12345", Server: "api-node18.calltouch.ru", Token: "tok-0123456789", Hook: HookBeforeCall,
+	want := domain.Policy{SiteID: "12345", Server: "api-node18.calltouch.ru", Token: "tok-0123456789", Hook: domain.HookBeforeCall,
 		SendFormName: true, SendOrderDate: true, CommentDetails: true, Tap2Call: true}
 	if got != want {
 		t.Errorf("got %+v, want %+v", got, want)
@@ -102,9 +104,9 @@ func TestParsePolicy_RefusesInvalidPoliciesNamingTheField(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := ParsePolicy([]byte(tt.body))
-			var fe *FieldError
+			var fe *domain.FieldError
 			if !errors.As(err, &fe) {
-				t.Fatalf("want a *FieldError, got %v", err)
+				t.Fatalf("want a *domain.FieldError, got %v", err)
 			}
 			if fe.Field != tt.field || fe.Message != tt.message {
 				t.Errorf("got %q %q, want %q %q", fe.Field, fe.Message, tt.field, tt.message)
@@ -126,36 +128,6 @@ func TestParsePolicy_AcceptsEveryServerForm(t *testing.T) {
 	} {
 		if _, err := ParsePolicy([]byte(`{"site_id":"1","token":"t","server":"` + server + `"}`)); err != nil {
 			t.Errorf("server %q: %v", server, err)
-		}
-	}
-}
-
-func TestPolicyValidate_AllowsFiltersWithAfterCallOrWithoutBeforeCall(t *testing.T) {
-	p := Policy{Enabled: true, SiteID: "1", Server: "api.calltouch.ru", Token: "t", Hook: HookAfterCall,
-		OnlySuccessful: true, OnlyLastAttempt: true}
-	if err := p.Validate(); err != nil {
-		t.Errorf("after_call with both filters: %v", err)
-	}
-	p.Hook, p.OnlySuccessful, p.OnlyLastAttempt = HookBeforeCall, false, false
-	if err := p.Validate(); err != nil {
-		t.Errorf("before_call without filters: %v", err)
-	}
-	p.Hook = ""
-	if err := p.Validate(); err == nil {
-		t.Error("a policy built without a hook: want an error")
-	}
-}
-
-func TestPolicyBaseURL(t *testing.T) {
-	tests := []struct{ server, want string }{
-		{"api-node18.calltouch.ru", "https://api-node18.calltouch.ru"},
-		{"http://127.0.0.1:9000", "http://127.0.0.1:9000"},
-		{"http://127.0.0.1:9000/", "http://127.0.0.1:9000"},
-		{"https://proxy.example.com/calltouch/", "https://proxy.example.com/calltouch"},
-	}
-	for _, tt := range tests {
-		if got := (Policy{Server: tt.server}).BaseURL(); got != tt.want {
-			t.Errorf("BaseURL of %q = %q, want %q", tt.server, got, tt.want)
 		}
 	}
 }
