@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -12,40 +11,11 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/google/uuid"
 	"github.com/lib/pq"
 
 	"ctjournal/app"
 	"ctjournal/wire"
 )
-
-// publish appends messages to the log inside tx, through watermill-sql's
-// publisher, so the log rows commit or vanish with the rest of tx.
-func publish(ctx context.Context, tx *sql.Tx, msgs ...*message.Message) error {
-	pub, err := wsql.NewPublisher(wsql.TxFromStdSQL(tx), wsql.PublisherConfig{SchemaAdapter: newLogSchema(0)}, watermill.NopLogger{})
-	if err != nil {
-		return fmt.Errorf("log publisher: %w", err)
-	}
-	for _, m := range msgs {
-		m.SetContext(ctx)
-	}
-	if err := pub.Publish(LogTopic, msgs...); err != nil {
-		return fmt.Errorf("append to log: %w", err)
-	}
-	return notify(ctx, tx, ChannelLog)
-}
-
-// record builds a log message for one of the app's log records.
-func record(v any) (*message.Message, error) { return recordWithID(uuid.NewString(), v) }
-
-// recordWithID is record under a given id: the log stores one record per id.
-func recordWithID(id string, v any) (*message.Message, error) {
-	payload, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode log record: %w", err)
-	}
-	return message.NewMessage(id, payload), nil
-}
 
 // EventLog appends call events to the log (app.EventLog). Appends that
 // arrive while a transaction is in flight are committed together in the

@@ -212,6 +212,9 @@ type guardedTx struct {
 	unclaimed bool
 }
 
+// Unwrap is the subscriber's transaction under the guard.
+func (t *guardedTx) Unwrap() wsql.Tx { return t.Tx }
+
 // The subscriber's only query is the poll. It is planned at every run,
 // never prepared: a generic plan made while the log was small kept reading
 // the whole log at a million events. The batch notes the orders of the rows

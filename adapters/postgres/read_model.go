@@ -3,8 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -38,40 +36,6 @@ func (m *ReadModel) PolicyInForce(ctx context.Context, widgetID string) (domain.
 	return latestPlacement(ctx, on(ctx, m.db), widgetID)
 }
 
-// latestPlacement is the widget's highest policy version in the read model.
-func latestPlacement(ctx context.Context, q querier, widgetID string) (domain.Placement, error) {
-	return placementAt(ctx, q, widgetID, `ORDER BY version DESC LIMIT 1`)
-}
-
-func placementAt(ctx context.Context, q querier, widgetID, where string, args ...any) (domain.Placement, error) {
-	var (
-		version int
-		body    []byte
-	)
-	err := q.QueryRowContext(ctx, `SELECT version, policy FROM ctj_policy_versions WHERE widget_id = $1 `+where,
-		append([]any{widgetID}, args...)...).Scan(&version, &body)
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Placement{}, nil
-	}
-	if err != nil {
-		return domain.Placement{}, fmt.Errorf("load policy of widget %s: %w", widgetID, err)
-	}
-	return placementOf(widgetID, version, body)
-}
-
-// placementOf reads a policy version back from its JSONB column.
-func placementOf(widgetID string, version int, body []byte) (domain.Placement, error) {
-	p := &domain.Policy{}
-	if err := json.Unmarshal(body, p); err != nil {
-		return domain.Placement{}, fmt.Errorf("decode policy of widget %s v%d: %w", widgetID, version, err)
-	}
-	placement, err := domain.PlacementFromStore(version, p)
-	if err != nil {
-		return domain.Placement{}, fmt.Errorf("policy of widget %s: %w", widgetID, err)
-	}
-	return placement, nil
-}
-
 func (m *ReadModel) UpdateOrder(ctx context.Context, orderID string, fold func(domain.OrderState) (*app.OrderChange, error)) error {
 	return inBatch(ctx, m.db, func(b *projectionBatch) error { return b.updateOrder(ctx, orderID, fold) })
 }
@@ -81,18 +45,6 @@ func (m *ReadModel) RecordTry(ctx context.Context, t app.DeliveryTried, position
 		string(t.Outcome), tryStatus(t.Outcome)))
 }
 
-// tryStatus is the status a try moves its lead to: delivered, failed, or
-// none for a transient outcome (the lead stays as it is).
-func tryStatus(o domain.TryOutcome) string {
-	switch o {
-	case domain.Delivered:
-		return app.StatusDelivered
-	case domain.Refused:
-		return app.StatusFailed
-	}
-	return ""
-}
-
 func (m *ReadModel) RecordGiveUp(ctx context.Context, g app.LeadGivenUp, position int64) error {
 	return m.leadEvent(ctx, leadEventRowOf(position, g.Key, 0, g.At, 0, 0, "", g.Reason, leadGivenUp, app.StatusFailed))
 }
@@ -100,12 +52,6 @@ func (m *ReadModel) RecordGiveUp(ctx context.Context, g app.LeadGivenUp, positio
 func (m *ReadModel) RecordRedelivery(ctx context.Context, r app.RedeliveryRequested, position int64) error {
 	return m.leadEvent(ctx, leadEventRowOf(position, r.Key, 0, r.At, 0, 0, "", "", leadRedeliveryRequested, app.StatusPending))
 }
-
-// Outcomes of ctj_delivery_tries rows that are not requests to Calltouch.
-const (
-	leadGivenUp             = "given_up"
-	leadRedeliveryRequested = "redelivery_requested"
-)
 
 func (m *ReadModel) leadEvent(ctx context.Context, r leadEventRow) error {
 	return inBatch(ctx, m.db, func(b *projectionBatch) error { b.leadEvent(r); return nil })

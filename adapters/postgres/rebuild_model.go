@@ -52,13 +52,6 @@ type cachedOrder struct {
 	leads       map[int]*leadState // by attempt: send decisions tried, given up or redelivered
 }
 
-// leadState is what the projection keeps on a send decision's row.
-type leadState struct {
-	status      string
-	tries       int
-	deliveredAt *time.Time
-}
-
 func newBulkModel(w *bulkWriter, loader *orderLoader, maxOrders int) *bulkModel {
 	return &bulkModel{w: w, loader: loader, maxOrders: maxOrders, policies: map[string]*widgetPolicies{},
 		orders: map[string]*cachedOrder{}, left: map[uint64]struct{}{}, seed: maphash.MakeSeed(), lateKeys: map[domain.LeadKey]struct{}{}}
@@ -189,24 +182,6 @@ func (m *bulkModel) moveLead(orderID string, key domain.LeadKey, try int, at tim
 		o.leads[attempt] = l
 	}
 	l.move(try, at, status)
-}
-
-// move applies one entry of a lead's delivery history: a try counts, a
-// status (when given) replaces the lead's, and nothing moves a delivered
-// lead.
-func (l *leadState) move(try int, at time.Time, status string) {
-	if l.status == app.StatusDelivered {
-		return
-	}
-	if try > 0 {
-		l.tries++
-	}
-	if status != "" {
-		l.status = status
-	}
-	if status == app.StatusDelivered {
-		l.deliveredAt = &at
-	}
 }
 
 var _ app.ReadModel = (*bulkModel)(nil)
