@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/projection"
 	"ctjournal/app"
 	"ctjournal/app/delivery"
 	"ctjournal/domain"
@@ -43,8 +44,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := newEngineMetrics(reg)
-	watch := newProjectionWatch(func(ctx context.Context) (postgres.ProjectionHealth, error) {
-		return postgres.CheckProjection(ctx, s.db)
+	watch := newProjectionWatch(func(ctx context.Context) (projection.Health, error) {
+		return projection.Check(ctx, s.db)
 	}, reg, log.With("part", "projection"))
 
 	deliver, err := delivery.NewWorker(s.ports, deliveryConfig(cfg, log.With("part", "delivery"), metrics.observeTry))
@@ -56,7 +57,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer projectionDB.Close()
-	router, err := postgres.NewProjectionRouter(s.db, s.app.Projection, postgres.ProjectionConfig{
+	router, err := projection.NewRouter(s.db, s.app.Projection, projection.Config{
 		Batch: 500, PollInterval: time.Second, Wake: notes.Wake(postgres.ChannelLog),
 		// Leads the projection decides go straight to this process's
 		// delivery worker when it has a slot free.

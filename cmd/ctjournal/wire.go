@@ -14,14 +14,20 @@ import (
 
 	"ctjournal/adapters/calltouch"
 	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/eventlog"
+	"ctjournal/adapters/postgres/projection"
+	"ctjournal/adapters/postgres/quarantine"
+	"ctjournal/adapters/postgres/query"
+	"ctjournal/adapters/postgres/queue"
+	"ctjournal/adapters/postgres/rebuild"
 	"ctjournal/app"
 )
 
 // store is the opened PostgreSQL store and the application over it.
 type store struct {
 	db         *sql.DB
-	log        *postgres.EventLog
-	quarantine *postgres.Quarantine
+	log        *eventlog.EventLog
+	quarantine *quarantine.Quarantine
 	ports      app.Ports
 	app        app.Application
 }
@@ -46,22 +52,22 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 		db.Close()
 		return nil, fmt.Errorf("migrate schema: %w", err)
 	}
-	eventLog := postgres.NewEventLog(db)
-	quarantine := postgres.NewQuarantine(db)
+	eventLog := eventlog.NewEventLog(db)
+	quarantine := quarantine.NewQuarantine(db)
 	ports := app.Ports{
 		EventLog:        eventLog,
-		Policies:        postgres.NewPolicies(db),
-		ReadModel:       postgres.NewReadModel(db),
-		Outbox:          postgres.NewOutbox(db, cfg.GiveUpAfter),
-		DeliveryQueue:   postgres.NewDeliveries(db),
-		Queries:         postgres.NewQueries(db),
+		Policies:        eventlog.NewPolicies(db),
+		ReadModel:       projection.NewReadModel(db),
+		Outbox:          projection.NewOutbox(db, cfg.GiveUpAfter),
+		DeliveryQueue:   queue.NewDeliveries(db),
+		Queries:         query.NewQueries(db),
 		Quarantine:      quarantine,
-		Status:          postgres.NewStatus(db),
-		WidgetSummaries: postgres.NewWidgetSummaries(db),
-		History:         postgres.NewHistory(db),
-		Rebuild:         postgres.NewRebuilder(db, postgres.RebuildConfig{}),
+		Status:          projection.NewStatus(db),
+		WidgetSummaries: query.NewWidgetSummaries(db),
+		History:         query.NewHistory(db),
+		Rebuild:         rebuild.New(db, rebuild.Config{}),
 		Calltouch:       calltouch.New(cfg.CalltouchTimeout, version),
-		SiteLimiter:     postgres.NewSiteRate(db, cfg.CalltouchRPS),
+		SiteLimiter:     queue.NewSiteRate(db, cfg.CalltouchRPS),
 	}
 	application, err := app.NewApplication(ports, app.Config{
 		GiveUpAfter: cfg.GiveUpAfter, AllowedHosts: cfg.CalltouchAllowedHosts, Now: time.Now,
