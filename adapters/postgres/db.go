@@ -1,6 +1,22 @@
 // Package postgres is ctjournal's PostgreSQL store: the event log (a
 // watermill-sql topic table), the write-side tables around it, the read
-// models and the delivery queue.
+// models and the delivery queue. This package opens the database, migrates
+// it and listens for its notifications; each subsystem is a package of
+// its own, which cmd/ctjournal wires directly:
+//
+//	eventlog    appends call events (group commit) and policy changes
+//	projection  folds the log into the read models, queues leads (outbox)
+//	quarantine  the records the projection set aside
+//	queue       the delivery queue: claims, tries, site rate, vacuum
+//	query       explain, leads, widget summaries, simulation history
+//	rebuild     rebuilds the read models from the log and swaps them in
+//
+// Imports run one way only (a DAG): rebuild → projection → quarantine;
+// projection, queue, query and rebuild → internal/pgrows (row shapes the
+// projection, the rebuild and the queries share) → internal/pgdb
+// (transactions, errors, notifications, prepared statements, the log's
+// schema), which every package imports. This package imports only
+// internal/pgdb; internal/testkit serves the tests.
 package postgres
 
 import (

@@ -1,3 +1,5 @@
+// Package eventlog appends to the log: call events, with group commit,
+// and policy changes.
 package eventlog
 
 import (

@@ -1,3 +1,7 @@
+// Package projection folds the log into the read models: the watermill
+// router and its guarded transaction, the batch written at commit, the
+// outbox of leads and their hand-over to the delivery worker, records
+// set aside, and the projection's health.
 package projection
 
 import (
@@ -61,7 +65,7 @@ func (c Config) validate() error {
 // and offset commit together, exactly once.
 // A record that cannot be applied, whatever the reason, is tried again a
 // few times and then set aside in ctj_poison, in the same transaction
-// (projection_quarantine.go); a record the store cannot take now (it is
+// (quarantine.go); a record the store cannot take now (it is
 // unreachable) is tried until it can.
 func NewRouter(db *sql.DB, project app.ProjectRecord, cfg Config, logger watermill.LoggerAdapter) (*message.Router, error) {
 	cfg.setDefaults()

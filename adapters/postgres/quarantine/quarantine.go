@@ -1,3 +1,5 @@
+// Package quarantine keeps the log records the projection set aside:
+// storing one with its error, listing, counting and applying them again.
 package quarantine
 
 import (

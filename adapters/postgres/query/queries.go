@@ -1,3 +1,5 @@
+// Package query answers the read side: an order's explanation, lead
+// listings, a widget's summary and the history a policy is simulated on.
 package query
 
 import (

@@ -1,3 +1,6 @@
+// Package queue is the delivery queue: claims and their leases, tries
+// recorded in groups, give-ups and redeliveries, the per-site rate, and
+// the queue's vacuum.
 package queue
 
 import (

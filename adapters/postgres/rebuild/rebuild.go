@@ -1,3 +1,5 @@
+// Package rebuild rebuilds the read models from the whole log beside the
+// live ones, in bulk (COPY), and swaps them in once caught up.
 package rebuild
 
 import (

@@ -19,9 +19,9 @@ import (
 	"ctjournal/wire"
 )
 
-// rbWidgets covers every rule: no filter, each filter, both, before_call,
+// widgets covers every rule: no filter, each filter, both, before_call,
 // tap-to-call on, disabled, and no policy at all.
-var rbWidgets = []string{"plain", "succ", "last", "both", "before", "tap", "off", "none"}
+var widgets = []string{"plain", "succ", "last", "both", "before", "tap", "off", "none"}
 
 func TestRebuild_ReproducesReadModelsRowForRow_AndSendsNothing(t *testing.T) {
 	t.Parallel()
@@ -47,7 +47,7 @@ func TestRebuild_ReproducesReadModelsRowForRow_AndSendsNothing(t *testing.T) {
 	testkit.StartLiveProjection(t, db)
 	stopDelivery := testkit.StartDelivery(t, db)
 
-	orders := testkit.History("o", rbWidgets, 12)
+	orders := testkit.History("o", widgets, 12)
 	testkit.Append(t, db, orders[:len(orders)/2], 37)
 	// A policy change mid-history: later orders of "plain" get only_successful.
 	testkit.SetPolicy(t, db, "plain", testkit.Policy(server, func(p *domain.Policy) { p.OnlySuccessful = true }))

@@ -42,11 +42,11 @@ func TestRebuild_HundredThousandEvents(t *testing.T) {
 	testkit.SetPolicy(t, db, "last", testkit.Policy(server, func(p *domain.Policy) { p.OnlyLastAttempt = true }))
 
 	start := time.Now()
-	events := rbAppendVolume(t, db, want, []string{"plain", "succ", "last", "none"})
+	events := appendVolume(t, db, want, []string{"plain", "succ", "last", "none"})
 	if events < want {
 		t.Fatalf("appended %d log records, want %d", events, want)
 	}
-	rbSetProjectionAtEnd(t, db)
+	setProjectionAtEnd(t, db)
 	t.Logf("appended %d log records in %s", events, time.Since(start).Round(time.Millisecond))
 
 	first := testkit.Rebuild(t, db, rebuild.Config{})
@@ -68,14 +68,14 @@ func TestRebuild_HundredThousandEvents(t *testing.T) {
 	}
 }
 
-// rbAppendVolume appends about n log records: orders of the widgets, each
+// appendVolume appends about n log records: orders of the widgets, each
 // order's events interleaved with those of the 200 orders around it, a
 // policy change halfway, and a delivered try after every answered lead of
 // "plain" that is sent at once. Call events go through EventLog.Append in
 // batches of 1000, four appenders at a time (as concurrent ingest does);
 // the tries are inserted as the delivery worker logs them, after their
 // window's events.
-func rbAppendVolume(t testing.TB, db *sql.DB, n int, widgets []string) int {
+func appendVolume(t testing.TB, db *sql.DB, n int, widgets []string) int {
 	t.Helper()
 	const window, appenders = 200, 4
 	// Orders average 2.7 events (testkit.Events); a window of 200 is ~540 records.
@@ -90,7 +90,7 @@ func rbAppendVolume(t testing.TB, db *sql.DB, n int, widgets []string) int {
 		for range appenders {
 			wg.Go(func() {
 				for w := range next {
-					if err := rbAppendWindow(db, w*window, window, widgets, changed); err != nil {
+					if err := appendWindow(db, w*window, window, widgets, changed); err != nil {
 						errs <- err
 						return
 					}
@@ -115,9 +115,9 @@ func rbAppendVolume(t testing.TB, db *sql.DB, n int, widgets []string) int {
 	return testkit.Count(t, db, `SELECT count(*) FROM ctj_log`)
 }
 
-// rbAppendWindow appends the events of orders [first, first+size), round
+// appendWindow appends the events of orders [first, first+size), round
 // by round, then the tries of their leads.
-func rbAppendWindow(db *sql.DB, first, size int, widgets []string, changed bool) error {
+func appendWindow(db *sql.DB, first, size int, widgets []string, changed bool) error {
 	ctx := context.Background()
 	log := eventlog.NewEventLog(db)
 	var orders []testkit.Order
@@ -183,9 +183,9 @@ func rbAppendWindow(db *sql.DB, first, size int, widgets []string, changed bool)
 	return err
 }
 
-// rbSetProjectionAtEnd marks the whole log as folded by the projection, as
+// setProjectionAtEnd marks the whole log as folded by the projection, as
 // if it had run: a rebuild then replays all of it.
-func rbSetProjectionAtEnd(t testing.TB, db *sql.DB) {
+func setProjectionAtEnd(t testing.TB, db *sql.DB) {
 	t.Helper()
 	// The rebuild reads only records older than every open transaction on
 	// the server (other tests' too): wait until the last one is readable.

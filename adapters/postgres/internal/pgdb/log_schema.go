@@ -51,7 +51,7 @@ func OffsetsAdapter() wsql.DefaultPostgreSQLOffsetsAdapter {
 }
 
 // InsertQuery is watermill's, with the payload passed as text: JSONB
-// takes no plain JSON in binary format (see binary_parameters in db.go).
+// takes no plain JSON in binary format (see binary_parameters in the root package's db.go).
 func (s LogSchema) InsertQuery(params wsql.InsertQueryParams) (wsql.Query, error) {
 	q, err := s.DefaultPostgreSQLSchema.InsertQuery(params)
 	for i, a := range q.Args {

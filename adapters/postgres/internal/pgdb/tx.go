@@ -1,3 +1,8 @@
+// Package pgdb is what every part of the PostgreSQL store shares about
+// the database itself: transactions (a store call runs in the one its
+// context carries), errors sorted into unavailable and refused values,
+// notifications sent after commit, prepared statements, and the log
+// table's watermill-sql schema and consumer groups.
 package pgdb
 
 import (

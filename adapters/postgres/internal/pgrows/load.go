@@ -1,3 +1,7 @@
+// Package pgrows is the read models' row shapes that the live projection,
+// the rebuild and the queries all read: an order's state loaded back
+// through domain constructors, decision and event rows, a send
+// decision's lead state, policy placements.
 package pgrows
 
 import (

@@ -1,3 +1,6 @@
+// Package testkit is what the store's tests share: test databases with
+// the adapters over them, the projection and delivery run in the test
+// process, fixtures of orders and policies, and dumps of the read models.
 package testkit
 
 import (
