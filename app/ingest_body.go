@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
-	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // MaxIngestBody is the largest body of call events any port takes (1 MiB).
@@ -102,8 +102,8 @@ func (h IngestBody) Handle(ctx context.Context, body []byte) (IngestOutcome, err
 	if len(body) > MaxIngestBody {
 		return IngestOutcome{Refused: TooLargeRefusal()}, nil
 	}
-	events, err := domain.ParseBatch(body)
-	var bad *domain.BatchError
+	events, err := wire.ParseBatch(body)
+	var bad *wire.BatchError
 	if errors.As(err, &bad) {
 		r := &IngestRefusal{Kind: RefusedInvalid, Message: bad.Error()}
 		if bad.Index >= 0 {

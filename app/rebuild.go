@@ -7,50 +7,10 @@ import (
 	"time"
 )
 
-// RebuildStore builds a private copy of the read models from the log and
-// swaps it in for the live ones.
-type RebuildStore interface {
-	// StartRebuild creates empty copies of the read models and fixes what
-	// the bulk phase replays: the log up to where the live projection
-	// stands now.
-	StartRebuild(ctx context.Context) (RebuildRun, error)
-}
-
-// RebuildRun is one rebuild under way.
-type RebuildRun interface {
-	// Total is how many log records the bulk phase replays.
-	Total() int64
-	// Models is the copy the bulk phase folds records into.
-	Models() ReadModel
-	// NextPage returns the bulk phase's next records in log order; none
-	// once it is done.
-	NextPage(ctx context.Context) ([]LogRecord, error)
-	// Seal writes what the copy still holds in memory and readies it for
-	// record-by-record folding (keys, indexes, lead statuses).
-	Seal(ctx context.Context) error
-	// SwapIn folds, each through apply and into the copy, the records the
-	// live projection folded since the bulk phase's end, and never one it
-	// has not: those are still the projection's to fold and queue. Then it
-	// swaps the copy in for the live models, the last records and the swap
-	// in one transaction that holds the projection still. It returns how
-	// many records it folded.
-	SwapIn(ctx context.Context, apply func(ctx context.Context, models ReadModel, rec LogRecord) error) (int64, error)
-	// Discard drops the copy; the live models stay as they were.
-	Discard(ctx context.Context) error
-}
-
-// RebuildProgress hears how a rebuild advances: a progress bar on a
-// terminal, plain lines otherwise.
-type RebuildProgress interface {
-	Started(total int64)
-	Advanced(n int)
-	Stage(what string)
-}
-
 // RebuildResult is what a finished rebuild did.
 type RebuildResult struct {
 	Events   int64         // log records folded
-	Skipped  int64         // records the projection can never apply (malformed)
+	Skipped  int64         // records set aside: the projection cannot apply them
 	Duration time.Duration //
 }
 
@@ -119,21 +79,22 @@ func (h RebuildReadModels) Handle(ctx context.Context, progress RebuildProgress)
 	}
 	progress.Stage("catching up with the live projection and swapping in")
 	n, err := run.SwapIn(ctx, func(ctx context.Context, models ReadModel, rec LogRecord) error {
-		return NewProjectRecord(models, discardOutbox{}).Handle(ctx, rec)
+		return applyRecord(ctx, NewProjectRecord(models, discardOutbox{}), rec)
 	})
 	if err != nil {
 		return res, fmt.Errorf("swap in: %w", err)
 	}
 	swapped = true
 	res.Events += n
+	res.Skipped += run.SetAside()
 	res.Duration = h.now().Sub(start)
 	return res, nil
 }
 
-// foldOne applies one record. A record the live projection could never
-// apply either (malformed: it went to the poison queue) is skipped alike.
+// foldOne applies one record. A record the live projection could not
+// apply either is set aside alike: skipped.
 func foldOne(ctx context.Context, project ProjectRecord, rec LogRecord, res *RebuildResult) error {
-	err := project.Handle(ctx, rec)
+	err := applyRecord(ctx, project, rec)
 	var permanent *PermanentError
 	switch {
 	case err == nil:
@@ -144,6 +105,17 @@ func foldOne(ctx context.Context, project ProjectRecord, rec LogRecord, res *Reb
 		return fmt.Errorf("fold record %d: %w", rec.Position, err)
 	}
 	return nil
+}
+
+// applyRecord is project.Handle with a panic turned into a PermanentError,
+// as the live projection sets aside a record whose fold panics.
+func applyRecord(ctx context.Context, project ProjectRecord, rec LogRecord) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PermanentError{Err: fmt.Errorf("record %d: panic: %v", rec.Position, r)}
+		}
+	}()
+	return project.Handle(ctx, rec)
 }
 
 // discardOutbox is the rebuild's outbox: leads decided "send" were queued

@@ -8,8 +8,8 @@ const (
 	HookAfterCall  Hook = "after_call"
 )
 
-// Policy is one widget's Calltouch integration setting (domain.md, "Policy").
-// Build it with ParsePolicy, which applies defaults and validates.
+// Policy is one widget's Calltouch integration setting (docs/rules.md, "Policy").
+// wire.ParsePolicy builds it from a request body, with defaults, validated.
 type Policy struct {
 	Enabled         bool   `json:"enabled"`
 	SiteID          string `json:"site_id"`

@@ -19,6 +19,7 @@ import (
 
 	"ctjournal/app"
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // T0 is the time the fixtures' facts happened at; whole seconds, so that
@@ -28,6 +29,16 @@ var T0 = time.Date(2026, 11, 24, 7, 15, 0, 0, time.UTC)
 // Token is the Calltouch token of ValidPolicy: long enough to be masked to
 // its last four characters, distinctive enough to be searched for.
 const Token = "tok-SECRET-7f3a9c21e5b8"
+
+// AllowedHosts lets policies send to ValidPolicy's server and to a fake
+// Calltouch on 127.0.0.1, as the tests' CTJ_CALLTOUCH_ALLOWED_HOSTS.
+func AllowedHosts() domain.HostAllowlist {
+	a, err := domain.ParseHostAllowlist("127.0.0.1,*.calltouch.ru")
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
 
 // ValidPolicy is an enabled after-call policy with neither filter: every
 // finished attempt becomes a lead.
@@ -80,7 +91,7 @@ func Batch(t testing.TB, events ...domain.CallEvent) []app.NewEvent {
 	t.Helper()
 	out := make([]app.NewEvent, len(events))
 	for i, e := range events {
-		canonical, err := domain.MarshalEvent(e)
+		canonical, err := wire.MarshalEvent(e)
 		if err != nil {
 			t.Fatalf("marshal event %d: %v", i, err)
 		}

@@ -77,16 +77,17 @@ func (cs brokerConsumers) run(ctx context.Context, wg *sync.WaitGroup, failed ch
 }
 
 // ready adds to ready that every broker consumer has subscribed.
-func (cs brokerConsumers) ready(ready func(context.Context) error) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if err := ready(ctx); err != nil {
-			return err
+func (cs brokerConsumers) ready(ready func(context.Context) (int64, error)) func(context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		quarantined, err := ready(ctx)
+		if err != nil {
+			return quarantined, err
 		}
 		for _, c := range cs {
 			if err := c.Ready(); err != nil {
-				return err
+				return quarantined, err
 			}
 		}
-		return nil
+		return quarantined, nil
 	}
 }

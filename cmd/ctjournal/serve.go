@@ -16,9 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"ctjournal/adapters/calltouch"
 	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/projection"
 	"ctjournal/app"
+	"ctjournal/app/delivery"
 	"ctjournal/domain"
 	"ctjournal/ports/httpapi"
 )
@@ -51,20 +52,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	watch := newProjectionWatch(func(ctx context.Context) (postgres.ProjectionHealth, error) {
-		return postgres.CheckProjection(ctx, s.db)
+	watch := newProjectionWatch(func(ctx context.Context) (projection.Health, error) {
+		return projection.Check(ctx, s.db)
 	}, reg, log.With("part", "projection"))
 
-	deliver := app.NewDeliverLeads(postgres.NewDeliveries(s.db), postgres.NewPolicies(s.db),
-		calltouch.New(cfg.CalltouchTimeout, version), postgres.NewSiteRate(s.db, cfg.CalltouchRPS),
-		time.Now, rand.Float64, deliveryConfig(cfg), log.With("part", "delivery"), metrics.observeTry)
+	deliver, err := delivery.NewWorker(s.ports, deliveryConfig(cfg, log.With("part", "delivery"), metrics.observeTry))
+	if err != nil {
+		return err
+	}
 	projectionDB, err := postgres.OpenProjectionPool(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer projectionDB.Close()
-	project := app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, cfg.GiveUpAfter))
-	router, err := postgres.NewProjectionRouter(s.db, project, postgres.ProjectionConfig{
+	router, err := projection.NewRouter(s.db, s.app.Projection, projection.Config{
 		Batch: 500, PollInterval: time.Second, Wake: notes.Wake(postgres.ChannelLog),
 		// Leads the projection decides go straight to this process's
 		// delivery worker when it has a slot free.
@@ -79,14 +80,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	httpServer := &http.Server{
-		Handler: httpapi.Handler(s.app, httpapi.Config{
-			IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
-			Ready:         consumers.ready(readiness(s.db.PingContext, watch)),
-			ObserveIngest: ingest.observer("http"),
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	httpServer := httpapi.NewServer(httpapi.Handler(s.app, httpapi.Config{
+		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
+		Ready:         consumers.ready(readiness(s.quarantine.Count, watch)),
+		ObserveIngest: ingest.observer("http"),
+	}), httpapi.DefaultLimits)
 
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -127,21 +125,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return runErr
 }
 
-func deliveryConfig(cfg Config) app.DeliveryConfig {
+func deliveryConfig(cfg Config, log *slog.Logger, observe func(app.DeliveryTried)) delivery.Config {
 	batch := 64
 	if cfg.CalltouchRPS > 0 {
 		// Claim no more than the limit lets out in a few seconds, so claims
 		// don't wait long behind it and a stop stays quick.
 		batch = max(1, min(batch, int(cfg.CalltouchRPS*4)))
 	}
-	return app.DeliveryConfig{
-		Owner:       fmt.Sprintf("%s/%d/%s", hostname(), os.Getpid(), uuid.NewString()[:8]),
-		Retry:       domain.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
-		GiveUpAfter: cfg.GiveUpAfter,
-		Lease:       2*cfg.CalltouchTimeout + 5*time.Second, // a try plus its record, with room
-		Batch:       batch,
-		Parallel:    16,
-		TryTimeout:  cfg.CalltouchTimeout,
+	return delivery.Config{
+		Owner:        fmt.Sprintf("%s/%d/%s", hostname(), os.Getpid(), uuid.NewString()[:8]),
+		Retry:        domain.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
+		TryTimeout:   cfg.CalltouchTimeout,
+		Batch:        batch,
+		AllowedHosts: cfg.CalltouchAllowedHosts,
+		Now:          time.Now,
+		Jitter:       rand.Float64,
+		Log:          log,
+		Observe:      observe,
 	}
 }
 

@@ -12,15 +12,24 @@ import (
 
 	"github.com/lib/pq"
 
+	"ctjournal/adapters/calltouch"
 	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/eventlog"
+	"ctjournal/adapters/postgres/projection"
+	"ctjournal/adapters/postgres/quarantine"
+	"ctjournal/adapters/postgres/query"
+	"ctjournal/adapters/postgres/queue"
+	"ctjournal/adapters/postgres/rebuild"
 	"ctjournal/app"
 )
 
 // store is the opened PostgreSQL store and the application over it.
 type store struct {
-	db  *sql.DB
-	log *postgres.EventLog
-	app app.Application
+	db         *sql.DB
+	log        *eventlog.EventLog
+	quarantine *quarantine.Quarantine
+	ports      app.Ports
+	app        app.Application
 }
 
 func (s *store) close() {
@@ -43,26 +52,31 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 		db.Close()
 		return nil, fmt.Errorf("migrate schema: %w", err)
 	}
-	policies := postgres.NewPolicies(db)
-	queries := postgres.NewQueries(db)
-	deliveries := postgres.NewDeliveries(db)
-	eventLog := postgres.NewEventLog(db)
-	return &store{db: db, log: eventLog, app: app.Application{
-		Commands: app.Commands{
-			IngestBody:        app.NewIngestBody(app.NewIngestEvents(eventLog)),
-			SetPolicy:         app.NewSetPolicy(policies),
-			DisablePolicy:     app.NewDisablePolicy(policies),
-			RedeliverLead:     app.NewRedeliverLead(deliveries, time.Now, cfg.GiveUpAfter),
-			RebuildReadModels: app.NewRebuildReadModels(postgres.NewRebuilder(db, postgres.RebuildConfig{}), time.Now),
-		},
-		Queries: app.AppQueries{
-			GetPolicy:      app.NewGetPolicy(policies),
-			ExplainOrder:   app.NewExplainOrder(queries),
-			ListLeads:      app.NewListLeads(queries),
-			ExplainWidget:  app.NewExplainWidget(postgres.NewWidgetSummaries(db)),
-			SimulatePolicy: app.NewSimulatePolicy(postgres.NewHistory(db)),
-		},
-	}}, nil
+	eventLog := eventlog.NewEventLog(db)
+	quarantine := quarantine.NewQuarantine(db)
+	ports := app.Ports{
+		EventLog:        eventLog,
+		Policies:        eventlog.NewPolicies(db),
+		ReadModel:       projection.NewReadModel(db),
+		Outbox:          projection.NewOutbox(db, cfg.GiveUpAfter),
+		DeliveryQueue:   queue.NewDeliveries(db),
+		Queries:         query.NewQueries(db),
+		Quarantine:      quarantine,
+		Status:          projection.NewStatus(db),
+		WidgetSummaries: query.NewWidgetSummaries(db),
+		History:         query.NewHistory(db),
+		Rebuild:         rebuild.New(db, rebuild.Config{}),
+		Calltouch:       calltouch.New(cfg.CalltouchTimeout, version),
+		SiteLimiter:     queue.NewSiteRate(db, cfg.CalltouchRPS),
+	}
+	application, err := app.NewApplication(ports, app.Config{
+		GiveUpAfter: cfg.GiveUpAfter, AllowedHosts: cfg.CalltouchAllowedHosts, Now: time.Now,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &store{db: db, log: eventLog, quarantine: quarantine, ports: ports, app: application}, nil
 }
 
 func openApp(ctx context.Context, cfg Config, log *slog.Logger) (app.Application, func(), error) {

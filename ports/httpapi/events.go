@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"errors"
-	"io"
 	"mime"
 	"net/http"
 
@@ -21,14 +19,10 @@ func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, app.MaxIngestBody))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
+	body, ok := readBodyOr(w, r, app.MaxIngestBody, func() {
 		s.answerIngest(w, r, app.IngestOutcome{Refused: app.TooLargeRefusal()})
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "could not read the body: "+err.Error(), nil)
+	})
+	if !ok {
 		return
 	}
 	outcome, err := s.app.Commands.IngestBody.Handle(r.Context(), body)

@@ -1,13 +1,12 @@
 package httpapi
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"time"
 
 	"ctjournal/app"
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // maxPolicyBody bounds a policy PUT; a policy is a few hundred bytes.
@@ -47,17 +46,11 @@ func (s server) putPolicy(w http.ResponseWriter, r *http.Request) {
 		s.writeAppError(w, r, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicyBody))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		writeError(w, http.StatusRequestEntityTooLarge, "body is larger than 64 KiB", nil)
+	body, ok := readBody(w, r, maxPolicyBody, "64 KiB")
+	if !ok {
 		return
 	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "could not read the body: "+err.Error(), nil)
-		return
-	}
-	p, err := domain.ParsePolicy(body)
+	p, err := wire.ParsePolicy(body)
 	if err != nil {
 		s.writeAppError(w, r, err)
 		return

@@ -15,7 +15,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	amqp091 "github.com/rabbitmq/amqp091-go"
 
-	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // The broker phase publishes the same batches of 1000 events as the HTTP
@@ -215,7 +215,7 @@ func (b *bench) ingestThroughBroker(ctx context.Context, source string, publish 
 		time.Sleep(50 * time.Millisecond)
 	}
 	secs := time.Since(start).Seconds()
-	events := len(bodies) * domain.MaxBatch
+	events := len(bodies) * wire.MaxBatch
 	say("ingest through %s: %s events in %.2f s = %s events/s (all published after %.2f s)",
 		source, thousands(float64(events)), secs, thousands(float64(events)/secs), published)
 	return throughput{Events: events, Seconds: secs, PerS: float64(events) / secs}, nil
