@@ -26,12 +26,16 @@ type Config struct {
 	Registry *prometheus.Registry
 	Log      *slog.Logger
 
-	// ObserveIngest counts each POST /v1/events body stored or refused.
+	// ObserveIngest counts each POST /v1/events body stored or refused;
+	// nil counts nothing.
 	ObserveIngest func(app.IngestOutcome)
 }
 
 // Handler builds the whole HTTP API.
 func Handler(a app.Application, cfg Config) http.Handler {
+	if cfg.ObserveIngest == nil {
+		cfg.ObserveIngest = func(app.IngestOutcome) {}
+	}
 	s := server{app: a, cfg: cfg, metrics: newHTTPMetrics(cfg.Registry)}
 	mux := http.NewServeMux()
 	for _, r := range s.routes() {
