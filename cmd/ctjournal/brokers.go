@@ -58,7 +58,7 @@ func newBrokerConsumers(cfg Brokers, ingest brokers.Ingest, metrics ingestMetric
 func (cs brokerConsumers) connect(ctx context.Context) error {
 	for _, c := range cs {
 		if err := c.Connect(ctx); err != nil {
-			return fmt.Errorf("%w: %w", cli.ErrConfiguration, err)
+			return misconfigured(err)
 		}
 	}
 	return nil
@@ -70,7 +70,7 @@ func (cs brokerConsumers) run(ctx context.Context, wg *sync.WaitGroup, failed ch
 	for _, c := range cs {
 		wg.Go(func() {
 			if err := c.Run(ctx); err != nil {
-				failed <- fmt.Errorf("%w: %w", cli.ErrConfiguration, err)
+				failed <- misconfigured(err)
 			}
 		})
 	}
@@ -90,4 +90,9 @@ func (cs brokerConsumers) ready(ready func(context.Context) (int64, error)) func
 		}
 		return quarantined, nil
 	}
+}
+
+// misconfigured ends serve with exit code 2.
+func misconfigured(err error) error {
+	return cli.ExitError{Code: 2, Err: fmt.Errorf("configuration: %w", err)}
 }

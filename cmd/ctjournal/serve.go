@@ -29,11 +29,15 @@ import (
 // the projection between transactions.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	tuneGC(os.Getenv)
+	if cfg.DatabaseURL == "" {
+		return serveEmbedded(ctx, cfg, log)
+	}
 	s, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	log.Info("store: PostgreSQL (DATABASE_URL)")
 	notes, err := postgres.Listen(cfg.DatabaseURL, log, postgres.ChannelLog, postgres.ChannelDeliveries)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -100,10 +99,14 @@ func printUsage(w io.Writer) {
 	_, _ = io.WriteString(w, b.String())
 }
 
-// ErrConfiguration marks an error the configuration is at fault for,
-// found once a command runs: exit code 2, like a configuration refused
-// at start.
-var ErrConfiguration = errors.New("configuration")
+// ExitError ends a command with its own exit code.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e ExitError) Error() string { return e.Err.Error() }
+func (e ExitError) Unwrap() error { return e.Err }
 
 // usageError is a command called wrongly: exit code 2, with its usage.
 type usageError struct{ msg string }
