@@ -167,6 +167,18 @@ func (p *process) connected(t *testing.T, source string) float64 {
 	return v
 }
 
+// brokerStatus is a source's entry in GET /v1/status.
+func (e *engine) brokerStatus(source string) map[string]any {
+	e.t.Helper()
+	status, st := e.doJSON(http.MethodGet, "/v1/status", nil)
+	brokers, _ := st["brokers"].(map[string]any)
+	if status != http.StatusOK || brokers == nil {
+		e.t.Fatalf("GET /v1/status: %d %v", status, st)
+	}
+	entry, _ := brokers[source].(map[string]any)
+	return entry
+}
+
 func TestBrokers_ReadyOnceEveryConsumerSubscribedAndStillReadyWhenABrokerIsLost(t *testing.T) {
 	t.Parallel()
 	n, a := newNATS(t), newAMQP(t)
@@ -193,6 +205,9 @@ func TestBrokers_ReadyOnceEveryConsumerSubscribedAndStillReadyWhenABrokerIsLost(
 	if c := e.connected(t, "nats") + e.connected(t, "amqp"); c != 2 {
 		t.Errorf("ctj_broker_connected sums to %v, want both brokers connected", c)
 	}
+	if got, want := e.brokerStatus("nats"), (map[string]any{"subscribed": true, "connected": true}); !reflect.DeepEqual(got, want) {
+		t.Errorf("GET /v1/status shows NATS %v, want %v", got, want)
+	}
 
 	proxy.setUp(false) // lost later: still ready, HTTP still works
 	waitUntil(t, waitLimit, "the NATS connection seen lost", func() (bool, string) {
@@ -201,6 +216,9 @@ func TestBrokers_ReadyOnceEveryConsumerSubscribedAndStillReadyWhenABrokerIsLost(
 	})
 	if status, body := e.readyz(); status != http.StatusOK {
 		t.Fatalf("/readyz with NATS lost after start: %d %s, want 200", status, body)
+	}
+	if got, want := e.brokerStatus("nats"), (map[string]any{"subscribed": true, "connected": false}); !reflect.DeepEqual(got, want) {
+		t.Errorf("GET /v1/status shows NATS %v, want %v", got, want)
 	}
 	n.publish(t, bodyOf(t, ordered("bk-ready-o2", w, nil), answered("bk-ready-o2", w, 1)))
 	proxy.setUp(true)

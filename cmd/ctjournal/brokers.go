@@ -11,6 +11,7 @@ import (
 	"ctjournal/adapters/brokers"
 	"ctjournal/adapters/brokers/amqp"
 	"ctjournal/adapters/brokers/nats"
+	"ctjournal/app"
 	"ctjournal/ports/cli"
 )
 
@@ -74,6 +75,15 @@ func (cs brokerConsumers) run(ctx context.Context, wg *sync.WaitGroup, failed ch
 			}
 		})
 	}
+}
+
+// status is each consumer's state, for GET /v1/status.
+func (cs brokerConsumers) status() map[string]app.BrokerStatus {
+	out := make(map[string]app.BrokerStatus, len(cs))
+	for _, c := range cs {
+		out[c.Source()] = app.BrokerStatus{Subscribed: c.Ready() == nil, Connected: c.Connected()}
+	}
+	return out
 }
 
 // ready adds to ready that every broker consumer has subscribed.

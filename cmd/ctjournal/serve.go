@@ -88,6 +88,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
 		Ready:         consumers.ready(readiness(s.quarantine.Count, watch)),
 		ObserveIngest: ingest.observer("http"),
+		Brokers:       consumers.status,
 	}), httpapi.DefaultLimits)
 
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))

@@ -72,6 +72,7 @@ func serveEmbedded(ctx context.Context, cfg Config, log *slog.Logger) error {
 		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
 		Ready:         consumers.ready(readiness(s.ports.Quarantine.Count, watch)),
 		ObserveIngest: ingest.observer("http"),
+		Brokers:       consumers.status,
 	}), httpapi.DefaultLimits)
 
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))

@@ -29,6 +29,8 @@ type Config struct {
 	// ObserveIngest counts each POST /v1/events body stored or refused;
 	// nil counts nothing.
 	ObserveIngest func(app.IngestOutcome)
+	// Brokers tells GET /v1/status the broker consumers' state; nil: none.
+	Brokers func() map[string]app.BrokerStatus
 }
 
 // Handler builds the whole HTTP API.
