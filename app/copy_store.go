@@ -96,6 +96,7 @@ func (h CopyStore) Handle(ctx context.Context, copying, rebuilding RebuildProgre
 	if _, err := h.rebuild.Handle(ctx, rebuilding); err != nil {
 		return res, fmt.Errorf("rebuild the target's read models: %w", err)
 	}
+	rebuilding.Stage("filling the delivery queue from the read models")
 	if res.Leads, err = imp.QueueLeads(ctx, h.cfg.GiveUpAfter, h.cfg.Now()); err != nil {
 		return res, fmt.Errorf("fill the target's delivery queue: %w", err)
 	}
