@@ -14,49 +14,50 @@ import (
 	"time"
 
 	"ctjournal/adapters/calltouch/calltouchfake"
+	"ctjournal/tests/harness"
 )
 
 func TestPolicyAPI(t *testing.T) {
 	t.Parallel()
-	e := sharedEngine(t)
+	e := harness.Shared(t)
 	path := func(w string) string { return "/v1/widgets/" + w + "/calltouch" }
 
 	t.Run("a widget that never had a policy is 404", func(t *testing.T) {
-		e := e.on(t)
-		if status, got := e.doJSON(http.MethodGet, path("pol-never"), nil); status != http.StatusNotFound {
+		e := e.On(t)
+		if status, got := e.DoJSON(http.MethodGet, path("pol-never"), nil); status != http.StatusNotFound {
 			t.Errorf("GET: %d %v, want 404", status, got)
 		}
-		if status, got := e.doJSON(http.MethodDelete, path("pol-never"), nil); status != http.StatusNotFound {
+		if status, got := e.DoJSON(http.MethodDelete, path("pol-never"), nil); status != http.StatusNotFound {
 			t.Errorf("DELETE: %d %v, want 404", status, got)
 		}
 	})
 
 	t.Run("PUT, GET, DELETE keep versions and mask the token", func(t *testing.T) {
-		e := e.on(t)
+		e := e.On(t)
 		w := "pol-w"
-		first := policyFor(e.fake, map[string]any{
+		first := harness.PolicyFor(e.Fake, map[string]any{
 			"hook": "before_call", "send_form_name": true, "send_order_date": true,
 			"comment_details": true, "tap2call": true,
 		})
-		got := e.putPolicy(w, first)
-		want := merge(first, map[string]any{"version": 1.0, "token": "****" + testToken[len(testToken)-4:],
+		got := e.PutPolicy(w, first)
+		want := harness.Merge(first, map[string]any{"version": 1.0, "token": "****" + harness.TestToken[len(harness.TestToken)-4:],
 			"widget_id": w, "only_successful": false, "only_last_attempt": false})
 		wantPolicy(t, "first PUT", got, want)
 
-		second := policyFor(e.fake, map[string]any{"only_last_attempt": true, "site_id": "777"})
-		got = e.putPolicy(w, second)
-		want = merge(second, map[string]any{"version": 2.0, "token": "****" + testToken[len(testToken)-4:],
+		second := harness.PolicyFor(e.Fake, map[string]any{"only_last_attempt": true, "site_id": "777"})
+		got = e.PutPolicy(w, second)
+		want = harness.Merge(second, map[string]any{"version": 2.0, "token": "****" + harness.TestToken[len(harness.TestToken)-4:],
 			"widget_id": w, "only_successful": false, "send_form_name": false, "send_order_date": false,
 			"comment_details": false, "tap2call": false})
 		wantPolicy(t, "second PUT", got, want)
 
-		status, shown := e.doJSON(http.MethodGet, path(w), nil)
+		status, shown := e.DoJSON(http.MethodGet, path(w), nil)
 		if status != http.StatusOK {
 			t.Fatalf("GET: %d %v", status, shown)
 		}
 		wantPolicy(t, "GET after the second PUT", shown, want)
 
-		status, deleted := e.doJSON(http.MethodDelete, path(w), nil)
+		status, deleted := e.DoJSON(http.MethodDelete, path(w), nil)
 		if status != http.StatusOK {
 			t.Fatalf("DELETE: %d %v", status, deleted)
 		}
@@ -64,25 +65,25 @@ func TestPolicyAPI(t *testing.T) {
 		if tok, _ := deleted["token"].(string); tok != "" && !strings.HasPrefix(tok, "****") {
 			t.Errorf("DELETE shows the token %q unmasked", tok)
 		}
-		status, shown = e.doJSON(http.MethodGet, path(w), nil)
+		status, shown = e.DoJSON(http.MethodGet, path(w), nil)
 		if status != http.StatusOK {
 			t.Fatalf("GET after DELETE: %d %v", status, shown)
 		}
 		wantPolicy(t, "GET after DELETE", shown, map[string]any{"enabled": false, "version": 3.0})
 
-		again := e.putPolicy(w, policyFor(e.fake, nil))
+		again := e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
 		wantPolicy(t, "PUT after DELETE", again, map[string]any{"enabled": true, "version": 4.0})
 	})
 
 	t.Run("the token is masked by its length", func(t *testing.T) {
-		e := e.on(t)
+		e := e.On(t)
 		for i, c := range []struct{ token, masked string }{
 			{"abcdefghijklmnop", "****mnop"},
 			{"abcdefghijkl", "****ijkl"},
 			{"abcdefghijk", "****"},
 			{"abc", "****"},
 		} {
-			got := e.putPolicy(fmt.Sprintf("pol-mask-%d", i), policyFor(e.fake, map[string]any{"token": c.token}))
+			got := e.PutPolicy(fmt.Sprintf("pol-mask-%d", i), harness.PolicyFor(e.Fake, map[string]any{"token": c.token}))
 			if got["token"] != c.masked {
 				t.Errorf("token of %d characters shown as %v, want %q", len(c.token), got["token"], c.masked)
 			}
@@ -90,8 +91,8 @@ func TestPolicyAPI(t *testing.T) {
 	})
 
 	t.Run("defaults: enabled, after_call, every switch off", func(t *testing.T) {
-		e := e.on(t)
-		got := e.putPolicy("pol-defaults", map[string]any{"site_id": "1", "server": "api-node18.calltouch.ru", "token": "abcdefghijklmnop"})
+		e := e.On(t)
+		got := e.PutPolicy("pol-defaults", map[string]any{"site_id": "1", "server": "api-node18.calltouch.ru", "token": "abcdefghijklmnop"})
 		wantPolicy(t, "minimal PUT", got, map[string]any{
 			"enabled": true, "hook": "after_call", "only_successful": false, "only_last_attempt": false,
 			"send_form_name": false, "send_order_date": false, "comment_details": false, "tap2call": false,
@@ -100,46 +101,46 @@ func TestPolicyAPI(t *testing.T) {
 	})
 
 	t.Run("an invalid policy is 400 naming the field and stores nothing", func(t *testing.T) {
-		e := e.on(t)
+		e := e.On(t)
 		w := "pol-invalid"
-		e.putPolicy(w, policyFor(e.fake, nil))
+		e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
 		cases := []struct {
 			name   string
 			policy map[string]any
 			field  string
 		}{
-			{"before_call with only_successful", policyFor(e.fake, map[string]any{"hook": "before_call", "only_successful": true}), "hook"},
-			{"before_call with only_last_attempt", policyFor(e.fake, map[string]any{"hook": "before_call", "only_last_attempt": true}), "hook"},
-			{"unknown hook", policyFor(e.fake, map[string]any{"hook": "sometimes"}), "hook"},
-			{"no token", policyFor(e.fake, map[string]any{"token": nil}), "token"},
-			{"empty token", policyFor(e.fake, map[string]any{"token": ""}), "token"},
-			{"no site_id", policyFor(e.fake, map[string]any{"site_id": nil}), "site_id"},
-			{"no server", policyFor(e.fake, map[string]any{"server": nil}), "server"},
-			{"server with another scheme", policyFor(e.fake, map[string]any{"server": "ftp://calltouch.ru"}), "server"},
-			{"server that is not a host", policyFor(e.fake, map[string]any{"server": "api node"}), "server"},
-			{"enabled not a bool", policyFor(e.fake, map[string]any{"enabled": "yes"}), "enabled"},
+			{"before_call with only_successful", harness.PolicyFor(e.Fake, map[string]any{"hook": "before_call", "only_successful": true}), "hook"},
+			{"before_call with only_last_attempt", harness.PolicyFor(e.Fake, map[string]any{"hook": "before_call", "only_last_attempt": true}), "hook"},
+			{"unknown hook", harness.PolicyFor(e.Fake, map[string]any{"hook": "sometimes"}), "hook"},
+			{"no token", harness.PolicyFor(e.Fake, map[string]any{"token": nil}), "token"},
+			{"empty token", harness.PolicyFor(e.Fake, map[string]any{"token": ""}), "token"},
+			{"no site_id", harness.PolicyFor(e.Fake, map[string]any{"site_id": nil}), "site_id"},
+			{"no server", harness.PolicyFor(e.Fake, map[string]any{"server": nil}), "server"},
+			{"server with another scheme", harness.PolicyFor(e.Fake, map[string]any{"server": "ftp://calltouch.ru"}), "server"},
+			{"server that is not a host", harness.PolicyFor(e.Fake, map[string]any{"server": "api node"}), "server"},
+			{"enabled not a bool", harness.PolicyFor(e.Fake, map[string]any{"enabled": "yes"}), "enabled"},
 		}
 		for _, c := range cases {
-			status, got := e.doJSON(http.MethodPut, path(w), c.policy)
+			status, got := e.DoJSON(http.MethodPut, path(w), c.policy)
 			if status != http.StatusBadRequest || got["field"] != c.field || got["error"] == nil {
 				t.Errorf("%s: %d %v, want 400 with field %q", c.name, status, got, c.field)
 			}
 		}
-		if status, body := e.do(http.MethodPut, path(w), "application/json", []byte(`{"site_id": `)); status != http.StatusBadRequest {
+		if status, body := e.Do(http.MethodPut, path(w), "application/json", []byte(`{"site_id": `)); status != http.StatusBadRequest {
 			t.Errorf("a body that is not JSON: %d %s, want 400", status, body)
 		}
-		status, shown := e.doJSON(http.MethodGet, path(w), nil)
+		status, shown := e.DoJSON(http.MethodGet, path(w), nil)
 		if status != http.StatusOK || shown["version"] != 1.0 {
 			t.Errorf("after refused PUTs: %d %v, want version 1 still", status, shown)
 		}
 	})
 
 	t.Run("the token never comes back", func(t *testing.T) {
-		e := e.on(t)
-		if strings.Contains(e.responses(), testToken) {
+		e := e.On(t)
+		if strings.Contains(e.Responses(), harness.TestToken) {
 			t.Errorf("a response body contains the token")
 		}
-		if strings.Contains(e.logs(), testToken) {
+		if strings.Contains(e.Logs(), harness.TestToken) {
 			t.Errorf("serve's log contains the token")
 		}
 	})
@@ -159,39 +160,39 @@ func wantPolicy(t *testing.T, what string, got, want map[string]any) {
 // that `ctjournal explain` tells the same story.
 func TestOrderExplanation(t *testing.T) {
 	t.Parallel()
-	orderExplanation(t, sharedEngine(t))
+	orderExplanation(t, harness.Shared(t))
 }
 
 // orderExplanation checks GET /v1/orders/{id} and ctjournal explain on e.
-func orderExplanation(t *testing.T, e *engine) {
-	fake := e.newFake(t)
+func orderExplanation(t *testing.T, e *harness.Engine) {
+	fake := e.NewFake(t)
 	w := "expl-w"
-	e.putPolicy(w, policyFor(fake, map[string]any{"only_successful": true}))
+	e.PutPolicy(w, harness.PolicyFor(fake, map[string]any{"only_successful": true}))
 	// A try without an answer, a 503, then 200: three tries of every kind.
 	fake.Script(calltouchfake.Drop(), calltouchfake.Status(http.StatusServiceUnavailable, `{"error": "busy"}`))
 	o := "expl-o"
 	occurred := "2026-11-24T10:15:00+03:00"
-	e.mustPost(
-		ordered(o, w, map[string]any{"calltouch_session_id": nil}).with("occurred_at", occurred),
-		dialed(o, w, 1),
-		failed(o, w, 1, "busy"),
+	e.MustPost(
+		harness.Ordered(o, w, map[string]any{"calltouch_session_id": nil}).With("occurred_at", occurred),
+		harness.Dialed(o, w, 1),
+		harness.Failed(o, w, 1, "busy"),
 	)
-	e.mustPost(dialed(o, w, 2), answered(o, w, 2).withData("talk_seconds", 30))
-	e.mustPost(failed(o, w, 2, "no_answer")) // a conflict: attempt 2 was answered
-	e.waitForStatus(o, 2, "delivered")
-	e.waitForEvents(o, 6)
+	e.MustPost(harness.Dialed(o, w, 2), harness.Answered(o, w, 2).WithData("talk_seconds", 30))
+	e.MustPost(harness.Failed(o, w, 2, "no_answer")) // a conflict: attempt 2 was answered
+	e.WaitForStatus(o, 2, "delivered")
+	e.WaitForEvents(o, 6)
 
 	t.Run("unknown order is 404", func(t *testing.T) {
-		e := e.on(t)
-		if status, _ := e.order("expl-nobody"); status != http.StatusNotFound {
+		e := e.On(t)
+		if status, _ := e.Order("expl-nobody"); status != http.StatusNotFound {
 			t.Errorf("GET /v1/orders/expl-nobody: %d, want 404", status)
 		}
 	})
 
 	var raw map[string]any
 	t.Run("the explanation's shape", func(t *testing.T) {
-		e := e.on(t)
-		status, body := e.do(http.MethodGet, "/v1/orders/"+o, "", nil)
+		e := e.On(t)
+		status, body := e.Do(http.MethodGet, "/v1/orders/"+o, "", nil)
 		if status != http.StatusOK {
 			t.Fatalf("GET /v1/orders/%s: %d %s", o, status, body)
 		}
@@ -202,8 +203,8 @@ func orderExplanation(t *testing.T, e *engine) {
 	})
 
 	t.Run("events and decisions say what happened", func(t *testing.T) {
-		e := e.on(t)
-		x := e.mustOrder(o)
+		e := e.On(t)
+		x := e.MustOrder(o)
 		types := []string{}
 		for _, ev := range x.Events {
 			types = append(types, ev.Type)
@@ -214,7 +215,7 @@ func orderExplanation(t *testing.T, e *engine) {
 		}
 		if len(x.Events) == 6 {
 			if x.Events[5].Note == nil || !strings.Contains(*x.Events[5].Note, "conflict") {
-				t.Errorf("the second outcome of attempt 2 has note %v, want a conflict", deref(x.Events[5].Note))
+				t.Errorf("the second outcome of attempt 2 has note %v, want a conflict", harness.Deref(x.Events[5].Note))
 			}
 			if !x.Events[0].OccurredAt.Equal(mustTime(t, occurred)) {
 				t.Errorf("occurred_at %s, want %s", x.Events[0].OccurredAt, occurred)
@@ -227,11 +228,11 @@ func orderExplanation(t *testing.T, e *engine) {
 		if skipped.Decision != "skip" || skipped.Reason != "attempt 1 failed; only successful calls are sent" || skipped.Status != "skipped" {
 			t.Errorf("attempt 1: %s", skipped)
 		}
-		if sent.Decision != "send" || deref(sent.Key) != o || sent.Status != "delivered" ||
-			!slices.Equal(sent.Warnings, []string{warnNoSession}) || deref(sent.PolicyVersion) != 1 {
+		if sent.Decision != "send" || harness.Deref(sent.Key) != o || sent.Status != "delivered" ||
+			!slices.Equal(sent.Warnings, []string{warnNoSession}) || harness.Deref(sent.PolicyVersion) != 1 {
 			t.Errorf("attempt 2: %s", sent)
 		}
-		wantPayload := map[string]string{"phoneNumber": wantPhone, "requestNumber": o, "comment": "CallKeeper"}
+		wantPayload := map[string]string{"phoneNumber": harness.WantPhone, "requestNumber": o, "comment": "CallKeeper"}
 		if !reflect.DeepEqual(sent.Payload, wantPayload) {
 			t.Errorf("payload %v, want %v", sent.Payload, wantPayload)
 		}
@@ -242,10 +243,10 @@ func orderExplanation(t *testing.T, e *engine) {
 		if drop.HTTPStatus != nil || drop.Error == nil || *drop.Error == "" {
 			t.Errorf("try 1 (connection dropped): %+v, want an error and no status", drop)
 		}
-		if deref(busy.HTTPStatus) != 503 || busy.Error != nil || !strings.Contains(busy.Response, "busy") {
+		if harness.Deref(busy.HTTPStatus) != 503 || busy.Error != nil || !strings.Contains(busy.Response, "busy") {
 			t.Errorf("try 2 (503): %+v", busy)
 		}
-		if deref(ok.HTTPStatus) != 200 || ok.Error != nil || !strings.Contains(ok.Response, "requestId") {
+		if harness.Deref(ok.HTTPStatus) != 200 || ok.Error != nil || !strings.Contains(ok.Response, "requestId") {
 			t.Errorf("try 3 (200): %+v", ok)
 		}
 		if !drop.At.Before(busy.At) || !busy.At.Before(ok.At) || ok.DurationMS < 0 {
@@ -254,14 +255,14 @@ func orderExplanation(t *testing.T, e *engine) {
 	})
 
 	t.Run("explain prints the timeline and the reasons", func(t *testing.T) {
-		e := e.on(t)
-		out, errOut, code := e.cli("explain", o)
+		e := e.On(t)
+		out, errOut, code := e.CLI("explain", o)
 		if code != 0 {
 			t.Fatalf("ctjournal explain %s: exit %d\n%s%s", o, code, out, errOut)
 		}
 		// Everything the audit says in words is in the timeline too.
 		wants := []string{o, w, "call.ordered", "call.dialed", "call.failed", "call.answered"}
-		x := e.mustOrder(o)
+		x := e.MustOrder(o)
 		for _, ev := range x.Events {
 			if ev.Note != nil {
 				wants = append(wants, *ev.Note)
@@ -276,14 +277,14 @@ func orderExplanation(t *testing.T, e *engine) {
 				t.Errorf("ctjournal explain does not mention %q:\n%s", want, out)
 			}
 		}
-		if strings.Contains(out+errOut, testToken) {
+		if strings.Contains(out+errOut, harness.TestToken) {
 			t.Errorf("ctjournal explain shows the token")
 		}
 	})
 
 	t.Run("explain --json is the HTTP answer", func(t *testing.T) {
-		e := e.on(t)
-		out, errOut, code := e.cli("explain", "--json", o)
+		e := e.On(t)
+		out, errOut, code := e.CLI("explain", "--json", o)
 		if code != 0 {
 			t.Fatalf("ctjournal explain --json: exit %d\n%s%s", code, out, errOut)
 		}
@@ -291,7 +292,7 @@ func orderExplanation(t *testing.T, e *engine) {
 		if err := json.Unmarshal([]byte(out), &fromCLI); err != nil {
 			t.Fatalf("ctjournal explain --json printed no JSON: %v\n%s", err, out)
 		}
-		_, body := e.do(http.MethodGet, "/v1/orders/"+o, "", nil)
+		_, body := e.Do(http.MethodGet, "/v1/orders/"+o, "", nil)
 		var fromHTTP map[string]any
 		if err := json.Unmarshal(body, &fromHTTP); err != nil {
 			t.Fatal(err)
@@ -302,19 +303,19 @@ func orderExplanation(t *testing.T, e *engine) {
 	})
 
 	t.Run("explain of an unknown order fails", func(t *testing.T) {
-		e := e.on(t)
-		out, errOut, code := e.cli("explain", "expl-nobody")
+		e := e.On(t)
+		out, errOut, code := e.CLI("explain", "expl-nobody")
 		if code == 0 || !strings.Contains(errOut, "expl-nobody") {
 			t.Errorf("ctjournal explain expl-nobody: exit %d, stdout %q, stderr %q; want a failure naming the order", code, out, errOut)
 		}
 	})
 
 	t.Run("the token never comes back", func(t *testing.T) {
-		e := e.on(t)
-		if strings.Contains(e.responses(), testToken) {
+		e := e.On(t)
+		if strings.Contains(e.Responses(), harness.TestToken) {
 			t.Errorf("a response body contains the token")
 		}
-		if strings.Contains(e.logs(), testToken) {
+		if strings.Contains(e.Logs(), harness.TestToken) {
 			t.Errorf("serve's log contains the token")
 		}
 	})
@@ -423,45 +424,45 @@ func mustTime(t *testing.T, s string) time.Time {
 // and /metrics counting the events.
 func TestLeadsListing(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t)
-	ok, refusing, failing := e.fake, e.newFake(t), e.newFake(t)
+	e := harness.Start(t)
+	ok, refusing, failing := e.Fake, e.NewFake(t), e.NewFake(t)
 	refusing.SetDefault(calltouchfake.Status(http.StatusBadRequest, `{"error": "bad site"}`))
 	failing.SetDefault(calltouchfake.Status(http.StatusServiceUnavailable, `{"error": "down"}`))
-	e.putPolicy("ll-ok", policyFor(ok, nil))
-	e.putPolicy("ll-refused", policyFor(refusing, nil))
-	e.putPolicy("ll-failing", policyFor(failing, nil))
-	e.putPolicy("ll-last", policyFor(ok, map[string]any{"only_last_attempt": true}))
+	e.PutPolicy("ll-ok", harness.PolicyFor(ok, nil))
+	e.PutPolicy("ll-refused", harness.PolicyFor(refusing, nil))
+	e.PutPolicy("ll-failing", harness.PolicyFor(failing, nil))
+	e.PutPolicy("ll-last", harness.PolicyFor(ok, map[string]any{"only_last_attempt": true}))
 
 	// Several batches, so that some leads share a decided_at and some don't.
-	e.mustPost(ordered("ll-ok-0", "ll-ok", nil), failed("ll-ok-0", "ll-ok", 1, ""))
+	e.MustPost(harness.Ordered("ll-ok-0", "ll-ok", nil), harness.Failed("ll-ok-0", "ll-ok", 1, ""))
 	for i := 1; i < 5; i++ {
 		o := fmt.Sprintf("ll-ok-%d", i)
-		e.mustPost(ordered(o, "ll-ok", nil), answered(o, "ll-ok", 1))
+		e.MustPost(harness.Ordered(o, "ll-ok", nil), harness.Answered(o, "ll-ok", 1))
 	}
-	e.mustPost(answered("ll-ok-0", "ll-ok", 2))
-	e.mustPost(ordered("ll-ref-0", "ll-refused", nil), answered("ll-ref-0", "ll-refused", 1),
-		ordered("ll-ref-1", "ll-refused", nil), answered("ll-ref-1", "ll-refused", 1))
-	e.mustPost(ordered("ll-fail-0", "ll-failing", nil), answered("ll-fail-0", "ll-failing", 1))
-	e.mustPost(ordered("ll-last-0", "ll-last", nil), failed("ll-last-0", "ll-last", 1, ""))
-	e.mustPost(ordered("ll-none-0", "ll-none", nil), answered("ll-none-0", "ll-none", 1))
-	e.mustPost(ordered("ll-none-1", "ll-none", nil), answered("ll-none-1", "ll-none", 1))
+	e.MustPost(harness.Answered("ll-ok-0", "ll-ok", 2))
+	e.MustPost(harness.Ordered("ll-ref-0", "ll-refused", nil), harness.Answered("ll-ref-0", "ll-refused", 1),
+		harness.Ordered("ll-ref-1", "ll-refused", nil), harness.Answered("ll-ref-1", "ll-refused", 1))
+	e.MustPost(harness.Ordered("ll-fail-0", "ll-failing", nil), harness.Answered("ll-fail-0", "ll-failing", 1))
+	e.MustPost(harness.Ordered("ll-last-0", "ll-last", nil), harness.Failed("ll-last-0", "ll-last", 1, ""))
+	e.MustPost(harness.Ordered("ll-none-0", "ll-none", nil), harness.Answered("ll-none-0", "ll-none", 1))
+	e.MustPost(harness.Ordered("ll-none-1", "ll-none", nil), harness.Answered("ll-none-1", "ll-none", 1))
 	wantCount := map[string]int{"delivered": 6, "failed": 2, "pending": 1, "waiting": 1, "skipped": 2}
 	for i := range 5 {
-		e.waitForStatus(fmt.Sprintf("ll-ok-%d", i), 1, "delivered")
+		e.WaitForStatus(fmt.Sprintf("ll-ok-%d", i), 1, "delivered")
 	}
-	e.waitForStatus("ll-ok-0", 2, "delivered")
-	e.waitForStatus("ll-ref-0", 1, "failed")
-	e.waitForStatus("ll-ref-1", 1, "failed")
-	e.waitForStatus("ll-fail-0", 1, "pending")
-	e.waitForStatus("ll-last-0", 1, "waiting")
-	e.waitForStatus("ll-none-0", 1, "skipped")
-	e.waitForStatus("ll-none-1", 1, "skipped")
+	e.WaitForStatus("ll-ok-0", 2, "delivered")
+	e.WaitForStatus("ll-ref-0", 1, "failed")
+	e.WaitForStatus("ll-ref-1", 1, "failed")
+	e.WaitForStatus("ll-fail-0", 1, "pending")
+	e.WaitForStatus("ll-last-0", 1, "waiting")
+	e.WaitForStatus("ll-none-0", 1, "skipped")
+	e.WaitForStatus("ll-none-1", 1, "skipped")
 
-	all := e.leads("limit=1000").Leads
+	all := e.Leads("limit=1000").Leads
 	if len(all) != 12 {
 		t.Fatalf("GET /v1/leads: %d leads, want 12: %+v", len(all), all)
 	}
-	id := func(l lead) string { return fmt.Sprintf("%s/%v", l.OrderID, deref(l.Attempt)) }
+	id := func(l harness.Lead) string { return fmt.Sprintf("%s/%v", l.OrderID, harness.Deref(l.Attempt)) }
 
 	t.Run("newest first, with every field", func(t *testing.T) {
 		for i, l := range all {
@@ -472,18 +473,18 @@ func TestLeadsListing(t *testing.T) {
 				t.Errorf("lead %+v lacks a field", l)
 			}
 			if (l.Status == "delivered") != (l.DeliveredAt != nil) {
-				t.Errorf("lead %s: status %s with delivered_at %v", id(l), l.Status, deref(l.DeliveredAt))
+				t.Errorf("lead %s: status %s with delivered_at %v", id(l), l.Status, harness.Deref(l.DeliveredAt))
 			}
 			if (l.Decision == "send") != (l.Key != nil) {
-				t.Errorf("lead %s: decision %s with key %v", id(l), l.Decision, deref(l.Key))
+				t.Errorf("lead %s: decision %s with key %v", id(l), l.Decision, harness.Deref(l.Key))
 			}
 		}
 	})
 
 	t.Run("filter by widget and status", func(t *testing.T) {
-		e := e.on(t)
+		e := e.On(t)
 		for status, n := range wantCount {
-			got := e.leads("status=" + status).Leads
+			got := e.Leads("status=" + status).Leads
 			if len(got) != n {
 				t.Errorf("status=%s: %d leads, want %d", status, len(got), n)
 			}
@@ -493,23 +494,23 @@ func TestLeadsListing(t *testing.T) {
 				}
 			}
 		}
-		got := e.leads("widget_id=ll-refused").Leads
+		got := e.Leads("widget_id=ll-refused").Leads
 		if len(got) != 2 || got[0].WidgetID != "ll-refused" || got[1].WidgetID != "ll-refused" {
 			t.Errorf("widget_id=ll-refused: %+v", got)
 		}
-		if got := e.leads("widget_id=ll-ok&status=delivered").Leads; len(got) != 6 {
+		if got := e.Leads("widget_id=ll-ok&status=delivered").Leads; len(got) != 6 {
 			t.Errorf("widget_id=ll-ok&status=delivered: %d leads, want 6", len(got))
 		}
-		if got := e.leads("widget_id=ll-ok&status=skipped").Leads; len(got) != 0 {
+		if got := e.Leads("widget_id=ll-ok&status=skipped").Leads; len(got) != 0 {
 			t.Errorf("widget_id=ll-ok&status=skipped: %+v, want none", got)
 		}
-		if got := e.leads("widget_id=ll-nobody").Leads; len(got) != 0 {
+		if got := e.Leads("widget_id=ll-nobody").Leads; len(got) != 0 {
 			t.Errorf("widget_id=ll-nobody: %+v, want none", got)
 		}
 	})
 
 	t.Run("since and until compare decided_at", func(t *testing.T) {
-		e := e.on(t)
+		e := e.On(t)
 		oldest, newest := all[len(all)-1].DecidedAt, all[0].DecidedAt
 		if !newest.After(oldest) {
 			t.Fatalf("every lead was decided at %s; cannot test since/until", oldest)
@@ -534,7 +535,7 @@ func TestLeadsListing(t *testing.T) {
 				}
 			}
 			var got []string
-			for _, l := range e.leads(c.query + "&limit=1000").Leads {
+			for _, l := range e.Leads(c.query + "&limit=1000").Leads {
 				got = append(got, id(l))
 			}
 			slices.Sort(want)
@@ -546,10 +547,10 @@ func TestLeadsListing(t *testing.T) {
 	})
 
 	t.Run("the cursor pages through every lead once", func(t *testing.T) {
-		e := e.on(t)
+		e := e.On(t)
 		for _, c := range []struct {
 			query string
-			want  []lead
+			want  []harness.Lead
 		}{
 			{"limit=1", all},
 			{"limit=2", all},
@@ -557,13 +558,13 @@ func TestLeadsListing(t *testing.T) {
 			{"limit=12", all},
 			{"status=delivered&limit=4", filterLeads(all, "delivered")},
 		} {
-			var got []lead
+			var got []harness.Lead
 			query := c.query
 			for page := 0; ; page++ {
 				if page > len(all)+1 {
 					t.Fatalf("%s: more pages than leads", c.query)
 				}
-				p := e.leads(query)
+				p := e.Leads(query)
 				got = append(got, p.Leads...)
 				if p.NextCursor == nil {
 					break
@@ -587,32 +588,32 @@ func TestLeadsListing(t *testing.T) {
 	})
 
 	t.Run("the default limit is 100", func(t *testing.T) {
-		e := e.on(t)
-		if p := e.leads(""); len(p.Leads) != 12 || p.NextCursor != nil {
-			t.Errorf("no limit: %d leads, next_cursor %v; want 12 and null", len(p.Leads), deref(p.NextCursor))
+		e := e.On(t)
+		if p := e.Leads(""); len(p.Leads) != 12 || p.NextCursor != nil {
+			t.Errorf("no limit: %d leads, next_cursor %v; want 12 and null", len(p.Leads), harness.Deref(p.NextCursor))
 		}
 	})
 
 	t.Run("a bad filter is 400 naming it", func(t *testing.T) {
-		e := e.on(t)
+		e := e.On(t)
 		for query, field := range map[string]string{
 			"status=sent": "status", "limit=0": "limit", "limit=1001": "limit", "limit=ten": "limit",
 			"since=yesterday": "since", "until=2026-13-01": "until", "cursor=not-a-cursor": "cursor",
 		} {
-			status, body := e.do(http.MethodGet, "/v1/leads?"+query, "", nil)
-			got := decodeObject(t, query, body)
+			status, body := e.Do(http.MethodGet, "/v1/leads?"+query, "", nil)
+			got := harness.DecodeObject(t, query, body)
 			if status != http.StatusBadRequest || got["field"] != field {
 				t.Errorf("GET /v1/leads?%s: %d %s, want 400 with field %q", query, status, body, field)
 			}
 		}
-		if status, body := e.do(http.MethodGet, "/v1/leads?limit=1000", "", nil); status != http.StatusOK {
+		if status, body := e.Do(http.MethodGet, "/v1/leads?limit=1000", "", nil); status != http.StatusOK {
 			t.Errorf("limit=1000: %d %s, want 200", status, body)
 		}
 	})
 
 	t.Run("metrics count the ingested events", func(t *testing.T) {
-		e := e.on(t)
-		status, body := e.do(http.MethodGet, "/metrics", "", nil)
+		e := e.On(t)
+		status, body := e.Do(http.MethodGet, "/metrics", "", nil)
 		if status != http.StatusOK {
 			t.Fatalf("GET /metrics: %d", status)
 		}
@@ -626,8 +627,8 @@ func TestLeadsListing(t *testing.T) {
 	})
 }
 
-func filterLeads(all []lead, status string) []lead {
-	var out []lead
+func filterLeads(all []harness.Lead, status string) []harness.Lead {
+	var out []harness.Lead
 	for _, l := range all {
 		if l.Status == status {
 			out = append(out, l)

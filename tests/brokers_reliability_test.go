@@ -6,16 +6,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ctjournal/tests/harness"
 )
 
 // publishOrders publishes count orders of widget to b, one message each
 // (ordered and answered: lead <id>~1), and returns their lead keys.
-func publishOrders(t *testing.T, b testBroker, prefix, widget string, from, count int) []string {
+func publishOrders(t *testing.T, b harness.TestBroker, prefix, widget string, from, count int) []string {
 	t.Helper()
 	var keys []string
 	for i := from; i < from+count; i++ {
-		o := fmt.Sprintf("%s-%s-%04d", prefix, b.source(), i)
-		b.publish(t, bodyOf(t, ordered(o, widget, nil), answered(o, widget, 1)))
+		o := fmt.Sprintf("%s-%s-%04d", prefix, b.Source(), i)
+		b.Publish(t, harness.BodyOf(t, harness.Ordered(o, widget, nil), harness.Answered(o, widget, 1)))
 		keys = append(keys, o+"~1")
 	}
 	return keys
@@ -23,12 +25,12 @@ func publishOrders(t *testing.T, b testBroker, prefix, widget string, from, coun
 
 // sentOnce requires Calltouch to have accepted exactly the keys, each once
 // save for double sends one of the kills explains (calltouch.md).
-func sentOnce(t *testing.T, e *engine, keys []string, kills []kill) {
+func sentOnce(t *testing.T, e *harness.Engine, keys []string, kills []harness.Kill) {
 	t.Helper()
-	time.Sleep(settle)
-	perKey := requestsPerKey(e.fake.Requests())
+	time.Sleep(harness.Settle)
+	perKey := harness.RequestsPerKey(e.Fake.Requests())
 	for _, key := range keys {
-		if k := perKey[key]; k == nil || len(k.accepted) == 0 {
+		if k := perKey[key]; k == nil || len(k.Accepted) == 0 {
 			t.Errorf("lead %s: Calltouch never accepted it", key)
 		}
 	}
@@ -37,7 +39,7 @@ func sentOnce(t *testing.T, e *engine, keys []string, kills []kill) {
 			t.Errorf("Calltouch got lead %s, which no message carried", key)
 		}
 	}
-	doubles, unexplained, _ := doubleSends(perKey, kills)
+	doubles, unexplained, _ := harness.DoubleSends(perKey, kills)
 	for _, u := range unexplained {
 		t.Errorf("double send no SIGKILL explains: %s", u)
 	}
@@ -46,95 +48,75 @@ func sentOnce(t *testing.T, e *engine, keys []string, kills []kill) {
 
 func TestBrokers_SIGKILLInTheMiddleOf1000MessagesLosesNothing(t *testing.T) {
 	t.Parallel()
-	n, a := newNATS(t), newAMQP(t)
-	e := startEngine(t, n.env, a.env)
+	n, a := harness.NewNATS(t), harness.NewAMQP(t)
+	e := harness.Start(t, n.Env, a.Env)
 	w := "bk-kill-w"
-	e.putPolicy(w, policyFor(e.fake, nil))
+	e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
 
 	var keys []string
-	for _, b := range []testBroker{n, a} {
+	for _, b := range []harness.TestBroker{n, a} {
 		keys = append(keys, publishOrders(t, b, "bk-kill", w, 0, 500)...)
 	}
-	waitUntil(t, 2*waitLimit, "serve in the middle of the messages", func() (bool, string) {
-		got := e.ingested(t, "nats", "accepted") + e.ingested(t, "amqp", "accepted")
+	harness.WaitUntil(t, 2*harness.WaitLimit, "serve in the middle of the messages", func() (bool, string) {
+		got := e.Ingested(t, "nats", "accepted") + e.Ingested(t, "amqp", "accepted")
 		return got >= 300, fmt.Sprintf("%d accepted", got)
 	})
-	k := e.sigkill()
-	for _, b := range []testBroker{n, a} { // the rest wait in the brokers
+	k := e.SigKill()
+	for _, b := range []harness.TestBroker{n, a} { // the rest wait in the brokers
 		keys = append(keys, publishOrders(t, b, "bk-kill", w, 500, 500)...)
 	}
-	e.restartAfterKill(t)
+	e.RestartAfterKill(t)
 
 	// A message NATS handed to the killed serve comes back after AckWait.
-	e.leadsDelivered(len(keys), 4*waitLimit)
-	db := e.openDB(t)
-	if got := queryInt(t, db, `SELECT count(*) FROM ctj_log WHERE payload->>'type' LIKE 'call.%'`); got != 2*len(keys) {
+	e.LeadsDelivered(len(keys), 4*harness.WaitLimit)
+	db := e.OpenDB(t)
+	if got := harness.QueryInt(t, db, `SELECT count(*) FROM ctj_log WHERE payload->>'type' LIKE 'call.%'`); got != 2*len(keys) {
 		t.Errorf("the log holds %d call events, want %d", got, 2*len(keys))
 	}
-	sentOnce(t, e, keys, []kill{k})
+	sentOnce(t, e, keys, []harness.Kill{k})
 }
 
 func TestBrokers_TwoServesShareEachBrokerAndHandleEachMessageOnce(t *testing.T) {
 	t.Parallel()
-	n, a := newNATS(t), newAMQP(t)
-	e := startEngine(t, n.env, a.env)
-	other := e.another(t)
+	n, a := harness.NewNATS(t), harness.NewAMQP(t)
+	e := harness.Start(t, n.Env, a.Env)
+	other := e.Another(t)
 	w := "bk-two-w"
-	e.putPolicy(w, policyFor(e.fake, nil))
+	e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
 	var keys []string
-	for _, b := range []testBroker{n, a} {
+	for _, b := range []harness.TestBroker{n, a} {
 		keys = append(keys, publishOrders(t, b, "bk-two", w, 0, 500)...)
 	}
-	e.leadsDelivered(len(keys), 2*waitLimit)
+	e.LeadsDelivered(len(keys), 2*harness.WaitLimit)
 	sentOnce(t, e, keys, nil)
-	if reqs := e.fake.Count(); reqs != len(keys) {
+	if reqs := e.Fake.Count(); reqs != len(keys) {
 		t.Errorf("Calltouch got %d requests, want %d", reqs, len(keys))
 	}
 	for _, source := range []string{"nats", "amqp"} {
-		mine, theirs := e.ingested(t, source, "accepted"), other.ingested(t, source, "accepted")
+		mine, theirs := e.Ingested(t, source, "accepted"), other.Ingested(t, source, "accepted")
 		if mine+theirs != 500 || mine == 0 || theirs == 0 {
 			t.Errorf("%s: the serves stored %d and %d messages, want 500 shared between them", source, mine, theirs)
 		}
-		if d := e.ingested(t, source, "duplicate") + other.ingested(t, source, "duplicate"); d != 0 {
+		if d := e.Ingested(t, source, "duplicate") + other.Ingested(t, source, "duplicate"); d != 0 {
 			t.Errorf("%s: %d messages handled twice", source, d)
 		}
 	}
 }
 
-// storeDown refuses every connection to the engine's database and ends
-// those open, as a database server out of reach would; PostgreSQL itself,
-// which other tests use, goes on. It returns storeUp.
-func (e *engine) storeDown(t *testing.T) (storeUp func()) {
-	t.Helper()
-	up := func() {
-		if err := adminExec(`ALTER DATABASE "` + e.dbName + `" ALLOW_CONNECTIONS true`); err != nil {
-			t.Errorf("let connections to %s in again: %v", e.dbName, err)
-		}
-	}
-	t.Cleanup(up)
-	if err := adminExec(`ALTER DATABASE "` + e.dbName + `" ALLOW_CONNECTIONS false`); err != nil {
-		t.Fatal(err)
-	}
-	if err := adminExec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '` + e.dbName + `'`); err != nil {
-		t.Fatal(err)
-	}
-	return up
-}
-
 func TestBrokers_StoreDownMessagesAreRedeliveredLaterNeverRejected(t *testing.T) {
 	t.Parallel()
-	n, a := newNATS(t), newAMQP(t)
-	e := startEngine(t, n.env, a.env)
+	n, a := harness.NewNATS(t), harness.NewAMQP(t)
+	e := harness.Start(t, n.Env, a.Env)
 	w := "bk-down-w"
-	e.putPolicy(w, policyFor(e.fake, nil))
+	e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
 
-	storeUp := e.storeDown(t)
+	storeUp := e.StoreDown(t)
 	var keys []string
-	for _, b := range []testBroker{n, a} {
+	for _, b := range []harness.TestBroker{n, a} {
 		keys = append(keys, publishOrders(t, b, "bk-down", w, 0, 3)...)
 	}
-	waitUntil(t, 2*waitLimit, "each broker's messages tried and refused by the store", func() (bool, string) {
-		logs := e.logs()
+	harness.WaitUntil(t, 2*harness.WaitLimit, "each broker's messages tried and refused by the store", func() (bool, string) {
+		logs := e.Logs()
 		failures := func(source string) int {
 			n := 0
 			for _, line := range strings.Split(logs, "\n") {
@@ -148,17 +130,17 @@ func TestBrokers_StoreDownMessagesAreRedeliveredLaterNeverRejected(t *testing.T)
 	})
 	storeUp()
 
-	e.leadsDelivered(len(keys), 4*waitLimit)
+	e.LeadsDelivered(len(keys), 4*harness.WaitLimit)
 	sentOnce(t, e, keys, nil)
 	for _, source := range []string{"nats", "amqp"} {
-		if got := e.ingested(t, source, "accepted"); got != 3 {
+		if got := e.Ingested(t, source, "accepted"); got != 3 {
 			t.Errorf("%s: %d accepted, want 3", source, got)
 		}
-		if got := e.ingested(t, source, "rejected"); got != 0 {
+		if got := e.Ingested(t, source, "rejected"); got != 0 {
 			t.Errorf("%s: %d rejected, want none", source, got)
 		}
 	}
-	if got := a.waiting(t, a.reject); got != 0 {
+	if got := a.Waiting(t, a.Reject); got != 0 {
 		t.Errorf("%d RabbitMQ rejects, want none", got)
 	}
 }

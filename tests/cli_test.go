@@ -8,13 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"ctjournal/tests/harness"
 )
 
 // runBinary runs bin with args in an environment of only env, and returns
 // what it printed and its exit code.
 func runBinary(t *testing.T, bin string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	ctx, cancel := context.WithTimeout(context.Background(), harness.WaitLimit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = env
@@ -22,7 +24,7 @@ func runBinary(t *testing.T, bin string, env []string, args ...string) (stdout, 
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		t.Fatalf("ctjournal %v did not end within %s: it started something", args, waitLimit)
+		t.Fatalf("ctjournal %v did not end within %s: it started something", args, harness.WaitLimit)
 	}
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
@@ -45,7 +47,7 @@ var badEnv = []string{
 func TestCLI_HelpVersionAndWrongCalls(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
-		out, errOut, code := runBinary(t, binary, badEnv, args...)
+		out, errOut, code := runBinary(t, harness.Binary, badEnv, args...)
 		if code != 0 || !strings.HasPrefix(out, "usage: ctjournal COMMAND") || errOut != "" {
 			t.Errorf("ctjournal %v: exit %d, stdout %q, stderr %q; want 0 and the usage", args, code, out, errOut)
 		}
@@ -60,7 +62,7 @@ func TestCLI_HelpVersionAndWrongCalls(t *testing.T) {
 	}
 	for name, flags := range commands {
 		for _, help := range []string{"--help", "-h"} {
-			out, errOut, code := runBinary(t, binary, badEnv, name, help)
+			out, errOut, code := runBinary(t, harness.Binary, badEnv, name, help)
 			if code != 0 || !strings.HasPrefix(out, "usage: ctjournal "+name) || errOut != "" {
 				t.Errorf("ctjournal %s %s: exit %d, stdout %q, stderr %q; want 0 and its usage", name, help, code, out, errOut)
 			}
@@ -72,14 +74,14 @@ func TestCLI_HelpVersionAndWrongCalls(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{{"bogus"}, {"--bogus"}, {"serve", "--bogus"}, {"explain", "--bogus", "ord-1"}} {
-		out, errOut, code := runBinary(t, binary, badEnv, args...)
+		out, errOut, code := runBinary(t, harness.Binary, badEnv, args...)
 		if code != 2 || !strings.Contains(errOut, "usage: ctjournal") || out != "" {
 			t.Errorf("ctjournal %v: exit %d, stdout %q, stderr %q; want 2 and the usage on stderr", args, code, out, errOut)
 		}
 	}
 	// Running a command reads the configuration: a bad value is exit 2,
 	// naming the variable.
-	if _, errOut, code := runBinary(t, binary, badEnv, "rebuild"); code != 2 || !strings.Contains(errOut, "CTJ_RETRY_BASE") {
+	if _, errOut, code := runBinary(t, harness.Binary, badEnv, "rebuild"); code != 2 || !strings.Contains(errOut, "CTJ_RETRY_BASE") {
 		t.Errorf("ctjournal rebuild with a bad CTJ_RETRY_BASE: exit %d, %q; want 2 naming it", code, errOut)
 	}
 }
@@ -88,7 +90,7 @@ func TestCLI_HelpVersionAndWrongCalls(t *testing.T) {
 func TestCLI_Version(t *testing.T) {
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "versioned")
-	if err := buildBinary(bin, "-ldflags", "-X main.version=9.8.7-e2e"); err != nil {
+	if err := harness.BuildBinary(bin, "-ldflags", "-X main.version=9.8.7-e2e"); err != nil {
 		t.Fatal(err)
 	}
 	for _, arg := range []string{"--version", "version"} {

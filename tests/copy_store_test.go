@@ -12,6 +12,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"ctjournal/adapters/calltouch/calltouchfake"
+	"ctjournal/tests/harness"
 )
 
 // copy-store, end to end: a store holding delivered, failed, pending and
@@ -23,14 +24,14 @@ import (
 func TestCopyStore_EmbeddedToPostgres(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	src := startEngine(t, onEmbeddedStore(dir))
+	src := harness.Start(t, harness.OnEmbeddedStore(dir))
 	copyStore(t, src, func(payload string) {
 		db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "ctjournal.db")+"?_pragma=busy_timeout(10000)")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		if _, err := db.Exec(`INSERT INTO ctj_log (uuid, payload, metadata) VALUES (?, ?, '{}')`, newUUID(), payload); err != nil {
+		if _, err := db.Exec(`INSERT INTO ctj_log (uuid, payload, metadata) VALUES (?, ?, '{}')`, harness.NewUUID(), payload); err != nil {
 			t.Fatalf("write into the log: %v", err)
 		}
 	})
@@ -38,9 +39,9 @@ func TestCopyStore_EmbeddedToPostgres(t *testing.T) {
 
 func TestCopyStore_PostgresToPostgres(t *testing.T) {
 	t.Parallel()
-	src := startEngine(t)
+	src := harness.Start(t)
 	copyStore(t, src, func(payload string) {
-		db := src.openDB(t)
+		db := src.OpenDB(t)
 		if _, err := db.Exec(`INSERT INTO ctj_log (uuid, payload, metadata, transaction_id)
 			VALUES (gen_random_uuid()::text, $1, '{}', pg_current_xact_id())`, payload); err != nil {
 			t.Fatalf("write into the log: %v", err)
@@ -53,8 +54,8 @@ func TestCopyStore_PostgresToPostgres(t *testing.T) {
 
 // copyStore runs the scenario on src; writeRecord writes a payload
 // straight into src's log.
-func copyStore(t *testing.T, src *engine, writeRecord func(payload string)) {
-	refusing, busy := src.newFake(t), src.newFake(t)
+func copyStore(t *testing.T, src *harness.Engine, writeRecord func(payload string)) {
+	refusing, busy := src.NewFake(t), src.NewFake(t)
 	refusing.SetDefault(calltouchfake.Status(400, `{"error":"bad request"}`))
 	busy.SetDefault(calltouchfake.Status(503, `{"error":"busy"}`))
 	const (
@@ -62,40 +63,40 @@ func copyStore(t *testing.T, src *engine, writeRecord func(payload string)) {
 		okO, badO, busyO, waitO = "cs-ok", "cs-bad", "cs-busy", "cs-wait"
 		damagedO                = "cs-damaged"
 	)
-	src.putPolicy(okW, policyFor(src.fake, nil))
-	src.putPolicy(badW, policyFor(refusing, nil))
-	src.putPolicy(busyW, policyFor(busy, nil))
-	src.putPolicy(waitW, policyFor(src.fake, map[string]any{"only_last_attempt": true}))
+	src.PutPolicy(okW, harness.PolicyFor(src.Fake, nil))
+	src.PutPolicy(badW, harness.PolicyFor(refusing, nil))
+	src.PutPolicy(busyW, harness.PolicyFor(busy, nil))
+	src.PutPolicy(waitW, harness.PolicyFor(src.Fake, map[string]any{"only_last_attempt": true}))
 	for _, o := range []struct{ order, widget string }{{okO, okW}, {badO, badW}, {busyO, busyW}} {
-		src.mustPost(ordered(o.order, o.widget, nil), dialed(o.order, o.widget, 1), answered(o.order, o.widget, 1))
+		src.MustPost(harness.Ordered(o.order, o.widget, nil), harness.Dialed(o.order, o.widget, 1), harness.Answered(o.order, o.widget, 1))
 	}
-	src.mustPost(ordered(waitO, waitW, nil), dialed(waitO, waitW, 1), failed(waitO, waitW, 1, "no_answer"))
+	src.MustPost(harness.Ordered(waitO, waitW, nil), harness.Dialed(waitO, waitW, 1), harness.Failed(waitO, waitW, 1, "no_answer"))
 	writeRecord(canonicalEnvelope(t, "call.dialed", damagedO, okW, map[string]any{"attempt": "one"}, nil))
 
-	src.waitForStatus(okO, 1, "delivered")
-	src.waitForStatus(badO, 1, "failed")
-	src.waitForStatus(waitO, 1, "waiting")
-	eventually(t, "two tries of the pending lead", func() (bool, string) {
-		d, _ := src.mustOrder(busyO).decision(1)
+	src.WaitForStatus(okO, 1, "delivered")
+	src.WaitForStatus(badO, 1, "failed")
+	src.WaitForStatus(waitO, 1, "waiting")
+	harness.Eventually(t, "two tries of the pending lead", func() (bool, string) {
+		d, _ := src.MustOrder(busyO).Decision(1)
 		return len(d.Tries) >= 2 && d.Status == "pending", d.String()
 	})
 	aside := listQuarantine(t, src)
 	if len(aside) != 1 || aside[0].OrderID == nil || *aside[0].OrderID != damagedO {
 		t.Fatalf("source quarantine: %+v, want the damaged record of %s", aside, damagedO)
 	}
-	if err := src.stop(); err != nil {
+	if err := src.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	before := map[*calltouchfake.Server]int{src.fake: len(src.fake.Requests()), refusing: len(refusing.Requests()), busy: len(busy.Requests())}
+	before := map[*calltouchfake.Server]int{src.Fake: len(src.Fake.Requests()), refusing: len(refusing.Requests()), busy: len(busy.Requests())}
 
-	dbName := fmt.Sprintf("%s%d_%s", dbPrefix, os.Getpid(), randomHex(6))
-	if err := adminExec(`CREATE DATABASE "` + dbName + `"`); err != nil {
+	dbName := fmt.Sprintf("%s%d_%s", harness.DBPrefix, os.Getpid(), harness.RandomHex(6))
+	if err := harness.AdminExec(`CREATE DATABASE "` + dbName + `"`); err != nil {
 		t.Fatal(err)
 	}
 	dbURL := "postgres://postgres@127.0.0.1:5432/" + dbName + "?sslmode=disable"
-	stdout, stderr, code := src.cli("copy-store", "--to", dbURL)
+	stdout, stderr, code := src.CLI("copy-store", "--to", dbURL)
 	if code != 0 {
-		_ = adminExec(`DROP DATABASE IF EXISTS "` + dbName + `" WITH (FORCE)`)
+		_ = harness.AdminExec(`DROP DATABASE IF EXISTS "` + dbName + `" WITH (FORCE)`)
 		t.Fatalf("copy-store: exit %d\n%s%s", code, stdout, stderr)
 	}
 	if !strings.Contains(stdout, "1 delivered, 1 failed, 1 pending") || !strings.Contains(stderr, "copy-store:") {
@@ -103,26 +104,26 @@ func copyStore(t *testing.T, src *engine, writeRecord func(payload string)) {
 	}
 	busy.SetDefault(calltouchfake.OK())
 	target := serveOn(t, dbName, dbURL)
-	if _, stderr, code := target.cli("copy-store", "--to", dbURL); code != 1 || !strings.Contains(stderr, "not empty") {
+	if _, stderr, code := target.CLI("copy-store", "--to", dbURL); code != 1 || !strings.Contains(stderr, "not empty") {
 		t.Errorf("copy-store into the filled target: exit %d, want 1 saying it is not empty\n%s", code, stderr)
 	}
 
-	busyLead := target.waitForStatus(busyO, 1, "delivered")
-	target.mustPost(lastAttempt(waitO, waitW, 1))
-	waitLead := target.waitForStatus(waitO, 1, "delivered")
-	if d, _ := target.mustOrder(okO).decision(1); d.Status != "delivered" || len(d.Tries) != 1 {
+	busyLead := target.WaitForStatus(busyO, 1, "delivered")
+	target.MustPost(harness.LastAttempt(waitO, waitW, 1))
+	waitLead := target.WaitForStatus(waitO, 1, "delivered")
+	if d, _ := target.MustOrder(okO).Decision(1); d.Status != "delivered" || len(d.Tries) != 1 {
 		t.Errorf("delivered lead on the target: %s", d)
 	}
-	if d, _ := target.mustOrder(badO).decision(1); d.Status != "failed" {
+	if d, _ := target.MustOrder(badO).Decision(1); d.Status != "failed" {
 		t.Errorf("failed lead on the target: %s", d)
 	}
-	if page := target.leads("status=pending"); len(page.Leads) != 0 {
+	if page := target.Leads("status=pending"); len(page.Leads) != 0 {
 		t.Errorf("leads still pending on the target: %+v", page.Leads)
 	}
 	// Per key: the target sent the pending lead once (accepted) and the
 	// waiting one once, and nothing of the delivered or failed ones.
 	wantNew := map[*calltouchfake.Server]map[string][]int{
-		src.fake: {*waitLead.Key: {200}},
+		src.Fake: {*waitLead.Key: {200}},
 		refusing: {},
 		busy:     {*busyLead.Key: {200}},
 	}
@@ -142,24 +143,24 @@ func copyStore(t *testing.T, src *engine, writeRecord func(payload string)) {
 }
 
 // serveOn starts serve on an existing database, which it drops at the end.
-func serveOn(t *testing.T, dbName, dbURL string) *engine {
-	p := &process{env: defaultEnv(), client: newClient(), stderr: &syncBuffer{}, dbName: dbName, dbURL: dbURL, fake: calltouchfake.New()}
+func serveOn(t *testing.T, dbName, dbURL string) *harness.Engine {
+	p := &harness.Process{Env: harness.DefaultEnv(), Client: harness.NewClient(), Stderr: &harness.SyncBuffer{}, DBName: dbName, DBURL: dbURL, Fake: calltouchfake.New()}
 	t.Cleanup(func() {
-		if err := p.shutdown(); err != nil {
+		if err := p.Shutdown(); err != nil {
 			t.Error(err)
 		}
 		if t.Failed() {
-			t.Logf("target serve stderr:\n%s", p.logs())
+			t.Logf("target serve stderr:\n%s", p.Logs())
 		}
 	})
-	if err := p.start(); err != nil {
+	if err := p.Start(); err != nil {
 		t.Fatalf("serve on %s: %v", dbName, err)
 	}
-	return &engine{t: t, process: p}
+	return &harness.Engine{T: t, Process: p}
 }
 
-func listQuarantine(t *testing.T, e *engine) []listedRecord {
-	stdout, stderr, code := e.cli("quarantine", "--json")
+func listQuarantine(t *testing.T, e *harness.Engine) []listedRecord {
+	stdout, stderr, code := e.CLI("quarantine", "--json")
 	if code != 0 {
 		t.Fatalf("ctjournal quarantine --json: exit %d\n%s", code, stderr)
 	}

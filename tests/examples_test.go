@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"ctjournal/adapters/calltouch/calltouchfake"
+	"ctjournal/tests/harness"
 )
 
 // warnNoSession is the warning docs/rules.md gives a lead sent without sessionId.
@@ -22,35 +23,35 @@ const registerPath = "/calls-service/RestAPI/requests/12345/register/"
 // step is one thing a row does, in arrival order: post an event, or put
 // the widget's policy; check, when set, runs after it.
 type step struct {
-	event  func(order, widget string) event
+	event  func(order, widget string) harness.Event
 	policy map[string]any // overrides of policyFor
-	check  func(e *engine, fake *calltouchfake.Server, order, widget string)
+	check  func(e *harness.Engine, fake *calltouchfake.Server, order, widget string)
 }
 
 func orderedStep(data map[string]any) step {
-	return step{event: func(o, w string) event { return ordered(o, w, data) }}
+	return step{event: func(o, w string) harness.Event { return harness.Ordered(o, w, data) }}
 }
 
 func dialedStep(n int) step {
-	return step{event: func(o, w string) event { return dialed(o, w, n) }}
+	return step{event: func(o, w string) harness.Event { return harness.Dialed(o, w, n) }}
 }
 
 func answeredStep(n int, talkSeconds ...int) step {
-	return step{event: func(o, w string) event {
-		ev := answered(o, w, n)
+	return step{event: func(o, w string) harness.Event {
+		ev := harness.Answered(o, w, n)
 		if len(talkSeconds) > 0 {
-			ev = ev.withData("talk_seconds", talkSeconds[0])
+			ev = ev.WithData("talk_seconds", talkSeconds[0])
 		}
 		return ev
 	}}
 }
 
 func failedStep(n int, reason string) step {
-	return step{event: func(o, w string) event { return failed(o, w, n, reason) }}
+	return step{event: func(o, w string) harness.Event { return harness.Failed(o, w, n, reason) }}
 }
 
 func lastAttemptStep(n int) step {
-	return step{event: func(o, w string) event { return lastAttempt(o, w, n) }}
+	return step{event: func(o, w string) harness.Event { return harness.LastAttempt(o, w, n) }}
 }
 
 func policyStep(overrides map[string]any) step { return step{policy: overrides} }
@@ -58,14 +59,14 @@ func policyStep(overrides map[string]any) step { return step{policy: overrides} 
 // waits checks that the decision on attempt waits for the reason and that
 // nothing was sent yet.
 func waits(attempt int, reason string) step {
-	return step{check: func(e *engine, fake *calltouchfake.Server, o, _ string) {
-		e.t.Helper()
-		d := e.waitForStatus(o, attempt, "waiting")
+	return step{check: func(e *harness.Engine, fake *calltouchfake.Server, o, _ string) {
+		e.T.Helper()
+		d := e.WaitForStatus(o, attempt, "waiting")
 		if d.Decision != "wait" || d.Reason != reason {
-			e.t.Errorf("decision %s, want wait %q", d, reason)
+			e.T.Errorf("decision %s, want wait %q", d, reason)
 		}
 		if n := fake.Count(); n != 0 {
-			e.t.Errorf("while waiting: Calltouch got %d requests, want 0", n)
+			e.T.Errorf("while waiting: Calltouch got %d requests, want 0", n)
 		}
 	}}
 }
@@ -76,10 +77,10 @@ func waitsForOrder(attempt int) step { return waits(attempt, "waiting for call.o
 
 // nothingDecidedYet checks that the order is known and has no decision.
 func nothingDecidedYet(events int) step {
-	return step{check: func(e *engine, fake *calltouchfake.Server, o, _ string) {
-		x := e.waitForEvents(o, events)
+	return step{check: func(e *harness.Engine, fake *calltouchfake.Server, o, _ string) {
+		x := e.WaitForEvents(o, events)
 		if len(x.Decisions) != 0 {
-			e.t.Errorf("before the call: decisions %v, want none", x.Decisions)
+			e.T.Errorf("before the call: decisions %v, want none", x.Decisions)
 		}
 	}}
 }
@@ -144,11 +145,11 @@ func tomorrowAt10() (rfc3339, shown string) {
 // which requests Calltouch got and every decision with its reason.
 func TestExamples(t *testing.T) {
 	t.Parallel()
-	examples(t, sharedEngine(t))
+	examples(t, harness.Shared(t))
 }
 
 // examples runs the checks on base, an engine on either store.
-func examples(t *testing.T, base *engine) {
+func examples(t *testing.T, base *harness.Engine) {
 	scheduled, scheduledShown := tomorrowAt10()
 	fiveFacts := []step{orderedStep(nil), dialedStep(1), failedStep(1, "no_answer"), dialedStep(2), answeredStep(2, 42)}
 
@@ -169,8 +170,8 @@ func examples(t *testing.T, base *engine) {
 		{
 			name:   "only_successful: the answered attempt is the one lead",
 			policy: map[string]any{"only_successful": true, "send_form_name": true, "send_order_date": true},
-			steps: append([]step{{event: func(o, w string) event {
-				return ordered(o, w, map[string]any{"form_name": "Заказ звонка"}).with("occurred_at", "2026-11-24T07:15:00Z")
+			steps: append([]step{{event: func(o, w string) harness.Event {
+				return harness.Ordered(o, w, map[string]any{"form_name": "Заказ звонка"}).With("occurred_at", "2026-11-24T07:15:00Z")
 			}}}, fiveFacts[1:]...),
 			want: []wantDecision{skip(1, "attempt 1 failed; only successful calls are sent"), send(2, "o", "")},
 			sent: []wantRequest{{key: "o", subject: "Заказ звонка", requestDate: "24-11-2026 10:15:00"}},
@@ -290,15 +291,15 @@ func examples(t *testing.T, base *engine) {
 	for i, row := range rows {
 		t.Run(fmt.Sprintf("%02d %s", i+1, row.name), func(t *testing.T) {
 			t.Parallel()
-			runExample(t, base.on(t), row, fmt.Sprintf("ex%02d-o", i+1), fmt.Sprintf("ex%02d-w", i+1))
+			runExample(t, base.On(t), row, fmt.Sprintf("ex%02d-o", i+1), fmt.Sprintf("ex%02d-w", i+1))
 		})
 	}
 }
 
-func runExample(t *testing.T, e *engine, row exampleRow, o, w string) {
-	fake := e.newFake(t)
+func runExample(t *testing.T, e *harness.Engine, row exampleRow, o, w string) {
+	fake := e.NewFake(t)
 	if row.policy != nil {
-		e.putPolicy(w, policyFor(fake, row.policy))
+		e.PutPolicy(w, harness.PolicyFor(fake, row.policy))
 	}
 	var eventIDs []string
 	for _, s := range row.steps {
@@ -306,29 +307,29 @@ func runExample(t *testing.T, e *engine, row exampleRow, o, w string) {
 		case s.event != nil:
 			ev := s.event(o, w)
 			eventIDs = append(eventIDs, ev["event_id"].(string))
-			e.mustPost(ev)
+			e.MustPost(ev)
 		case s.policy != nil:
-			e.putPolicy(w, policyFor(fake, s.policy))
+			e.PutPolicy(w, harness.PolicyFor(fake, s.policy))
 		}
 		if s.check != nil {
 			s.check(e, fake, o, w)
 		}
 	}
 
-	e.waitForEvents(o, len(eventIDs))
+	e.WaitForEvents(o, len(eventIDs))
 	for _, d := range row.want {
-		e.waitForStatus(o, d.attempt, d.status)
+		e.WaitForStatus(o, d.attempt, d.status)
 	}
-	waitForRequests(t, fake, len(row.sent))
-	time.Sleep(settle) // anything more would show up now
-	x := e.mustOrder(o)
+	harness.WaitForRequests(t, fake, len(row.sent))
+	time.Sleep(harness.Settle) // anything more would show up now
+	x := e.MustOrder(o)
 
 	var placedUnder any // the order keeps the version in force when it was placed
 	if row.policy != nil {
 		placedUnder = 1
 	}
-	if deref(x.PolicyVersion) != placedUnder {
-		t.Errorf("order placed under policy version %v, want %v", deref(x.PolicyVersion), placedUnder)
+	if harness.Deref(x.PolicyVersion) != placedUnder {
+		t.Errorf("order placed under policy version %v, want %v", harness.Deref(x.PolicyVersion), placedUnder)
 	}
 	checkDecisions(t, x, row.want, o, w)
 	checkRequests(t, fake, x, row.sent, o)
@@ -343,13 +344,13 @@ func expand(s, o, w string) string {
 	return strings.ReplaceAll(s, "{w}", w)
 }
 
-func checkDecisions(t *testing.T, x explanation, want []wantDecision, o, w string) {
+func checkDecisions(t *testing.T, x harness.Explanation, want []wantDecision, o, w string) {
 	t.Helper()
 	if len(x.Decisions) != len(want) {
 		t.Errorf("%d decisions, want %d:\n%v", len(x.Decisions), len(want), x.Decisions)
 	}
 	for _, wd := range want {
-		d, ok := x.decision(wd.attempt)
+		d, ok := x.Decision(wd.attempt)
 		if !ok {
 			t.Errorf("no decision on attempt %d", wd.attempt)
 			continue
@@ -368,8 +369,8 @@ func checkDecisions(t *testing.T, x explanation, want []wantDecision, o, w strin
 		}
 		reason := expand(wd.reason, o, w)
 		switch {
-		case deref(d.Attempt) != wantAttempt, d.Decision != wd.decision, deref(d.Key) != wantKey,
-			d.Status != wd.status, deref(d.PolicyVersion) != wantVersion,
+		case harness.Deref(d.Attempt) != wantAttempt, d.Decision != wd.decision, harness.Deref(d.Key) != wantKey,
+			d.Status != wd.status, harness.Deref(d.PolicyVersion) != wantVersion,
 			d.Reason == "", reason != "" && d.Reason != reason,
 			!slices.Equal(d.Warnings, wd.warnings):
 			t.Errorf("decision on attempt %d:\n got %s\nwant attempt=%v decision=%s key=%v status=%s policy_version=%v reason=%q warnings=%q",
@@ -387,7 +388,7 @@ func checkDecisions(t *testing.T, x explanation, want []wantDecision, o, w strin
 
 // checkRequests compares what Calltouch got, lead by lead, with the rows'
 // expectations and with the payloads the decisions stored.
-func checkRequests(t *testing.T, fake *calltouchfake.Server, x explanation, want []wantRequest, o string) {
+func checkRequests(t *testing.T, fake *calltouchfake.Server, x harness.Explanation, want []wantRequest, o string) {
 	t.Helper()
 	got := fake.Requests()
 	slices.SortStableFunc(got, func(a, b calltouchfake.Request) int {
@@ -402,7 +403,7 @@ func checkRequests(t *testing.T, fake *calltouchfake.Server, x explanation, want
 	}
 	for i, wr := range want {
 		key := expand(wr.key, o, "")
-		fields := map[string]string{"phoneNumber": or(wr.phone, wantPhone), "requestNumber": key, "comment": or(wr.comment, "CallKeeper")}
+		fields := map[string]string{"phoneNumber": or(wr.phone, harness.WantPhone), "requestNumber": key, "comment": or(wr.comment, "CallKeeper")}
 		order := []string{"phoneNumber", "requestNumber", "comment"}
 		if !wr.noSession {
 			fields["sessionId"] = "sess-" + o
@@ -433,7 +434,7 @@ func checkRequest(t *testing.T, r calltouchfake.Request, path string, fields map
 	if r.Method != http.MethodPost || r.Path != path {
 		t.Errorf("lead %s: %s %s, want POST %s", key, r.Method, r.Path, path)
 	}
-	if got := r.Header.Get("Access-Token"); got != testToken {
+	if got := r.Header.Get("Access-Token"); got != harness.TestToken {
 		t.Errorf("lead %s: Access-Token %q, want the policy's token", key, got)
 	}
 	if got := r.Header.Get("Content-Type"); got != "application/x-www-form-urlencoded; charset=utf-8" {
@@ -452,7 +453,7 @@ func checkRequest(t *testing.T, r calltouchfake.Request, path string, fields map
 	}
 }
 
-func checkEvents(t *testing.T, x explanation, eventIDs []string, notes map[int]string) {
+func checkEvents(t *testing.T, x harness.Explanation, eventIDs []string, notes map[int]string) {
 	t.Helper()
 	var got []string
 	for _, ev := range x.Events {
@@ -466,7 +467,7 @@ func checkEvents(t *testing.T, x explanation, eventIDs []string, notes map[int]s
 		want, noted := notes[i]
 		switch {
 		case noted && (ev.Note == nil || !strings.Contains(*ev.Note, want)):
-			t.Errorf("event %d (%s): note %v, want one saying %q", i, ev.Type, deref(ev.Note), want)
+			t.Errorf("event %d (%s): note %v, want one saying %q", i, ev.Type, harness.Deref(ev.Note), want)
 		case !noted && ev.Note != nil:
 			t.Errorf("event %d (%s): unexpected note %q", i, ev.Type, *ev.Note)
 		}
@@ -485,7 +486,7 @@ func or(s, def string) string {
 // the path, and the order date in Moscow time.
 func TestLeadContent(t *testing.T) {
 	t.Parallel()
-	base := sharedEngine(t)
+	base := harness.Shared(t)
 	long := strings.Repeat("я", 5000)
 	cases := []struct {
 		name    string
@@ -496,9 +497,9 @@ func TestLeadContent(t *testing.T) {
 		at      string // occurred_at of call.ordered, when set
 		comment string
 	}{
-		{name: "phone 8 (916) ...", order: map[string]any{"client_phone": "8 (916) 123-45-67"}, check: wantField("phoneNumber", wantPhone)},
-		{name: "phone 9161234567", order: map[string]any{"client_phone": "9161234567"}, check: wantField("phoneNumber", wantPhone)},
-		{name: "phone 79161234567", order: map[string]any{"client_phone": "79161234567"}, check: wantField("phoneNumber", wantPhone)},
+		{name: "phone 8 (916) ...", order: map[string]any{"client_phone": "8 (916) 123-45-67"}, check: wantField("phoneNumber", harness.WantPhone)},
+		{name: "phone 9161234567", order: map[string]any{"client_phone": "9161234567"}, check: wantField("phoneNumber", harness.WantPhone)},
+		{name: "phone 79161234567", order: map[string]any{"client_phone": "79161234567"}, check: wantField("phoneNumber", harness.WantPhone)},
 		{name: "phone of another country", order: map[string]any{"client_phone": "+380 44 123 4567"}, check: wantField("phoneNumber", "380441234567")},
 		{
 			name:   "tap2call on sends the manager's phone",
@@ -550,17 +551,17 @@ func TestLeadContent(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			e := base.on(t)
-			fake := e.newFake(t)
+			e := base.On(t)
+			fake := e.NewFake(t)
 			o, w := fmt.Sprintf("lc%02d-o", i), fmt.Sprintf("lc%02d-w", i)
-			e.putPolicy(w, policyFor(fake, c.policy))
-			ev := ordered(o, w, c.order)
+			e.PutPolicy(w, harness.PolicyFor(fake, c.policy))
+			ev := harness.Ordered(o, w, c.order)
 			if c.at != "" {
-				ev = ev.with("occurred_at", c.at)
+				ev = ev.With("occurred_at", c.at)
 			}
-			e.mustPost(ev, answered(o, w, 1))
-			e.waitForLead(o+"~1", "delivered")
-			r := waitForRequests(t, fake, 1)[0]
+			e.MustPost(ev, harness.Answered(o, w, 1))
+			e.WaitForLead(o+"~1", "delivered")
+			r := harness.WaitForRequests(t, fake, 1)[0]
 			if got, want := r.Path, or(c.path, registerPath); got != want {
 				t.Errorf("path %s, want %s", got, want)
 			}
@@ -594,7 +595,7 @@ func wantFieldOrder(names ...string) func(t *testing.T, r calltouchfake.Request)
 // show, through the same machinery.
 func TestMoreRules(t *testing.T) {
 	t.Parallel()
-	base := sharedEngine(t)
+	base := harness.Shared(t)
 	scheduled, _ := tomorrowAt10()
 	rows := []exampleRow{
 		{
@@ -712,7 +713,7 @@ func TestMoreRules(t *testing.T) {
 	for i, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
-			runExample(t, base.on(t), row, fmt.Sprintf("mr%02d-o", i+1), fmt.Sprintf("mr%02d-w", i+1))
+			runExample(t, base.On(t), row, fmt.Sprintf("mr%02d-o", i+1), fmt.Sprintf("mr%02d-w", i+1))
 		})
 	}
 }

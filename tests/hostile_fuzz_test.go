@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"ctjournal/tests/harness"
 )
 
 // hostileBodies is how many mutated bodies the black-box fuzz run posts;
@@ -69,9 +71,9 @@ func (c *hostileCounts) String() string {
 // log holds exactly the events the 202 answers accepted (nothing of a
 // refused batch), and the engine still decides and delivers afterwards.
 func TestHostileInput_MutatedBodiesAndOddPathsNever5xx(t *testing.T) {
-	e := startEngine(t)
+	e := harness.Start(t)
 	widget := "w-hostile"
-	e.putPolicy(widget, policyFor(e.fake, nil))
+	e.PutPolicy(widget, harness.PolicyFor(e.Fake, nil))
 
 	n := hostileBodies
 	if v, err := strconv.Atoi(os.Getenv("CTJ_HOSTILE_BODIES")); err == nil && v > 0 {
@@ -95,7 +97,7 @@ func TestHostileInput_MutatedBodiesAndOddPathsNever5xx(t *testing.T) {
 			for i := range jobs {
 				if i%10 == 9 {
 					method, path := hostilePath(rng)
-					status, out, err := e.send(method, path, "application/json", []byte(`{}`))
+					status, out, err := e.Send(method, path, "application/json", []byte(`{}`))
 					if err != nil {
 						out = []byte(err.Error())
 					}
@@ -103,7 +105,7 @@ func TestHostileInput_MutatedBodiesAndOddPathsNever5xx(t *testing.T) {
 					continue
 				}
 				body := mutatedBody(rng, widget, i)
-				status, out, err := e.send(http.MethodPost, "/v1/events", "application/json", body)
+				status, out, err := e.Send(http.MethodPost, "/v1/events", "application/json", body)
 				if err != nil {
 					out = []byte(err.Error())
 				}
@@ -131,29 +133,29 @@ func TestHostileInput_MutatedBodiesAndOddPathsNever5xx(t *testing.T) {
 		}
 	}
 
-	if stored := storedCallEvents(t, e.dbURL); stored != bodies.accepted {
+	if stored := storedCallEvents(t, e.DBURL); stored != bodies.accepted {
 		t.Errorf("the log holds %d call events, the 202 answers accepted %d: a refused batch left something behind", stored, bodies.accepted)
 	}
 
 	// The engine still decides and delivers after all that.
 	order := "ord-after-hostile"
-	e.mustPost(ordered(order, widget, nil), answered(order, widget, 1))
-	e.waitForLead(order+"~1", "delivered")
+	e.MustPost(harness.Ordered(order, widget, nil), harness.Answered(order, widget, 1))
+	e.WaitForLead(order+"~1", "delivered")
 }
 
 // mutatedBody is a valid batch of one order's events, mutated in one or
 // two ways: a value replaced, a field dropped, or its bytes damaged.
 func mutatedBody(rng *rand.Rand, widget string, i int) []byte {
 	order := fmt.Sprintf("ord-h-%d-%d", i, rng.Uint32())
-	batch := []event{
-		ordered(order, widget, map[string]any{"form_name": "Форма", "details": map[string]any{"page": "/x"}}),
-		dialed(order, widget, 1),
-		failed(order, widget, 1, "busy"),
-		answered(order, widget, 2).withData("talk_seconds", 42),
-		lastAttempt(order, widget, 2),
+	batch := []harness.Event{
+		harness.Ordered(order, widget, map[string]any{"form_name": "Форма", "details": map[string]any{"page": "/x"}}),
+		harness.Dialed(order, widget, 1),
+		harness.Failed(order, widget, 1, "busy"),
+		harness.Answered(order, widget, 2).WithData("talk_seconds", 42),
+		harness.LastAttempt(order, widget, 2),
 	}
 	if rng.IntN(4) == 0 {
-		batch[0] = batch[0].withData("scheduled_at", time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+		batch[0] = batch[0].WithData("scheduled_at", time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
 	}
 	batch = batch[:1+rng.IntN(len(batch))]
 	for range 1 + rng.IntN(2) {

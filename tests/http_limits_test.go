@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ctjournal/tests/harness"
 )
 
 // TestHTTPLimits checks docs/api.md's HTTP limits on the real binary:
@@ -19,13 +21,13 @@ import (
 func TestHTTPLimits(t *testing.T) {
 	t.Parallel()
 	const ingest, admin = "limits-ingest-0001", "limits-admin-0002"
-	e := startEngine(t, withEnv("CTJ_INGEST_TOKEN", ingest), withEnv("CTJ_ADMIN_TOKEN", admin))
-	addr := strings.TrimPrefix(e.url(""), "http://")
+	e := harness.Start(t, harness.WithEnv("CTJ_INGEST_TOKEN", ingest), harness.WithEnv("CTJ_ADMIN_TOKEN", admin))
+	addr := strings.TrimPrefix(e.URL(""), "http://")
 
 	t.Run("a body still arriving after 30 s is cut off", func(t *testing.T) {
 		t.Parallel()
 		const bodyLimit = 30 * time.Second
-		c := dialRaw(t, addr, bodyLimit+waitLimit)
+		c := dialRaw(t, addr, bodyLimit+harness.WaitLimit)
 		start := time.Now()
 		c.send(rawHead("POST", "/v1/events", "Authorization: Bearer "+ingest,
 			"Content-Type: application/json", "Content-Length: 1000") + "[")
@@ -55,7 +57,7 @@ func TestHTTPLimits(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
 				// A server waiting for the body would answer 408 after 30 s.
-				c := dialRaw(t, addr, waitLimit)
+				c := dialRaw(t, addr, harness.WaitLimit)
 				c.send(rawHead(tc.method, tc.path, tc.headers...) + "[")
 				c.trickle(2 * time.Second)
 				resp := c.response()
@@ -69,7 +71,7 @@ func TestHTTPLimits(t *testing.T) {
 
 	t.Run("headers over 64 KiB are 431", func(t *testing.T) {
 		t.Parallel()
-		c := dialRaw(t, addr, waitLimit)
+		c := dialRaw(t, addr, harness.WaitLimit)
 		c.send(rawHead("GET", "/healthz", "X-Pad: "+strings.Repeat("x", 64<<10)))
 		if resp := c.response(); resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 			t.Errorf("%s, want 431", resp.Status)
@@ -78,14 +80,14 @@ func TestHTTPLimits(t *testing.T) {
 
 	t.Run("the Authorization scheme is case-insensitive", func(t *testing.T) {
 		t.Parallel()
-		e := e.on(t)
+		e := e.On(t)
 		for i, scheme := range []string{"Bearer", "bearer", "BEARER"} {
 			order := fmt.Sprintf("limits-scheme-%d", i)
-			status, got := e.postRaw("application/json", mustJSON(t, ordered(order, "limits-w", nil)), "Authorization", scheme+" "+ingest)
+			status, got := e.PostRaw("application/json", harness.MustJSON(t, harness.Ordered(order, "limits-w", nil)), "Authorization", scheme+" "+ingest)
 			if status != http.StatusAccepted {
 				t.Errorf("POST /v1/events with %q: %d %v, want 202", scheme, status, got)
 			}
-			if status, body := e.do("GET", "/v1/leads", "", nil, "Authorization", scheme+" "+admin); status != http.StatusOK {
+			if status, body := e.Do("GET", "/v1/leads", "", nil, "Authorization", scheme+" "+admin); status != http.StatusOK {
 				t.Errorf("GET /v1/leads with %q: %d %s, want 200", scheme, status, body)
 			}
 		}

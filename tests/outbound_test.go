@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"ctjournal/adapters/calltouch/calltouchfake"
+	"ctjournal/tests/harness"
 )
 
 // A policy may only send to a host CTJ_CALLTOUCH_ALLOWED_HOSTS allows:
@@ -18,7 +19,7 @@ import (
 // could otherwise be pointed at.
 func TestOutbound_PolicyServerOutsideTheDefaultAllowlistIsRefused(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, withEnv("CTJ_CALLTOUCH_ALLOWED_HOSTS", "")) // unset: the default
+	e := harness.Start(t, harness.WithEnv("CTJ_CALLTOUCH_ALLOWED_HOSTS", "")) // unset: the default
 
 	for _, server := range []string{
 		"127.0.0.1:5432",
@@ -31,19 +32,19 @@ func TestOutbound_PolicyServerOutsideTheDefaultAllowlistIsRefused(t *testing.T) 
 		"calltouch.ru",            // the bare suffix is not a subdomain of it
 		"http://api.calltouch.ru", // plain http only for hosts listed exactly
 		"http://[::1]:8080",
-		e.fake.URL(), // 127.0.0.1 is not allowed here
-		e.url(""),    // ctjournal itself
+		e.Fake.URL(), // 127.0.0.1 is not allowed here
+		e.URL(""),    // ctjournal itself
 	} {
-		status, got := e.doJSON(http.MethodPut, "/v1/widgets/ob-default/calltouch", policyFor(e.fake, map[string]any{"server": server}))
+		status, got := e.DoJSON(http.MethodPut, "/v1/widgets/ob-default/calltouch", harness.PolicyFor(e.Fake, map[string]any{"server": server}))
 		if status != http.StatusBadRequest || got["field"] != "server" || got["error"] == "" {
 			t.Errorf("server %q: %d %v, want 400 with field server", server, status, got)
 		}
 	}
-	if status, got := e.doJSON(http.MethodGet, "/v1/widgets/ob-default/calltouch", nil); status != http.StatusNotFound {
+	if status, got := e.DoJSON(http.MethodGet, "/v1/widgets/ob-default/calltouch", nil); status != http.StatusNotFound {
 		t.Errorf("after refused PUTs: %d %v, want 404: nothing stored", status, got)
 	}
 	for _, server := range []string{"api-node18.calltouch.ru", "https://api.calltouch.ru", "https://api-node18.calltouch.ru:443/"} {
-		e.putPolicy("ob-default-ok", policyFor(e.fake, map[string]any{"server": server}))
+		e.PutPolicy("ob-default-ok", harness.PolicyFor(e.Fake, map[string]any{"server": server}))
 	}
 }
 
@@ -52,22 +53,22 @@ func TestOutbound_PolicyServerOutsideTheDefaultAllowlistIsRefused(t *testing.T) 
 // and reaches nobody.
 func TestOutbound_LeadWhoseServerIsNoLongerAllowedFailsWithoutARequest(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, withEnv("CTJ_CALLTOUCH_ALLOWED_HOSTS", "127.0.0.1"))
-	e.putPolicy("ob-gone", policyFor(e.fake, nil))
-	e.mustPost(ordered("ob-gone-1", "ob-gone", nil), answered("ob-gone-1", "ob-gone", 1))
-	e.waitForLead("ob-gone-1~1", "delivered")
+	e := harness.Start(t, harness.WithEnv("CTJ_CALLTOUCH_ALLOWED_HOSTS", "127.0.0.1"))
+	e.PutPolicy("ob-gone", harness.PolicyFor(e.Fake, nil))
+	e.MustPost(harness.Ordered("ob-gone-1", "ob-gone", nil), harness.Answered("ob-gone-1", "ob-gone", 1))
+	e.WaitForLead("ob-gone-1~1", "delivered")
 
-	e.env["CTJ_CALLTOUCH_ALLOWED_HOSTS"] = "*.calltouch.ru"
-	e.restart()
-	e.mustPost(ordered("ob-gone-2", "ob-gone", nil), answered("ob-gone-2", "ob-gone", 1))
+	e.Env["CTJ_CALLTOUCH_ALLOWED_HOSTS"] = "*.calltouch.ru"
+	e.Restart()
+	e.MustPost(harness.Ordered("ob-gone-2", "ob-gone", nil), harness.Answered("ob-gone-2", "ob-gone", 1))
 
-	d := e.waitForLead("ob-gone-2~1", "failed")
+	d := e.WaitForLead("ob-gone-2~1", "failed")
 	if len(d.Tries) != 1 || d.Tries[0].HTTPStatus != nil || d.Tries[0].Error == nil ||
 		!strings.Contains(*d.Tries[0].Error, "not allowed") || d.Tries[0].Outcome != "refused" {
 		t.Errorf("tries %+v, want one refused try without an HTTP status, saying the server is not allowed", d.Tries)
 	}
-	settled(t, e.fake, 1)
-	if status, got := e.doJSON(http.MethodPut, "/v1/widgets/ob-gone/calltouch", policyFor(e.fake, nil)); status != http.StatusBadRequest || got["field"] != "server" {
+	settled(t, e.Fake, 1)
+	if status, got := e.DoJSON(http.MethodPut, "/v1/widgets/ob-gone/calltouch", harness.PolicyFor(e.Fake, nil)); status != http.StatusBadRequest || got["field"] != "server" {
 		t.Errorf("PUT the same policy again: %d %v, want 400 with field server", status, got)
 	}
 }
@@ -76,8 +77,8 @@ func TestOutbound_LeadWhoseServerIsNoLongerAllowedFailsWithoutARequest(t *testin
 // answer, CLI output or log line shows it, only its masked form.
 func TestOutbound_TokenQuotedBackByCalltouchIsNeverShown(t *testing.T) {
 	t.Parallel()
-	e := sharedEngine(t)
-	fake := e.newFake(t)
+	e := harness.Shared(t)
+	fake := e.NewFake(t)
 	const token = "ct/tok+en&7f3a9c21<e4b85d60>"
 	const masked = "****d60>"
 	quoted, err := json.Marshal(token)
@@ -98,10 +99,10 @@ func TestOutbound_TokenQuotedBackByCalltouchIsNeverShown(t *testing.T) {
 	}
 	body.WriteString("}")
 	fake.Script(calltouchfake.Status(503, body.String()), calltouchfake.Status(400, body.String()))
-	e.putPolicy("ob-echo", policyFor(fake, map[string]any{"token": token}))
-	e.mustPost(ordered("ob-echo", "ob-echo", nil), answered("ob-echo", "ob-echo", 1))
+	e.PutPolicy("ob-echo", harness.PolicyFor(fake, map[string]any{"token": token}))
+	e.MustPost(harness.Ordered("ob-echo", "ob-echo", nil), harness.Answered("ob-echo", "ob-echo", 1))
 
-	d := e.waitForLead("ob-echo~1", "failed")
+	d := e.WaitForLead("ob-echo~1", "failed")
 	if got := statusesOf(d.Tries); len(got) != 2 || got[0] != 503 || got[1] != 400 {
 		t.Fatalf("tries %v, want 503 then 400", got)
 	}
@@ -114,9 +115,9 @@ func TestOutbound_TokenQuotedBackByCalltouchIsNeverShown(t *testing.T) {
 		}
 	}
 
-	_, order := e.do(http.MethodGet, "/v1/orders/ob-echo", "", nil)
-	text, _, code := e.cli("explain", "ob-echo")
-	asJSON, _, jsonCode := e.cli("explain", "--json", "ob-echo")
+	_, order := e.Do(http.MethodGet, "/v1/orders/ob-echo", "", nil)
+	text, _, code := e.CLI("explain", "ob-echo")
+	asJSON, _, jsonCode := e.CLI("explain", "--json", "ob-echo")
 	if code != 0 || jsonCode != 0 {
 		t.Fatalf("ctjournal explain exited %d, with --json %d; want 0", code, jsonCode)
 	}
@@ -124,7 +125,7 @@ func TestOutbound_TokenQuotedBackByCalltouchIsNeverShown(t *testing.T) {
 		"GET /v1/orders/ob-echo":   string(order),
 		"ctjournal explain":        text,
 		"ctjournal explain --json": asJSON,
-		"serve's log":              e.logs(),
+		"serve's log":              e.Logs(),
 	} {
 		for name, form := range forms {
 			if strings.Contains(out, form) {
@@ -141,9 +142,9 @@ func TestOutbound_TokenQuotedBackByCalltouchIsNeverShown(t *testing.T) {
 func TestOutbound_BadAllowlistIsAConfigurationError(t *testing.T) {
 	t.Parallel()
 	for _, value := range []string{"*", "calltouch.ru,", "http://api.calltouch.ru", "*.127.0.0.1"} {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit) // a serve that starts is killed
+		ctx, cancel := context.WithTimeout(context.Background(), harness.WaitLimit) // a serve that starts is killed
 		defer cancel()
-		cmd := exec.CommandContext(ctx, binary, "serve")
+		cmd := exec.CommandContext(ctx, harness.Binary, "serve")
 		cmd.Env = append(os.Environ(), "CTJ_CALLTOUCH_ALLOWED_HOSTS="+value)
 		out, _ := cmd.CombinedOutput()
 		if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), "CTJ_CALLTOUCH_ALLOWED_HOSTS") {

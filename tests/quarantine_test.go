@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ctjournal/tests/harness"
 )
 
 // quarantineCase is a log record the projection cannot apply, written
@@ -23,12 +25,12 @@ type quarantineCase struct {
 // canonicalEnvelope is a call event as the log keeps it, with data and
 // any top-level field overridden.
 func canonicalEnvelope(t *testing.T, typ, orderID, widget string, data map[string]any, overrides map[string]any) string {
-	e := event{"event_id": newUUID(), "type": typ, "order_id": orderID, "widget_id": widget,
+	e := harness.Event{"event_id": harness.NewUUID(), "type": typ, "order_id": orderID, "widget_id": widget,
 		"occurred_at": time.Now().UTC().Format(time.RFC3339), "data": data}
 	for k, v := range overrides {
 		e[k] = v
 	}
-	return string(mustJSON(t, e))
+	return string(harness.MustJSON(t, e))
 }
 
 // The promise of the quarantine, end to end: damaged records written
@@ -43,10 +45,10 @@ func canonicalEnvelope(t *testing.T, typ, orderID, widget string, data map[strin
 // projection log more than a line a second.
 func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 	t.Parallel()
-	e := startEngine(t, withEnv("CTJ_ADMIN_TOKEN", "admin-token-quarantine"))
+	e := harness.Start(t, harness.WithEnv("CTJ_ADMIN_TOKEN", "admin-token-quarantine"))
 	const w = "qa-w"
-	e.putPolicy(w, policyFor(e.fake, nil))
-	e.mustPost(ordered("qa-1", w, nil), answered("qa-1", w, 1))
+	e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
+	e.MustPost(harness.Ordered("qa-1", w, nil), harness.Answered("qa-1", w, 1))
 
 	year0 := map[string]any{"occurred_at": "0000-01-01T00:00:00Z"}
 	callback := map[string]any{"kind": "callback", "client_phone": "79161234567"}
@@ -59,7 +61,7 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 		{what: "a call.answered in year 0 of a valid order", orderID: "qa-4",
 			payload: canonicalEnvelope(t, "call.answered", "qa-4", w, map[string]any{"attempt": 1}, year0)},
 		{what: "scheduled_at in year 0", orderID: "qa-bad-sched",
-			payload: canonicalEnvelope(t, "call.ordered", "qa-bad-sched", w, merge(callback, map[string]any{"scheduled_at": "0000-06-01T00:00:00Z"}), nil)},
+			payload: canonicalEnvelope(t, "call.ordered", "qa-bad-sched", w, harness.Merge(callback, map[string]any{"scheduled_at": "0000-06-01T00:00:00Z"}), nil)},
 		{what: "an unknown event type", orderID: "qa-bad-unknown",
 			payload: canonicalEnvelope(t, "call.transferred", "qa-bad-unknown", w, map[string]any{"attempt": 1}, nil)},
 		{what: "a JSON array", payload: `[{"type": "call.ordered", "order_id": "qa-array"}]`},
@@ -84,7 +86,7 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 	payloads = append(payloads, damaged[6].payload)
 	valid("qa-ctl", false)
 
-	db := e.openDB(t)
+	db := e.OpenDB(t)
 	written := time.Now()
 	tx, err := db.Begin()
 	if err != nil {
@@ -107,29 +109,29 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	e.mustPost(ordered("qa-6", w, nil), answered("qa-6", w, 1))
+	e.MustPost(harness.Ordered("qa-6", w, nil), harness.Answered("qa-6", w, 1))
 
 	sent := []string{"qa-1~1", "qa-2~1", "qa-3~1", "qa-5~1", "qa-6~1"}
 	for _, key := range sent {
-		e.waitForLead(key, "delivered")
+		e.WaitForLead(key, "delivered")
 	}
 	settled := time.Since(written)
-	perKey := requestsPerKey(e.fake.Requests())
+	perKey := harness.RequestsPerKey(e.Fake.Requests())
 	for _, key := range sent {
-		if k := perKey[key]; k == nil || len(k.accepted) != 1 {
+		if k := perKey[key]; k == nil || len(k.Accepted) != 1 {
 			t.Errorf("lead %s: accepted %+v, want exactly once", key, k)
 		}
 	}
 	if len(perKey) != len(sent) {
 		t.Errorf("Calltouch got leads %v, want only %v", mapsKeys(perKey), sent)
 	}
-	ctl, four := e.mustOrder("qa-ctl"), e.mustOrder("qa-4")
+	ctl, four := e.MustOrder("qa-ctl"), e.MustOrder("qa-4")
 	if fmt.Sprint(decisionSummary(four)) != fmt.Sprint(decisionSummary(ctl)) {
 		t.Errorf("qa-4, whose only answer is set aside, decided %v; qa-ctl, never answered, %v", decisionSummary(four), decisionSummary(ctl))
 	}
 
 	// Listed, with the orders they name.
-	stdout, stderr, code := e.cli("quarantine", "--json")
+	stdout, stderr, code := e.CLI("quarantine", "--json")
 	if code != 0 {
 		t.Fatalf("ctjournal quarantine --json: exit %d\n%s", code, stderr)
 	}
@@ -139,7 +141,7 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 	}
 	var listedOrders, wantOrders []string
 	for _, l := range listed {
-		listedOrders = append(listedOrders, fmt.Sprint(deref(l.OrderID)))
+		listedOrders = append(listedOrders, fmt.Sprint(harness.Deref(l.OrderID)))
 		if l.Error == "" || l.QuarantinedAt.IsZero() || l.Position <= 0 {
 			t.Errorf("listed without position, error or time: %+v", l)
 		}
@@ -150,14 +152,14 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 	if !slices.Equal(listedOrders, wantOrders) {
 		t.Fatalf("ctjournal quarantine lists orders %v, want %v (log order)", listedOrders, wantOrders)
 	}
-	if stdout, _, code := e.cli("quarantine"); code != 0 || !strings.Contains(stdout, "POSITION") || !strings.Contains(stdout, "out of range") {
+	if stdout, _, code := e.CLI("quarantine"); code != 0 || !strings.Contains(stdout, "POSITION") || !strings.Contains(stdout, "out of range") {
 		t.Errorf("ctjournal quarantine: exit %d\n%s", code, stdout)
 	}
 
 	// Ready, counted, explained.
-	eventually(t, "/readyz and /metrics counting the records set aside", func() (bool, string) {
-		status, body := e.readyz()
-		m, err := e.metrics()
+	harness.Eventually(t, "/readyz and /metrics counting the records set aside", func() (bool, string) {
+		status, body := e.Readyz()
+		m, err := e.Metrics()
 		if err != nil {
 			return false, err.Error()
 		}
@@ -165,7 +167,7 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 		return status == http.StatusOK && body == want && m["ctj_projection_quarantined_records"] == float64(len(damaged)),
 			fmt.Sprintf("/readyz %d %s; ctj_projection_quarantined_records %v", status, body, m["ctj_projection_quarantined_records"])
 	})
-	status, body := e.do(http.MethodGet, "/v1/status", "", nil)
+	status, body := e.Do(http.MethodGet, "/v1/status", "", nil)
 	var st struct {
 		Projection struct {
 			BehindRecords int64 `json:"behind_records"`
@@ -178,19 +180,19 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 		st.DeliveryQueue["delivered"] != int64(len(sent)) {
 		t.Errorf("GET /v1/status: %d %s", status, body)
 	}
-	if s, _, _ := e.send(http.MethodGet, "/v1/status", "", nil, "Authorization", ""); s != http.StatusUnauthorized {
+	if s, _, _ := e.Send(http.MethodGet, "/v1/status", "", nil, "Authorization", ""); s != http.StatusUnauthorized {
 		t.Errorf("GET /v1/status without the admin token: %d, want 401", s)
 	}
-	x := e.mustOrder("qa-4")
-	if i := slices.IndexFunc(x.Events, func(ev logEvent) bool { return ev.Type == "call.answered" }); i < 0 ||
+	x := e.MustOrder("qa-4")
+	if i := slices.IndexFunc(x.Events, func(ev harness.LogEvent) bool { return ev.Type == "call.answered" }); i < 0 ||
 		x.Events[i].Note == nil || !strings.Contains(*x.Events[i].Note, "set aside") {
 		t.Errorf("qa-4's explanation does not show its answer set aside: %+v", x.Events)
 	}
-	status, body = e.do(http.MethodGet, "/v1/orders/qa-bad-type", "", nil)
+	status, body = e.Do(http.MethodGet, "/v1/orders/qa-bad-type", "", nil)
 	if status != http.StatusOK || !strings.Contains(string(body), `"quarantined":[{"position":`) {
 		t.Errorf("GET /v1/orders/qa-bad-type: %d %s, want an entry set aside", status, body)
 	}
-	if out, _, code := e.cli("explain", "qa-bad-year0"); code != 0 || !strings.Contains(out, "set aside") {
+	if out, _, code := e.CLI("explain", "qa-bad-year0"); code != 0 || !strings.Contains(out, "set aside") {
 		t.Errorf("ctjournal explain qa-bad-year0: exit %d\n%s", code, out)
 	}
 
@@ -198,36 +200,36 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 	year0Pos := listed[slices.IndexFunc(listed, func(l listedRecord) bool {
 		return l.OrderID != nil && *l.OrderID == "qa-bad-year0"
 	})].Position
-	stdout, stderr, code = e.cli("quarantine", "retry", strconv.FormatInt(year0Pos, 10))
+	stdout, stderr, code = e.CLI("quarantine", "retry", strconv.FormatInt(year0Pos, 10))
 	if code != 1 || !strings.Contains(stdout, "still set aside") || !strings.Contains(stderr, "1 of 1 records still set aside") {
 		t.Errorf("ctjournal quarantine retry %d: exit %d\n%s%s", year0Pos, code, stdout, stderr)
 	}
-	if _, _, code := e.cli("quarantine", "retry"); code != 2 {
+	if _, _, code := e.CLI("quarantine", "retry"); code != 2 {
 		t.Errorf("ctjournal quarantine retry without positions: exit %d, want 2", code)
 	}
 
 	// A rebuild sets the same records aside and finishes.
-	before := map[string]explanation{}
+	before := map[string]harness.Explanation{}
 	for _, o := range []string{"qa-1", "qa-2", "qa-3", "qa-4", "qa-5", "qa-6", "qa-ctl"} {
-		before[o] = e.mustOrder(o)
+		before[o] = e.MustOrder(o)
 	}
-	_, stderr, code = e.cli("rebuild")
+	_, stderr, code = e.CLI("rebuild")
 	if code != 0 || !strings.Contains(stderr, fmt.Sprintf("set aside %d log records", len(damaged))) {
 		t.Fatalf("ctjournal rebuild: exit %d\n%s", code, stderr)
 	}
 	for o, x := range before {
-		if after := e.mustOrder(o); fmt.Sprint(decisionSummary(after)) != fmt.Sprint(decisionSummary(x)) || len(after.Events) != len(x.Events) {
+		if after := e.MustOrder(o); fmt.Sprint(decisionSummary(after)) != fmt.Sprint(decisionSummary(x)) || len(after.Events) != len(x.Events) {
 			t.Errorf("order %s after the rebuild: %+v, before: %+v", o, after, x)
 		}
 	}
-	if status, body := e.readyz(); status != http.StatusOK || !strings.Contains(body, fmt.Sprintf(`"quarantined":%d`, len(damaged))) {
+	if status, body := e.Readyz(); status != http.StatusOK || !strings.Contains(body, fmt.Sprintf(`"quarantined":%d`, len(damaged))) {
 		t.Errorf("/readyz after the rebuild: %d %s", status, body)
 	}
 
 	// At most one error line a second from the projection while it dealt
 	// with them.
 	lines := 0
-	for _, line := range strings.Split(e.logs(), "\n") {
+	for _, line := range strings.Split(e.Logs(), "\n") {
 		if strings.Contains(line, `"level":"ERROR"`) && strings.Contains(line, `"part":"projection"`) {
 			lines++
 		}
@@ -249,10 +251,10 @@ type listedRecord struct {
 
 // decisionSummary is an order's decisions without times and keys: what
 // was decided and why.
-func decisionSummary(x explanation) []string {
+func decisionSummary(x harness.Explanation) []string {
 	var out []string
 	for _, d := range x.Decisions {
-		out = append(out, fmt.Sprintf("%v %s %s %s", deref(d.Attempt), d.Decision, d.Status, strings.ReplaceAll(d.Reason, x.OrderID, "ORDER")))
+		out = append(out, fmt.Sprintf("%v %s %s %s", harness.Deref(d.Attempt), d.Decision, d.Status, strings.ReplaceAll(d.Reason, x.OrderID, "ORDER")))
 	}
 	return out
 }

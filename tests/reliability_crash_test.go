@@ -5,20 +5,22 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"ctjournal/tests/harness"
 )
 
 // killLoop SIGKILLs one of the serves, picked in turn, n times at random
 // moments (gap apart, roughly), and starts it again after a random pause;
 // it returns each kill.
-func killLoop(t *testing.T, serves []*engine, n int, minGap, maxGap time.Duration) []kill {
+func killLoop(t *testing.T, serves []*harness.Engine, n int, minGap, maxGap time.Duration) []harness.Kill {
 	t.Helper()
-	var kills []kill
+	var kills []harness.Kill
 	for i := range n {
-		time.Sleep(randBetween(minGap, maxGap))
+		time.Sleep(harness.RandBetween(minGap, maxGap))
 		victim := serves[i%len(serves)]
-		kills = append(kills, victim.sigkill())
-		time.Sleep(randBetween(0, 300*time.Millisecond))
-		victim.restartAfterKill(t)
+		kills = append(kills, victim.SigKill())
+		time.Sleep(harness.RandBetween(0, 300*time.Millisecond))
+		victim.RestartAfterKill(t)
 	}
 	return kills
 }
@@ -26,12 +28,12 @@ func killLoop(t *testing.T, serves []*engine, n int, minGap, maxGap time.Duratio
 // runLoad runs clients of g until the returned stop is called; stop
 // waits until each has its request under way acknowledged (or hard
 // passes) and returned.
-func runLoad(g *loadGen, clients int, hardLimit time.Duration) (stop func()) {
+func runLoad(g *harness.LoadGen, clients int, hardLimit time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hard, hardCancel := context.WithTimeout(context.Background(), hardLimit)
 	var wg sync.WaitGroup
 	for range clients {
-		wg.Go(func() { g.run(ctx, hard) })
+		wg.Go(func() { g.Run(ctx, hard) })
 	}
 	var once sync.Once
 	return func() {
@@ -53,26 +55,26 @@ func runLoad(g *loadGen, clients int, hardLimit time.Duration) (stop func()) {
 func TestReliability_NothingAcceptedIsLost(t *testing.T) {
 	// The lease is 2×CTJ_CALLTOUCH_TIMEOUT+5s: a killed serve's claims
 	// lapse after 7 s.
-	e := startEngine(t, withEnv("CTJ_CALLTOUCH_TIMEOUT", "1s"))
-	db := e.openDB(t)
-	e.putPolicy("rel-lost-w", policyFor(e.fake, nil))
-	g := newLoadGen("rel-lost", "rel-lost-w", e.process)
-	g.pause = [2]time.Duration{100 * time.Millisecond, 200 * time.Millisecond}
+	e := harness.Start(t, harness.WithEnv("CTJ_CALLTOUCH_TIMEOUT", "1s"))
+	db := e.OpenDB(t)
+	e.PutPolicy("rel-lost-w", harness.PolicyFor(e.Fake, nil))
+	g := harness.NewLoadGen("rel-lost", "rel-lost-w", e.Process)
+	g.Pause = [2]time.Duration{100 * time.Millisecond, 200 * time.Millisecond}
 
 	stop := runLoad(g, 4, 2*time.Minute)
 	defer stop()
-	kills := killLoop(t, []*engine{e}, 4, 1500*time.Millisecond, 3500*time.Millisecond)
-	g.waitAccepted(t, 8) // some load after the last start too
+	kills := killLoop(t, []*harness.Engine{e}, 4, 1500*time.Millisecond, 3500*time.Millisecond)
+	g.WaitAccepted(t, 8) // some load after the last start too
 	stop()
 
-	r := checkDelivered(t, db, g, e.fake, kills, 90*time.Second)
-	t.Logf("%d SIGKILLs of serve under load; %s", len(kills), g.summary())
+	r := harness.CheckDelivered(t, db, g, e.Fake, kills, 90*time.Second)
+	t.Logf("%d SIGKILLs of serve under load; %s", len(kills), g.Summary())
 	t.Logf("counts: %s", r)
-	t.Logf("answer to record: %s", recordDelays(t, db))
-	if r.acked == 0 || r.expected == 0 {
-		t.Errorf("no load got through: %s", g.summary())
+	t.Logf("answer to record: %s", harness.RecordDelays(t, db))
+	if r.Acked == 0 || r.Expected == 0 {
+		t.Errorf("no load got through: %s", g.Summary())
 	}
-	if g.unexpected != nil {
-		t.Errorf("answers no client should get: %v", g.unexpected)
+	if g.Unexpected != nil {
+		t.Errorf("answers no client should get: %v", g.Unexpected)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"ctjournal/adapters/postgres/pgtest"
+	"ctjournal/tests/harness"
 )
 
 // pgCluster runs pg_ctlcluster ACTION, with options, on the machine's one
@@ -149,19 +150,19 @@ func TestExclusive_PostgresCrash(t *testing.T) {
 // postgresGoesAway stops PostgreSQL in mode (pg_ctl's -m) under load and
 // starts it again four seconds later.
 func postgresGoesAway(t *testing.T, mode string) {
-	e := startEngine(t, withEnv("CTJ_CALLTOUCH_TIMEOUT", "10s"))
-	db := e.openDB(t)
-	gate := newGate(t, e.fake.URL())
-	e.putPolicy("rel-pg-w", policyFor(e.fake, map[string]any{"server": gate.srv.URL}))
-	pid := e.pid()
+	e := harness.Start(t, harness.WithEnv("CTJ_CALLTOUCH_TIMEOUT", "10s"))
+	db := e.OpenDB(t)
+	gate := newGate(t, e.Fake.URL())
+	e.PutPolicy("rel-pg-w", harness.PolicyFor(e.Fake, map[string]any{"server": gate.srv.URL}))
+	pid := e.PID()
 
-	g := newLoadGen("rel-pg", "rel-pg-w", e.process)
-	g.pause = [2]time.Duration{50 * time.Millisecond, 150 * time.Millisecond}
+	g := harness.NewLoadGen("rel-pg", "rel-pg-w", e.Process)
+	g.Pause = [2]time.Duration{50 * time.Millisecond, 150 * time.Millisecond}
 	var mu sync.Mutex
 	var ingest, ready []timedAnswer
-	g.observe = func(r postResult) {
+	g.Observe = func(r harness.PostResult) {
 		mu.Lock()
-		ingest = append(ingest, timedAnswer{start: r.start, end: r.end, status: r.status})
+		ingest = append(ingest, timedAnswer{start: r.Start, end: r.End, status: r.Status})
 		mu.Unlock()
 	}
 	stop := runLoad(g, 4, 2*time.Minute)
@@ -171,7 +172,7 @@ func postgresGoesAway(t *testing.T, mode string) {
 	polling.Go(func() {
 		for pollCtx.Err() == nil {
 			a := timedAnswer{start: time.Now()}
-			a.status, a.body = e.readyz()
+			a.status, a.body = e.Readyz()
 			a.end = time.Now()
 			mu.Lock()
 			ready = append(ready, a)
@@ -181,9 +182,9 @@ func postgresGoesAway(t *testing.T, mode string) {
 	})
 	defer func() { stopPoll(); polling.Wait() }()
 
-	g.waitAccepted(t, 8)
+	g.WaitAccepted(t, 8)
 	gate.shut()
-	waitUntil(t, waitLimit, "a send held at the gate", func() (bool, string) {
+	harness.WaitUntil(t, harness.WaitLimit, "a send held at the gate", func() (bool, string) {
 		return gate.held.Load() > 0, "none yet"
 	})
 	stopAsked := time.Now()
@@ -195,12 +196,12 @@ func postgresGoesAway(t *testing.T, mode string) {
 	pgCluster(t, "start")
 	started := time.Now()
 
-	waitUntil(t, 60*time.Second, "/readyz 200 again", func() (bool, string) {
-		status, body := e.readyz()
+	harness.WaitUntil(t, 60*time.Second, "/readyz 200 again", func() (bool, string) {
+		status, body := e.Readyz()
 		return status == http.StatusOK, fmt.Sprintf("%d %s", status, body)
 	})
 	readyAgain := time.Now()
-	waitUntil(t, 60*time.Second, "ingest answering 202 again", func() (bool, string) {
+	harness.WaitUntil(t, 60*time.Second, "ingest answering 202 again", func() (bool, string) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, a := range ingest {
@@ -208,18 +209,18 @@ func postgresGoesAway(t *testing.T, mode string) {
 				return true, ""
 			}
 		}
-		return false, g.summary()
+		return false, g.Summary()
 	})
-	g.waitAccepted(t, 8) // some load after the store came back too
+	g.WaitAccepted(t, 8) // some load after the store came back too
 	stop()
 	stopPoll()
 	polling.Wait()
 
-	if e.pid() != pid {
-		t.Errorf("serve's pid changed from %d to %d: it was restarted", pid, e.pid())
+	if e.PID() != pid {
+		t.Errorf("serve's pid changed from %d to %d: it was restarted", pid, e.PID())
 	}
-	if !e.alive() {
-		t.Fatalf("serve exited while PostgreSQL was down:\n%s", e.logs())
+	if !e.Alive() {
+		t.Fatalf("serve exited while PostgreSQL was down:\n%s", e.Logs())
 	}
 
 	mu.Lock()
@@ -245,13 +246,13 @@ func postgresGoesAway(t *testing.T, mode string) {
 	if readyDown == 0 || ingestDown == 0 {
 		t.Errorf("while PostgreSQL was down: %d /readyz answers, %d ingest answers; want some of each", readyDown, ingestDown)
 	}
-	if g.unexpected != nil {
-		t.Errorf("answers no client should get (500 and the like): %v", g.unexpected)
+	if g.Unexpected != nil {
+		t.Errorf("answers no client should get (500 and the like): %v", g.Unexpected)
 	}
 
-	r := checkDelivered(t, db, g, e.fake, nil, 90*time.Second)
+	r := harness.CheckDelivered(t, db, g, e.Fake, nil, 90*time.Second)
 	acceptedDown := 0
-	for _, req := range e.fake.Requests() {
+	for _, req := range e.Fake.Requests() {
 		if req.Status == 200 && req.At.After(down) && req.At.Before(up) {
 			acceptedDown++
 		}
@@ -259,11 +260,11 @@ func postgresGoesAway(t *testing.T, mode string) {
 	if acceptedDown == 0 {
 		t.Errorf("Calltouch accepted no lead while PostgreSQL was down: the test did not cover a send under way")
 	}
-	t.Logf("%d leads accepted by Calltouch while PostgreSQL was down, recorded once it was back (double sends: %d)", acceptedDown, r.doubles)
+	t.Logf("%d leads accepted by Calltouch while PostgreSQL was down, recorded once it was back (double sends: %d)", acceptedDown, r.Doubles)
 	t.Logf("PostgreSQL stopped in mode %s (took %s), down %s, started (took %s); serve (same pid %d) ready again %s after the start",
 		mode, down.Sub(stopAsked).Round(time.Millisecond), up.Sub(down).Round(time.Millisecond), started.Sub(up).Round(time.Millisecond),
 		pid, readyAgain.Sub(started).Round(time.Millisecond))
-	t.Logf("while down: /readyz answered 503 %d times; ingest answered %d times, %d not 503; %s", readyDown, ingestDown, ingestBad, g.summary())
+	t.Logf("while down: /readyz answered 503 %d times; ingest answered %d times, %d not 503; %s", readyDown, ingestDown, ingestBad, g.Summary())
 	t.Logf("counts: %s", r)
 }
 
@@ -291,14 +292,14 @@ func stuckSeconds(t *testing.T) time.Duration {
 func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
 	pgtest.Exclusive(t)
 	hold := stuckSeconds(t)
-	warm := startEngine(t)
-	warm.putPolicy("rel-stuck-w", policyFor(warm.fake, nil))
-	warm.mustPost(ordered("rel-stuck-0", "rel-stuck-w", nil), answered("rel-stuck-0", "rel-stuck-w", 1))
-	warm.waitForLead("rel-stuck-0~1", "delivered")
-	fresh := startEngine(t)
-	engines := map[string]*engine{"warm": warm, "fresh": fresh}
+	warm := harness.Start(t)
+	warm.PutPolicy("rel-stuck-w", harness.PolicyFor(warm.Fake, nil))
+	warm.MustPost(harness.Ordered("rel-stuck-0", "rel-stuck-w", nil), harness.Answered("rel-stuck-0", "rel-stuck-w", 1))
+	warm.WaitForLead("rel-stuck-0~1", "delivered")
+	fresh := harness.Start(t)
+	engines := map[string]*harness.Engine{"warm": warm, "fresh": fresh}
 
-	other, err := sql.Open("postgres", adminURL)
+	other, err := sql.Open("postgres", harness.AdminURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,38 +328,38 @@ func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
 	defer endStuck()
 
 	// Work arrives while the transaction is open.
-	fresh.putPolicy("rel-stuck-w", policyFor(fresh.fake, nil))
+	fresh.PutPolicy("rel-stuck-w", harness.PolicyFor(fresh.Fake, nil))
 	var keys []string
 	for i := 1; i <= 10; i++ {
 		o := fmt.Sprintf("rel-stuck-%d", i)
 		for _, e := range engines {
-			e.mustPost(ordered(o, "rel-stuck-w", nil), answered(o, "rel-stuck-w", 1))
+			e.MustPost(harness.Ordered(o, "rel-stuck-w", nil), harness.Answered(o, "rel-stuck-w", 1))
 		}
 		keys = append(keys, o+"~1")
 	}
 
 	detected := map[string]time.Duration{}
 	for name, e := range engines {
-		waitUntil(t, 20*time.Second, name+" serve reporting the stall", func() (bool, string) {
-			status, body := e.readyz()
-			m, err := e.metrics()
+		harness.WaitUntil(t, 20*time.Second, name+" serve reporting the stall", func() (bool, string) {
+			status, body := e.Readyz()
+			m, err := e.Metrics()
 			if err != nil {
 				return false, err.Error()
 			}
 			stalled, held := m["ctj_projection_stalled"], m["ctj_projection_held_back_records"]
 			ok := status == http.StatusServiceUnavailable && strings.Contains(body, "stalled") &&
-				stalled == 1 && held > 0 && strings.Contains(e.logs(), "projection stalled")
+				stalled == 1 && held > 0 && strings.Contains(e.Logs(), "projection stalled")
 			return ok, fmt.Sprintf("/readyz %d %s; ctj_projection_stalled %v, held back %v; log warning %v",
-				status, body, stalled, held, strings.Contains(e.logs(), "projection stalled"))
+				status, body, stalled, held, strings.Contains(e.Logs(), "projection stalled"))
 		})
 		detected[name] = time.Since(stuck).Round(100 * time.Millisecond)
-		_, body := e.readyz()
+		_, body := e.Readyz()
 		t.Logf("%s serve: stall reported %s after the transaction began: /readyz 503 %s", name, detected[name], body)
 		// The stuck session's SQL text is its own: shown nowhere.
-		if strings.Contains(body, "txid_current") || strings.Contains(e.logs(), "txid_current") {
+		if strings.Contains(body, "txid_current") || strings.Contains(e.Logs(), "txid_current") {
 			t.Errorf("%s serve: /readyz or the log shows the stuck session's SQL text: %s", name, body)
 		}
-		status, st := e.doJSON(http.MethodGet, "/v1/status", nil)
+		status, st := e.DoJSON(http.MethodGet, "/v1/status", nil)
 		if p, _ := st["projection"].(map[string]any); status != http.StatusOK || p["held_back_by"] == nil ||
 			strings.Contains(fmt.Sprint(st), "txid_current") {
 			t.Errorf("%s serve: GET /v1/status %d %v, want the holder named without its SQL text", name, status, st)
@@ -368,7 +369,7 @@ func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
 	deliveredDuring := map[string]int{}
 	time.Sleep(time.Until(stuck.Add(hold)))
 	for name, e := range engines {
-		deliveredDuring[name] = len(e.leads("status=delivered&limit=1000").Leads)
+		deliveredDuring[name] = len(e.Leads("status=delivered&limit=1000").Leads)
 		if name == "warm" {
 			deliveredDuring[name]-- // rel-stuck-0, delivered before
 		}
@@ -376,7 +377,7 @@ func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
 			t.Errorf("%s serve: %d leads delivered while the transaction was open, want none: the projection reads only below it",
 				name, deliveredDuring[name])
 		}
-		if s, _ := e.readyz(); s != http.StatusServiceUnavailable {
+		if s, _ := e.Readyz(); s != http.StatusServiceUnavailable {
 			t.Errorf("%s serve: /readyz %d after %s of the stuck transaction, want 503 until it ends", name, s, hold)
 		}
 	}
@@ -388,14 +389,14 @@ func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
 		if name == "warm" {
 			want++
 		}
-		waitUntil(t, 30*time.Second, name+" serve catching up", func() (bool, string) {
-			n := len(e.leads("status=delivered&limit=1000").Leads)
-			status, body := e.readyz()
-			m, _ := e.metrics()
+		harness.WaitUntil(t, 30*time.Second, name+" serve catching up", func() (bool, string) {
+			n := len(e.Leads("status=delivered&limit=1000").Leads)
+			status, body := e.Readyz()
+			m, _ := e.Metrics()
 			return n == want && status == http.StatusOK && m["ctj_projection_stalled"] == 0,
 				fmt.Sprintf("%d of %d delivered; /readyz %d %s; stalled %v", n, want, status, body, m["ctj_projection_stalled"])
 		})
-		if !strings.Contains(e.logs(), "no longer stalled") {
+		if !strings.Contains(e.Logs(), "no longer stalled") {
 			t.Errorf("%s serve: no log line saying the stall ended", name)
 		}
 		t.Logf("%s serve: %d of the leads posted meanwhile delivered while the transaction was open (%s), all %d within %s after it ended",
@@ -403,7 +404,7 @@ func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
 	}
 	for _, key := range keys {
 		for name, e := range engines {
-			if k := requestsPerKey(e.fake.Requests())[key]; k == nil || len(k.accepted) != 1 {
+			if k := harness.RequestsPerKey(e.Fake.Requests())[key]; k == nil || len(k.Accepted) != 1 {
 				t.Errorf("%s serve: lead %s not accepted exactly once: %+v", name, key, k)
 			}
 		}

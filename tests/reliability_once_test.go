@@ -11,20 +11,21 @@ import (
 	"time"
 
 	"ctjournal/adapters/calltouch/calltouchfake"
+	"ctjournal/tests/harness"
 )
 
 // postOrders posts n orders (ordered + answered 1: lead o~1 each),
 // perBatch orders to a request, the requests spread over the serves by
 // a few concurrent clients; every request must get 202.
-func postOrders(t *testing.T, serves []*engine, prefix, widget string, n, perBatch int) []string {
+func postOrders(t *testing.T, serves []*harness.Engine, prefix, widget string, n, perBatch int) []string {
 	t.Helper()
 	var keys []string
-	var batches [][]event
+	var batches [][]harness.Event
 	for i := 0; i < n; i += perBatch {
-		var batch []event
+		var batch []harness.Event
 		for j := i; j < min(n, i+perBatch); j++ {
 			o := fmt.Sprintf("%s-%05d", prefix, j)
-			batch = append(batch, ordered(o, widget, nil), answered(o, widget, 1))
+			batch = append(batch, harness.Ordered(o, widget, nil), harness.Answered(o, widget, 1))
 			keys = append(keys, o+"~1")
 		}
 		batches = append(batches, batch)
@@ -37,7 +38,7 @@ func postOrders(t *testing.T, serves []*engine, prefix, widget string, n, perBat
 		wg.Go(func() {
 			for i := range work {
 				body, _ := json.Marshal(batches[i])
-				status, out, err := serves[i%len(serves)].send(http.MethodPost, "/v1/events", "application/json", body)
+				status, out, err := serves[i%len(serves)].Send(http.MethodPost, "/v1/events", "application/json", body)
 				if err != nil || status != http.StatusAccepted {
 					mu.Lock()
 					errs = append(errs, fmt.Sprintf("batch %d: %d %s %v", i, status, out, err))
@@ -61,18 +62,18 @@ func postOrders(t *testing.T, serves []*engine, prefix, widget string, n, perBat
 // the read model.
 func waitDelivered(t *testing.T, db *sql.DB, n int, limit time.Duration) {
 	t.Helper()
-	waitUntil(t, limit, fmt.Sprintf("%d leads delivered", n), func() (bool, string) {
-		queued := queryInt(t, db, `SELECT count(*) FROM ctj_deliveries WHERE status = 'delivered'`)
-		decided := queryInt(t, db, `SELECT count(*) FROM ctj_decisions WHERE status = 'delivered'`)
+	harness.WaitUntil(t, limit, fmt.Sprintf("%d leads delivered", n), func() (bool, string) {
+		queued := harness.QueryInt(t, db, `SELECT count(*) FROM ctj_deliveries WHERE status = 'delivered'`)
+		decided := harness.QueryInt(t, db, `SELECT count(*) FROM ctj_decisions WHERE status = 'delivered'`)
 		return queued >= n && decided >= n, fmt.Sprintf("delivered: %d in the queue, %d in the read model", queued, decided)
 	})
 }
 
 // triesOf sums each serve's ctj_delivery_tries_total.
-func triesOf(serves []*engine) []int {
+func triesOf(serves []*harness.Engine) []int {
 	var out []int
 	for _, s := range serves {
-		m, err := s.metrics()
+		m, err := s.Metrics()
 		n := 0
 		if err == nil {
 			for name, v := range m {
@@ -90,8 +91,8 @@ func triesOf(serves []*engine) []int {
 // every request to be a try recorded in the queue.
 func checkOnce(t *testing.T, db *sql.DB, fake *calltouchfake.Server, keys []string) (requests, twice int) {
 	t.Helper()
-	time.Sleep(settle)
-	perKey := requestsPerKey(fake.Requests())
+	time.Sleep(harness.Settle)
+	perKey := harness.RequestsPerKey(fake.Requests())
 	recorded := map[string]int{}
 	rows, err := db.Query(`SELECT key, tries FROM ctj_deliveries`)
 	if err != nil {
@@ -112,16 +113,16 @@ func checkOnce(t *testing.T, db *sql.DB, fake *calltouchfake.Server, keys []stri
 		case k == nil:
 			t.Errorf("lead %s never reached Calltouch", key)
 			continue
-		case len(k.accepted) != 1:
+		case len(k.Accepted) != 1:
 			twice++
-			t.Errorf("lead %s: Calltouch accepted it %d times, want once", key, len(k.accepted))
+			t.Errorf("lead %s: Calltouch accepted it %d times, want once", key, len(k.Accepted))
 		}
-		if k.requests != recorded[key] {
-			t.Errorf("lead %s: %d requests reached Calltouch, %d tries recorded", key, k.requests, recorded[key])
+		if k.Requests != recorded[key] {
+			t.Errorf("lead %s: %d requests reached Calltouch, %d tries recorded", key, k.Requests, recorded[key])
 		}
 	}
 	for _, k := range perKey {
-		requests += k.requests
+		requests += k.Requests
 	}
 	if len(perKey) != len(keys) {
 		t.Errorf("Calltouch got %d distinct keys, want %d", len(perKey), len(keys))
@@ -133,21 +134,21 @@ func checkOnce(t *testing.T, db *sql.DB, fake *calltouchfake.Server, keys []stri
 // processes on one database: thousands of leads, Calltouch failing some
 // tries so that retries are claimed again, zero keys accepted twice.
 func TestReliability_EachLeadSentOnceByThreeServes(t *testing.T) {
-	e := startEngine(t)
-	db := e.openDB(t)
-	e.fake.FailRate(10, 4)
-	e.putPolicy("rel-once-w", policyFor(e.fake, nil))
-	serves := e.serves(t, 2)
+	e := harness.Start(t)
+	db := e.OpenDB(t)
+	e.Fake.FailRate(10, 4)
+	e.PutPolicy("rel-once-w", harness.PolicyFor(e.Fake, nil))
+	serves := e.Serves(t, 2)
 
 	keys := postOrders(t, serves, "rel-once-a", "rel-once-w", 1000, 100)
 	waitDelivered(t, db, len(keys), 2*time.Minute)
 	two := triesOf(serves)
 
-	serves = append(serves, e.another(t))
+	serves = append(serves, e.Another(t))
 	keys = append(keys, postOrders(t, serves, "rel-once-b", "rel-once-w", 1000, 100)...)
 	waitDelivered(t, db, len(keys), 2*time.Minute)
 
-	requests, twice := checkOnce(t, db, e.fake, keys)
+	requests, twice := checkOnce(t, db, e.Fake, keys)
 	three := triesOf(serves)
 	t.Logf("%d leads: Calltouch got %d requests (10%% answered 503), %d keys accepted twice; "+
 		"tries per serve with two serves %v, in all with three %v", len(keys), requests, twice, two, three)
@@ -164,13 +165,13 @@ func TestReliability_EachLeadSentOnceByThreeServes(t *testing.T) {
 // measure how often docs/calltouch.md's double-send window (Calltouch accepted,
 // the answer not yet recorded) is hit.
 func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
-	e := startEngine(t, withEnv("CTJ_CALLTOUCH_TIMEOUT", "2s")) // lease 9 s
-	db := e.openDB(t)
-	serves := e.serves(t, 2)
-	e.putPolicy("rel-mid-w", policyFor(e.fake, nil))
-	e.fake.Script(calltouchfake.Hang())
-	e.mustPost(ordered("rel-mid", "rel-mid-w", nil), answered("rel-mid", "rel-mid-w", 1))
-	e.waitForRequests(1)
+	e := harness.Start(t, harness.WithEnv("CTJ_CALLTOUCH_TIMEOUT", "2s")) // lease 9 s
+	db := e.OpenDB(t)
+	serves := e.Serves(t, 2)
+	e.PutPolicy("rel-mid-w", harness.PolicyFor(e.Fake, nil))
+	e.Fake.Script(calltouchfake.Hang())
+	e.MustPost(harness.Ordered("rel-mid", "rel-mid-w", nil), harness.Answered("rel-mid", "rel-mid-w", 1))
+	e.WaitForRequests(1)
 
 	var claimedBy string
 	var claimedUntil time.Time
@@ -178,16 +179,16 @@ func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
 		Scan(&claimedBy, &claimedUntil); err != nil {
 		t.Fatalf("the claim of the lead being sent: %v", err)
 	}
-	var victim, survivor *engine
+	var victim, survivor *harness.Engine
 	for i, s := range serves {
-		if s.pid() == ownerPID(claimedBy) {
+		if s.PID() == harness.OwnerPID(claimedBy) {
 			victim, survivor = s, serves[1-i]
 		}
 	}
 	if victim == nil {
-		t.Fatalf("claimed by %q, not one of the serves (pids %d, %d)", claimedBy, serves[0].pid(), serves[1].pid())
+		t.Fatalf("claimed by %q, not one of the serves (pids %d, %d)", claimedBy, serves[0].PID(), serves[1].PID())
 	}
-	killed := victim.sigkill()
+	killed := victim.SigKill()
 	var tries int
 	var owner sql.NullString
 	if err := db.QueryRow(`SELECT tries, claimed_by FROM ctj_deliveries WHERE key = 'rel-mid~1'`).Scan(&tries, &owner); err != nil {
@@ -198,8 +199,8 @@ func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
 			"(was the kill too late?)", tries, owner.String, claimedBy)
 	}
 
-	d := survivor.waitForLead("rel-mid~1", "delivered")
-	reqs := settled(t, e.fake, 2)
+	d := survivor.WaitForLead("rel-mid~1", "delivered")
+	reqs := settled(t, e.Fake, 2)
 	if len(reqs) == 2 {
 		if reqs[0].Answered || reqs[1].Status != 200 {
 			t.Errorf("requests: first answered %v, second status %d; want the cut-off one unanswered, then 200", reqs[0].Answered, reqs[1].Status)
@@ -209,7 +210,7 @@ func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
 		}
 		sameBodies(t, reqs)
 		t.Logf("killed mid-send at %s; the claim lapsed at %s and the other serve delivered it %s after the kill",
-			killed.at.Format("15:04:05.000"), claimedUntil.Format("15:04:05.000"), reqs[1].At.Sub(killed.at).Round(time.Millisecond))
+			killed.At.Format("15:04:05.000"), claimedUntil.Format("15:04:05.000"), reqs[1].At.Sub(killed.At).Round(time.Millisecond))
 	}
 	if got := statusesOf(d.Tries); len(got) != 1 || got[0] != 200 {
 		t.Errorf("recorded tries %v, want the one 200 (the cut-off send left no record)", got)
@@ -217,17 +218,17 @@ func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
 
 	// The window, measured: SIGKILL one of two serves again and again while
 	// leads flow.
-	victim.restartAfterKill(t)
-	g := newLoadGen("rel-win", "rel-mid-w", serves[0].process, serves[1].process)
-	g.pause = [2]time.Duration{100 * time.Millisecond, 200 * time.Millisecond}
+	victim.RestartAfterKill(t)
+	g := harness.NewLoadGen("rel-win", "rel-mid-w", serves[0].Process, serves[1].Process)
+	g.Pause = [2]time.Duration{100 * time.Millisecond, 200 * time.Millisecond}
 	stop := runLoad(g, 4, 2*time.Minute)
 	defer stop()
 	kills := killLoop(t, serves, 6, time.Second, 2500*time.Millisecond)
-	g.waitAccepted(t, 8) // some load after the last start too
+	g.WaitAccepted(t, 8) // some load after the last start too
 	stop()
-	r := checkDelivered(t, db, g, e.fake, append(kills, killed), 90*time.Second)
+	r := harness.CheckDelivered(t, db, g, e.Fake, append(kills, killed), 90*time.Second)
 	t.Logf("double-send window: %d of %d leads accepted twice over %d SIGKILLs of a serve (%.2f per kill)%s; %s",
-		r.doubles, r.implied, len(kills), float64(r.doubles)/float64(len(kills)), windowsText(r.windows), g.summary())
+		r.Doubles, r.Implied, len(kills), float64(r.Doubles)/float64(len(kills)), harness.WindowsText(r.Windows), g.Summary())
 	t.Logf("counts: %s", r)
-	t.Logf("answer to record: %s", recordDelays(t, db))
+	t.Logf("answer to record: %s", harness.RecordDelays(t, db))
 }

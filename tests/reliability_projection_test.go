@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"ctjournal/tests/harness"
+
 	"github.com/lib/pq"
 )
 
@@ -24,7 +26,7 @@ type directWriter struct {
 	mu         sync.Mutex
 	committed  []string // event ids
 	rolledBack []string
-	orders     []*genOrder
+	orders     []*harness.GenOrder
 	commits    []commitAt // for reporting how out of order commits came
 }
 
@@ -35,16 +37,16 @@ type commitAt struct {
 
 // canonicalEvents is one order's events as the engine stores them: an
 // order with a client phone, answered on attempt 1.
-func canonicalEvents(order, widget string) (o *genOrder, payloads []string) {
+func canonicalEvents(order, widget string) (o *harness.GenOrder, payloads []string) {
 	at := time.Now().UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano)
-	ordID, ansID := newUUID(), newUUID()
+	ordID, ansID := harness.NewUUID(), harness.NewUUID()
 	payloads = []string{
 		fmt.Sprintf(`{"event_id":%q,"type":"call.ordered","order_id":%q,"widget_id":%q,"occurred_at":%q,`+
 			`"data":{"kind":"callback","client_phone":"79161234567","calltouch_session_id":"sess-%s"}}`, ordID, order, widget, at, order),
 		fmt.Sprintf(`{"event_id":%q,"type":"call.answered","order_id":%q,"widget_id":%q,"occurred_at":%q,"data":{"attempt":1}}`,
 			ansID, order, widget, at),
 	}
-	o = &genOrder{id: order, leads: map[string][]string{order + "~1": {ordID, ansID}}}
+	o = &harness.GenOrder{ID: order, Leads: map[string][]string{order + "~1": {ordID, ansID}}}
 	return o, payloads
 }
 
@@ -53,7 +55,7 @@ func canonicalEvents(order, widget string) (o *genOrder, payloads []string) {
 // them), holds the transaction open for hold, then commits or rolls back.
 func (w *directWriter) write(ctx context.Context, order string, beforeInsert, hold time.Duration, commit bool) error {
 	o, payloads := canonicalEvents(order, w.widget)
-	ids := []string{o.leads[order+"~1"][0], o.leads[order+"~1"][1]}
+	ids := []string{o.Leads[order+"~1"][0], o.Leads[order+"~1"][1]}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -73,7 +75,7 @@ func (w *directWriter) write(ctx context.Context, order string, beforeInsert, ho
 			VALUES ($1, $2, '{}', pg_current_xact_id())`, ids[i], p); err != nil {
 			return err
 		}
-		time.Sleep(randBetween(0, 20*time.Millisecond))
+		time.Sleep(harness.RandBetween(0, 20*time.Millisecond))
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify('ctj_log', '')`); err != nil {
 		return err
@@ -124,10 +126,10 @@ func (w *directWriter) lateCommits() int {
 // event exactly once, none of the rolled back, in log order:
 // ctj_order_events' seq follows (transaction_id, offset).
 func TestReliability_ProjectionSkipsNothing(t *testing.T) {
-	e := startEngine(t)
-	e.putPolicy("rel-proj-w", policyFor(e.fake, nil))
-	db := e.openDB(t)
-	wdb, err := sql.Open("postgres", e.dbURL)
+	e := harness.Start(t)
+	e.PutPolicy("rel-proj-w", harness.PolicyFor(e.Fake, nil))
+	db := e.OpenDB(t)
+	wdb, err := sql.Open("postgres", e.DBURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,9 +137,9 @@ func TestReliability_ProjectionSkipsNothing(t *testing.T) {
 	wdb.SetMaxOpenConns(12)
 	w := &directWriter{db: wdb, widget: "rel-proj-w"}
 
-	g := newLoadGen("rel-proj", "rel-proj-w", e.process)
-	g.pause = [2]time.Duration{20 * time.Millisecond, 60 * time.Millisecond}
-	g.retry = false // nothing disturbs serve: every request must get its 202 at once
+	g := harness.NewLoadGen("rel-proj", "rel-proj-w", e.Process)
+	g.Pause = [2]time.Duration{20 * time.Millisecond, 60 * time.Millisecond}
+	g.Retry = false // nothing disturbs serve: every request must get its 202 at once
 
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -155,43 +157,43 @@ func TestReliability_ProjectionSkipsNothing(t *testing.T) {
 	// (short: an open transaction holds back every engine of the server).
 	for i := range 6 {
 		wg.Go(func() {
-			report(w.write(ctx, fmt.Sprintf("rel-proj-held-%d", i), randBetween(0, 500*time.Millisecond),
-				randBetween(time.Second, 3*time.Second), i%3 != 2))
+			report(w.write(ctx, fmt.Sprintf("rel-proj-held-%d", i), harness.RandBetween(0, 500*time.Millisecond),
+				harness.RandBetween(time.Second, 3*time.Second), i%3 != 2))
 		})
 	}
 	// Many short ones, one in four rolled back, interleaved with the rest.
 	for c := range 4 {
 		wg.Go(func() {
 			for i := range 15 {
-				report(w.write(ctx, fmt.Sprintf("rel-proj-quick-%d-%02d", c, i), randBetween(0, 50*time.Millisecond),
-					randBetween(0, 100*time.Millisecond), rand.IntN(4) != 0))
+				report(w.write(ctx, fmt.Sprintf("rel-proj-quick-%d-%02d", c, i), harness.RandBetween(0, 50*time.Millisecond),
+					harness.RandBetween(0, 100*time.Millisecond), rand.IntN(4) != 0))
 			}
 		})
 	}
 	stop := runLoad(g, 4, time.Minute)
 	defer stop()
 	wg.Wait()
-	g.waitAccepted(t, 4) // some load after the last direct transaction too
+	g.WaitAccepted(t, 4) // some load after the last direct transaction too
 	stop()
 	for _, err := range errs {
 		t.Errorf("direct transaction: %v", err)
 	}
-	if g.unexpected != nil || len(g.ackedIDs()) == 0 {
-		t.Errorf("HTTP ingest: %s; unexpected answers %v", g.summary(), g.unexpected)
+	if g.Unexpected != nil || len(g.AckedIDs()) == 0 {
+		t.Errorf("HTTP ingest: %s; unexpected answers %v", g.Summary(), g.Unexpected)
 	}
 
 	// The direct orders count as acknowledged once committed.
-	g.mu.Lock()
-	httpEvents := len(g.acked)
+	g.Mu.Lock()
+	httpEvents := len(g.Acked)
 	for _, id := range w.committed {
-		g.acked[id] = true
+		g.Acked[id] = true
 	}
-	g.orders = append(g.orders, w.orders...)
-	g.mu.Unlock()
+	g.Orders = append(g.Orders, w.orders...)
+	g.Mu.Unlock()
 
-	committed := len(g.ackedIDs())
-	waitUntil(t, 60*time.Second, "the projection to fold every committed event", func() (bool, string) {
-		n := queryInt(t, db, `SELECT count(*) FROM ctj_order_events`)
+	committed := len(g.AckedIDs())
+	harness.WaitUntil(t, 60*time.Second, "the projection to fold every committed event", func() (bool, string) {
+		n := harness.QueryInt(t, db, `SELECT count(*) FROM ctj_order_events`)
 		return n >= committed, fmt.Sprintf("%d of %d folded", n, committed)
 	})
 
@@ -209,7 +211,7 @@ func TestReliability_ProjectionSkipsNothing(t *testing.T) {
 		projected[id]++
 	}
 	rows.Close()
-	for _, id := range g.ackedIDs() {
+	for _, id := range g.AckedIDs() {
 		if projected[id] != 1 {
 			t.Errorf("committed event %s folded %d times, want once", id, projected[id])
 		}
@@ -217,7 +219,7 @@ func TestReliability_ProjectionSkipsNothing(t *testing.T) {
 	if len(projected) != committed {
 		t.Errorf("the projection folded %d distinct events, %d were committed", len(projected), committed)
 	}
-	if n := queryInt(t, db, `SELECT count(*) FROM ctj_log WHERE uuid = ANY($1)`, pq.Array(w.rolledBack)); n != 0 {
+	if n := harness.QueryInt(t, db, `SELECT count(*) FROM ctj_log WHERE uuid = ANY($1)`, pq.Array(w.rolledBack)); n != 0 {
 		t.Errorf("%d rolled back events are in the log", n)
 	}
 	for _, id := range w.rolledBack {
@@ -230,21 +232,21 @@ func TestReliability_ProjectionSkipsNothing(t *testing.T) {
 			lag(l.transaction_id) OVER w AS ptx, lag(l."offset") OVER w AS poff
 		FROM ctj_order_events e JOIN ctj_log l ON l.uuid = e.event_id::text AND l."offset" = e.position
 		WINDOW w AS (ORDER BY e.seq)`
-	if n := queryInt(t, db, `SELECT count(*) FROM (`+logOrder+`) s`); n != committed {
+	if n := harness.QueryInt(t, db, `SELECT count(*) FROM (`+logOrder+`) s`); n != committed {
 		t.Errorf("%d folded events match their log record (uuid and position), want %d", n, committed)
 	}
-	if n := queryInt(t, db, `SELECT count(*) FROM (`+logOrder+`) s WHERE ptx IS NOT NULL AND (tx, off) <= (ptx, poff)`); n != 0 {
+	if n := harness.QueryInt(t, db, `SELECT count(*) FROM (`+logOrder+`) s WHERE ptx IS NOT NULL AND (tx, off) <= (ptx, poff)`); n != 0 {
 		t.Errorf("%d events were folded out of log order (transaction_id, offset)", n)
 	}
 	// How far the log order is from the offsets' order: records with a
 	// lower offset than the record before them in log order.
-	reordered := queryInt(t, db, `SELECT count(*) FROM (SELECT "offset" < lag("offset") OVER (ORDER BY transaction_id, "offset") AS back
+	reordered := harness.QueryInt(t, db, `SELECT count(*) FROM (SELECT "offset" < lag("offset") OVER (ORDER BY transaction_id, "offset") AS back
 		FROM ctj_log WHERE payload->>'type' LIKE 'call.%') s WHERE back`)
 	if reordered == 0 {
 		t.Errorf("no record's log order differs from its offset order: the test did not make commits out of order")
 	}
 
-	r := checkDelivered(t, db, g, e.fake, nil, 60*time.Second)
+	r := harness.CheckDelivered(t, db, g, e.Fake, nil, 60*time.Second)
 	late := w.lateCommits()
 	w.mu.Lock()
 	t.Logf("events committed %d (HTTP %d, direct %d in %d transactions, %d committed after one with a higher transaction id), "+

@@ -13,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"ctjournal/adapters/calltouch/calltouchfake"
+	"ctjournal/tests/harness"
 )
 
 // scheduled is the retry time serve wrote in a lead's queue row after one
@@ -94,7 +95,7 @@ func sampleSchedule(ctx context.Context, db *sql.DB, keys []string, seen map[str
 // the jitter of the delay, or the lead's deadline. How late a try actually
 // came is not checked: a loaded machine delays everything. It returns the
 // gaps, for the log.
-func checkBackoff(t *testing.T, key string, tries []try, schedule map[int]scheduled, base, maxDelay time.Duration,
+func checkBackoff(t *testing.T, key string, tries []harness.Try, schedule map[int]scheduled, base, maxDelay time.Duration,
 	retryAfter map[int]time.Duration, restart [2]time.Time) []string {
 	t.Helper()
 	// Times are stored to the microsecond.
@@ -142,27 +143,27 @@ func checkBackoff(t *testing.T, key string, tries []try, schedule map[int]schedu
 // delivered lead.
 func TestReliability_RetriesSurviveRestartsAndOutages(t *testing.T) {
 	const base, maxDelay, giveUp = 500 * time.Millisecond, 3 * time.Second, 15 * time.Second
-	e := startEngine(t, withEnv("CTJ_RETRY_BASE", base.String()), withEnv("CTJ_RETRY_MAX", maxDelay.String()),
-		withEnv("CTJ_GIVE_UP_AFTER", giveUp.String()))
-	db := e.openDB(t)
+	e := harness.Start(t, harness.WithEnv("CTJ_RETRY_BASE", base.String()), harness.WithEnv("CTJ_RETRY_MAX", maxDelay.String()),
+		harness.WithEnv("CTJ_GIVE_UP_AFTER", giveUp.String()))
+	db := e.OpenDB(t)
 	down := calltouchfake.Status(503, `{"error": "Service Unavailable"}`)
-	outage, limited, gone := e.fake, e.newFake(t), e.newFake(t)
+	outage, limited, gone := e.Fake, e.NewFake(t), e.NewFake(t)
 	outage.SetDefault(down)
 	limited.SetDefault(down)
 	limited.Script(calltouchfake.RetryAfter(429, 2))
 	gone.SetDefault(down)
-	e.putPolicy("rel-retry-a", policyFor(outage, nil))
-	e.putPolicy("rel-retry-b", policyFor(limited, nil))
-	e.putPolicy("rel-retry-c", policyFor(gone, nil))
+	e.PutPolicy("rel-retry-a", harness.PolicyFor(outage, nil))
+	e.PutPolicy("rel-retry-b", harness.PolicyFor(limited, nil))
+	e.PutPolicy("rel-retry-c", harness.PolicyFor(gone, nil))
 
 	var outageKeys []string
 	for i := range 4 {
 		o := fmt.Sprintf("rel-retry-a%d", i)
-		e.mustPost(ordered(o, "rel-retry-a", nil), answered(o, "rel-retry-a", 1))
+		e.MustPost(harness.Ordered(o, "rel-retry-a", nil), harness.Answered(o, "rel-retry-a", 1))
 		outageKeys = append(outageKeys, o+"~1")
 	}
-	e.mustPost(ordered("rel-retry-b", "rel-retry-b", nil), answered("rel-retry-b", "rel-retry-b", 1))
-	e.mustPost(ordered("rel-retry-c", "rel-retry-c", nil), answered("rel-retry-c", "rel-retry-c", 1))
+	e.MustPost(harness.Ordered("rel-retry-b", "rel-retry-b", nil), harness.Answered("rel-retry-b", "rel-retry-b", 1))
+	e.MustPost(harness.Ordered("rel-retry-c", "rel-retry-c", nil), harness.Answered("rel-retry-c", "rel-retry-c", 1))
 	posted := time.Now()
 	allKeys := append(slices.Clone(outageKeys), "rel-retry-b~1", "rel-retry-c~1")
 	stopWatching := watchSchedule(t, db, allKeys)
@@ -192,21 +193,21 @@ func TestReliability_RetriesSurviveRestartsAndOutages(t *testing.T) {
 
 	// Serve restarts in the middle of the outage, with retries scheduled;
 	// Calltouch recovers once every lead was tried again after the restart.
-	waitUntil(t, waitLimit, "every lead tried twice", retried(posted, 2))
+	harness.WaitUntil(t, harness.WaitLimit, "every lead tried twice", retried(posted, 2))
 	var restart [2]time.Time
 	restart[0] = time.Now()
-	e.restart()
+	e.Restart()
 	restart[1] = time.Now()
-	waitUntil(t, waitLimit, "every lead tried again after the restart", retried(restart[1], 1))
+	harness.WaitUntil(t, harness.WaitLimit, "every lead tried again after the restart", retried(restart[1], 1))
 	outage.SetDefault(calltouchfake.OK())
 	limited.SetDefault(calltouchfake.OK())
 	recovered := time.Now()
 
-	delivered := map[string]decision{}
+	delivered := map[string]harness.Decision{}
 	for _, key := range append(outageKeys, "rel-retry-b~1") {
-		delivered[key] = e.waitForLead(key, "delivered")
+		delivered[key] = e.WaitForLead(key, "delivered")
 	}
-	failedLead := e.waitForLead("rel-retry-c~1", "failed")
+	failedLead := e.WaitForLead("rel-retry-c~1", "failed")
 	schedules := stopWatching()
 
 	for _, key := range append(outageKeys, "rel-retry-b~1") {
@@ -241,7 +242,7 @@ func TestReliability_RetriesSurviveRestartsAndOutages(t *testing.T) {
 	}
 	gaps := checkBackoff(t, "rel-retry-c~1", failedLead.Tries, schedules["rel-retry-c~1"], base, maxDelay, nil, restart)
 	triesBefore := len(failedLead.Tries)
-	time.Sleep(settle)
+	time.Sleep(harness.Settle)
 	if n := gone.Count(); n != triesBefore {
 		t.Errorf("Calltouch got %d requests for the given-up lead, %d tries recorded", n, triesBefore)
 	}
@@ -249,36 +250,36 @@ func TestReliability_RetriesSurviveRestartsAndOutages(t *testing.T) {
 
 	// ctjournal redeliver, a process of its own on the same database.
 	loggedTries := func() int {
-		return queryInt(t, db, `SELECT count(*) FROM ctj_log WHERE payload->>'type' = 'delivery.tried' AND payload->>'key' = 'rel-retry-c~1'`)
+		return harness.QueryInt(t, db, `SELECT count(*) FROM ctj_log WHERE payload->>'type' = 'delivery.tried' AND payload->>'key' = 'rel-retry-c~1'`)
 	}
 	logged := loggedTries()
 	gone.SetDefault(calltouchfake.OK())
-	out, errOut, code := e.cli("redeliver", "rel-retry-c~1")
+	out, errOut, code := e.CLI("redeliver", "rel-retry-c~1")
 	if code != 0 {
 		t.Fatalf("ctjournal redeliver rel-retry-c~1 (failed): exit %d\n%s%s", code, out, errOut)
 	}
-	d := e.waitForLead("rel-retry-c~1", "delivered")
+	d := e.WaitForLead("rel-retry-c~1", "delivered")
 	reqs := settled(t, gone, triesBefore+1)
 	sameBodies(t, reqs)
 	if got := statusesOf(d.Tries); len(got) != triesBefore+1 || got[len(got)-1] != 200 {
 		t.Errorf("after redeliver: tries %v, want the %d before and one 200", got, triesBefore)
 	}
-	if !slices.ContainsFunc(d.History, func(h leadEvent) bool { return strings.Contains(h.Event, "redeliver") }) {
+	if !slices.ContainsFunc(d.History, func(h harness.LeadEvent) bool { return strings.Contains(h.Event, "redeliver") }) {
 		t.Errorf("after redeliver: history %+v, want the redelivery request", d.History)
 	}
 	if n := loggedTries(); n != logged+1 {
 		t.Errorf("after redeliver: %d delivery.tried records in the log, want %d", n, logged+1)
 	}
-	if n := queryInt(t, db, `SELECT count(*) FROM ctj_log WHERE payload->>'type' = 'lead.redelivery_requested' AND payload->>'key' = 'rel-retry-c~1'`); n != 1 {
+	if n := harness.QueryInt(t, db, `SELECT count(*) FROM ctj_log WHERE payload->>'type' = 'lead.redelivery_requested' AND payload->>'key' = 'rel-retry-c~1'`); n != 1 {
 		t.Errorf("%d lead.redelivery_requested records in the log, want 1", n)
 	}
 
 	// Refused for a delivered lead: non-zero exit, a message saying why.
-	out, errOut, code = e.cli("redeliver", "rel-retry-c~1")
+	out, errOut, code = e.CLI("redeliver", "rel-retry-c~1")
 	if code == 0 || !strings.Contains(errOut, "delivered") {
 		t.Errorf("ctjournal redeliver of a delivered lead: exit %d, stderr %q; want a non-zero exit saying it is delivered", code, errOut)
 	}
-	if status, got := e.doJSON(http.MethodPost, "/v1/leads/rel-retry-c~1/redeliver", nil); status != http.StatusConflict {
+	if status, got := e.DoJSON(http.MethodPost, "/v1/leads/rel-retry-c~1/redeliver", nil); status != http.StatusConflict {
 		t.Errorf("POST redeliver of a delivered lead: %d %v, want 409", status, got)
 	}
 	settled(t, gone, triesBefore+1)

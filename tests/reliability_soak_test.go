@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"ctjournal/tests/harness"
 )
 
 // soakSample is one look at serve during the soak.
@@ -46,12 +48,12 @@ func TestSoak_SteadyLoad(t *testing.T) {
 		rate = r
 	}
 
-	e := startEngine(t)
-	db := e.openDB(t)
-	e.fake.FailRate(10, 8)
-	e.putPolicy("rel-soak-w", policyFor(e.fake, nil))
-	g := newLoadGen("rel-soak", "rel-soak-w", e.process)
-	pid := e.pid()
+	e := harness.Start(t)
+	db := e.OpenDB(t)
+	e.Fake.FailRate(10, 8)
+	e.PutPolicy("rel-soak-w", harness.PolicyFor(e.Fake, nil))
+	g := harness.NewLoadGen("rel-soak", "rel-soak-w", e.Process)
+	pid := e.PID()
 
 	// A ticker hands out one order per tick to a pool of clients; a tick
 	// that finds every client busy is counted, not queued.
@@ -59,18 +61,18 @@ func TestSoak_SteadyLoad(t *testing.T) {
 	defer stopLoad()
 	hard, stopHard := context.WithTimeout(context.Background(), duration+2*time.Minute)
 	defer stopHard()
-	work := make(chan *genOrder, 16)
+	work := make(chan *harness.GenOrder, 16)
 	var missed atomic.Int64
 	var clients sync.WaitGroup
 	for range 8 {
 		clients.Go(func() {
 			for o := range work {
 				if rand.IntN(2) == 0 {
-					for _, ev := range o.events {
-						g.post(ctx, hard, []event{ev})
+					for _, ev := range o.Events {
+						g.Post(ctx, hard, []harness.Event{ev})
 					}
 				} else {
-					g.post(ctx, hard, o.events)
+					g.Post(ctx, hard, o.Events)
 				}
 			}
 		})
@@ -78,12 +80,12 @@ func TestSoak_SteadyLoad(t *testing.T) {
 
 	var samples []soakSample
 	sample := func(at time.Duration) {
-		s := soakSample{at: at.Round(time.Second), delivered: queryInt(t, db, `SELECT count(*) FROM ctj_deliveries WHERE status = 'delivered'`)}
+		s := soakSample{at: at.Round(time.Second), delivered: harness.QueryInt(t, db, `SELECT count(*) FROM ctj_deliveries WHERE status = 'delivered'`)}
 		var err error
-		if s.rssKiB, err = vmRSS(pid); err != nil {
+		if s.rssKiB, err = harness.VMRSS(pid); err != nil {
 			t.Errorf("VmRSS of serve: %v", err)
 		}
-		if m, err := e.metrics(); err != nil {
+		if m, err := e.Metrics(); err != nil {
 			t.Errorf("GET /metrics: %v", err)
 		} else {
 			s.goroutines = int(m["go_goroutines"])
@@ -103,7 +105,7 @@ func TestSoak_SteadyLoad(t *testing.T) {
 				break
 			}
 			select {
-			case work <- g.newOrder():
+			case work <- g.NewOrder():
 			default:
 				missed.Add(1)
 			}
@@ -118,19 +120,19 @@ func TestSoak_SteadyLoad(t *testing.T) {
 	elapsed := time.Since(start)
 	stopLoad()
 
-	r := checkDelivered(t, db, g, e.fake, nil, 3*time.Minute)
+	r := harness.CheckDelivered(t, db, g, e.Fake, nil, 3*time.Minute)
 	sample(time.Since(start))
-	if !e.alive() || e.pid() != pid {
+	if !e.Alive() || e.PID() != pid {
 		t.Fatalf("serve did not survive the soak")
 	}
 
-	g.mu.Lock()
-	orders := len(g.orders)
-	g.mu.Unlock()
+	g.Mu.Lock()
+	orders := len(g.Orders)
+	g.Mu.Unlock()
 	t.Logf("soak %s at %.0f orders/s asked: %d orders (%.1f/s), %d events acknowledged (%.1f/s), %d leads delivered (%.1f/s), %d ticks missed; %s",
-		elapsed.Round(time.Second), rate, orders, float64(orders)/elapsed.Seconds(), r.acked, float64(r.acked)/elapsed.Seconds(),
-		r.delivered, float64(r.delivered)/elapsed.Seconds(), missed.Load(), g.summary())
-	t.Logf("counts: %s; Calltouch answered 503 to %.1f %% of requests", r, 100*float64(r.requests-r.accepted)/float64(max(1, r.requests)))
+		elapsed.Round(time.Second), rate, orders, float64(orders)/elapsed.Seconds(), r.Acked, float64(r.Acked)/elapsed.Seconds(),
+		r.Delivered, float64(r.Delivered)/elapsed.Seconds(), missed.Load(), g.Summary())
+	t.Logf("counts: %s; Calltouch answered 503 to %.1f %% of requests", r, 100*float64(r.Requests-r.Accepted)/float64(max(1, r.Requests)))
 	for _, s := range samples {
 		t.Logf("  %6s  VmRSS %6d KiB  goroutines %4d  delivered %6d", s.at, s.rssKiB, s.goroutines, s.delivered)
 	}
@@ -157,7 +159,7 @@ func TestSoak_SteadyLoad(t *testing.T) {
 	if limit := base.goroutines + 20; last.goroutines > limit {
 		t.Errorf("%d goroutines once the load ended and every lead was delivered, %d at %s: some were left behind", last.goroutines, base.goroutines, base.at)
 	}
-	if r.delivered == 0 {
-		t.Errorf("no lead delivered: %s", g.summary())
+	if r.Delivered == 0 {
+		t.Errorf("no lead delivered: %s", g.Summary())
 	}
 }

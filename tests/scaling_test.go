@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"ctjournal/tests/harness"
+
 	natsgo "github.com/nats-io/nats.go"
 )
 
@@ -17,28 +19,28 @@ import (
 // its lead too.
 func TestScaling_EachShardDeliversItsOwnWidgetsLeadsOnce(t *testing.T) {
 	t.Parallel()
-	js := natsJetStream(t)
-	id := randomHex(5)
+	js := harness.NATSJetStream(t)
+	id := harness.RandomHex(5)
 	prefix, stream := "ctje2e."+id, "CTJE2E_SHARDS_"+id
 	subjects := []string{prefix + ".events.>", prefix + ".rejected.>"}
 	if _, err := js.AddStream(&natsgo.StreamConfig{Name: stream, Subjects: subjects}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { deleteStream(t, js, stream) })
-	shard := func(name string) engineOption {
+	t.Cleanup(func() { harness.DeleteStream(t, js, stream) })
+	shard := func(name string) harness.Option {
 		return func(env map[string]string) {
-			env["CTJ_NATS_URL"] = natsURL
+			env["CTJ_NATS_URL"] = harness.NATSURL
 			env["CTJ_NATS_STREAM"] = stream
 			env["CTJ_NATS_SUBJECT"] = prefix + ".events." + name
 			env["CTJ_NATS_REJECT_SUBJECT"] = prefix + ".rejected." + name
 			env["CTJ_NATS_DURABLE"] = "ctje2e_" + id + "_" + name
 		}
 	}
-	shards := map[string]*engine{"a": startEngine(t, shard("a")), "b": startEngine(t, shard("b"))}
+	shards := map[string]*harness.Engine{"a": harness.Start(t, shard("a")), "b": harness.Start(t, shard("b"))}
 	widgets := map[string]string{"sh-w1": "a", "sh-w2": "a", "sh-w3": "b"} // widget → shard
 	for _, e := range shards {
 		for w := range widgets {
-			e.putPolicy(w, policyFor(e.fake, nil))
+			e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
 		}
 	}
 
@@ -46,7 +48,7 @@ func TestScaling_EachShardDeliversItsOwnWidgetsLeadsOnce(t *testing.T) {
 	for w, s := range widgets {
 		for i := range 20 {
 			o := fmt.Sprintf("%s-o%02d", w, i)
-			body := bodyOf(t, ordered(o, w, nil), answered(o, w, 1))
+			body := harness.BodyOf(t, harness.Ordered(o, w, nil), harness.Answered(o, w, 1))
 			if _, err := js.Publish(prefix+".events."+s, body); err != nil {
 				t.Fatal(err)
 			}
@@ -54,14 +56,14 @@ func TestScaling_EachShardDeliversItsOwnWidgetsLeadsOnce(t *testing.T) {
 		}
 	}
 	for s, e := range shards {
-		e.leadsDelivered(len(want[s]), 2*waitLimit)
+		e.LeadsDelivered(len(want[s]), 2*harness.WaitLimit)
 	}
 	for s, e := range shards {
-		settled(t, e.fake, len(want[s]))
+		settled(t, e.Fake, len(want[s]))
 		var got []string
-		for key, k := range requestsPerKey(e.fake.Requests()) {
-			if len(k.accepted) != 1 {
-				t.Errorf("shard %s: lead %s accepted %d times", s, key, len(k.accepted))
+		for key, k := range harness.RequestsPerKey(e.Fake.Requests()) {
+			if len(k.Accepted) != 1 {
+				t.Errorf("shard %s: lead %s accepted %d times", s, key, len(k.Accepted))
 			}
 			got = append(got, key)
 		}
@@ -69,7 +71,7 @@ func TestScaling_EachShardDeliversItsOwnWidgetsLeadsOnce(t *testing.T) {
 			t.Errorf("shard %s sent %v, want its own widgets' leads %v", s, got, want[s])
 		}
 	}
-	if status, _ := shards["b"].order("sh-w1-o00"); status != http.StatusNotFound {
+	if status, _ := shards["b"].Order("sh-w1-o00"); status != http.StatusNotFound {
 		t.Errorf("shard b knows an order of shard a's widget: %d", status)
 	}
 	info, err := js.StreamInfo(stream)

@@ -1,4 +1,4 @@
-package tests
+package harness
 
 import (
 	"bytes"
@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -49,7 +48,7 @@ type openapiChecker struct {
 // process; each process's are reported when its engine stops.
 var apiViolations struct {
 	mu    sync.Mutex
-	found map[*process]*violations
+	found map[*Process]*violations
 }
 
 // violations are one process's mismatches, counted by kind: the
@@ -68,7 +67,7 @@ const maxKindsShown = 20
 // always checked: its status must be documented and its body match. The
 // request is checked only when serve accepted it (2xx), since tests send
 // invalid requests on purpose and serve's refusal is then what is checked.
-func (p *process) checkAPI(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
+func (p *Process) checkAPI(req *http.Request, reqBody []byte, resp *http.Response, respBody []byte) {
 	operation, err := checkExchange(req, reqBody, resp, respBody)
 	if err == nil {
 		return
@@ -77,7 +76,7 @@ func (p *process) checkAPI(req *http.Request, reqBody []byte, resp *http.Respons
 	apiViolations.mu.Lock()
 	defer apiViolations.mu.Unlock()
 	if apiViolations.found == nil {
-		apiViolations.found = map[*process]*violations{}
+		apiViolations.found = map[*Process]*violations{}
 	}
 	v := apiViolations.found[p]
 	if v == nil {
@@ -96,7 +95,7 @@ var valuesLeftOut = regexp.MustCompile(`; value: .*`)
 
 // openAPIViolations reports the exchanges with p that did not match
 // docs/openapi.yaml, by kind, and forgets them.
-func (p *process) openAPIViolations() error {
+func (p *Process) openAPIViolations() error {
 	apiViolations.mu.Lock()
 	v := apiViolations.found[p]
 	delete(apiViolations.found, p)
@@ -183,15 +182,4 @@ func (c *openapiChecker) checkUndocumented(resp *http.Response, body []byte) err
 		return fmt.Errorf("answer: %w", err)
 	}
 	return nil
-}
-
-// TestOpenAPI_ServedByTheBinary fetches the document from a running serve:
-// without a token, as YAML, the same as docs/openapi.yaml.
-func TestOpenAPI_ServedByTheBinary(t *testing.T) {
-	t.Parallel()
-	e := sharedEngine(t)
-	status, body := e.do(http.MethodGet, "/openapi.yaml", "", nil)
-	if status != http.StatusOK || !bytes.Equal(body, docs.OpenAPI) {
-		t.Fatalf("GET /openapi.yaml: %d, %d bytes; want 200 and docs/openapi.yaml (%d bytes)", status, len(body), len(docs.OpenAPI))
-	}
 }

@@ -3,7 +3,7 @@
 // Calltouch, and talk to it only through its HTTP API and CLI.
 //
 // PostgreSQL must accept postgres@127.0.0.1:5432 without a password.
-package tests
+package harness
 
 import (
 	"bytes"
@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -36,36 +35,24 @@ import (
 )
 
 // adminURL is the maintenance database the harness creates test databases from.
-const adminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+const AdminURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // dbPrefix names every database the suite creates: ctj_e2e_<pid>_<random>,
 // so a later run can recognise and drop what a killed run left behind.
-const dbPrefix = "ctj_e2e_"
+const DBPrefix = "ctj_e2e_"
 
 // waitLimit bounds every wait for something to happen; a test that waits
 // longer fails with what it was waiting for. It is generous because the
 // suite may share a small machine, and PostgreSQL, with other work.
-const waitLimit = 30 * time.Second
+const WaitLimit = 30 * time.Second
 
 // settle is how long "nothing else happens" is given to be disproved.
-const settle = 500 * time.Millisecond
+const Settle = 500 * time.Millisecond
 
 // binary is the ctjournal built once by TestMain.
-var binary string
+var Binary string
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	// The tests mostly wait on engines and the fake; let more of them wait
-	// at once than the machine has cores, unless -parallel was given.
-	parallelSet := false
-	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
-	if !parallelSet {
-		_ = flag.Set("test.parallel", "8")
-	}
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
+func Run(m *testing.M) int {
 	// The binary's path deliberately avoids the word ctjournal, so that
 	// someone stopping their own engine by name (pkill -f "ctjournal serve")
 	// does not stop the suite's engines too.
@@ -75,8 +62,8 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	binary = filepath.Join(dir, "e2e-engine")
-	if err := buildBinary(binary); err != nil {
+	Binary = filepath.Join(dir, "e2e-engine")
+	if err := BuildBinary(Binary); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: building ctjournal failed:", err)
 		return 1
 	}
@@ -91,7 +78,7 @@ func runTests(m *testing.M) int {
 
 // buildBinary builds cmd/ctjournal from the module root; flags go to
 // go build.
-func buildBinary(out string, flags ...string) error {
+func BuildBinary(out string, flags ...string) error {
 	root := ".."
 	if gomod, err := exec.Command("go", "env", "GOMOD").Output(); err == nil {
 		if path := strings.TrimSpace(string(gomod)); path != "" && path != os.DevNull {
@@ -109,7 +96,7 @@ func buildBinary(out string, flags ...string) error {
 // dropAbandonedDatabases drops test databases left by a run killed before
 // its cleanup: their creating process is gone and nobody is connected.
 func dropAbandonedDatabases() {
-	db, err := sql.Open("postgres", adminURL)
+	db, err := sql.Open("postgres", AdminURL)
 	if err != nil {
 		return
 	}
@@ -125,7 +112,7 @@ func dropAbandonedDatabases() {
 		if rows.Scan(&name) != nil {
 			continue
 		}
-		pidText, _, _ := strings.Cut(strings.TrimPrefix(name, dbPrefix), "_")
+		pidText, _, _ := strings.Cut(strings.TrimPrefix(name, DBPrefix), "_")
 		pid, err := strconv.Atoi(pidText)
 		if err == nil && pid > 0 && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
 			stale = append(stale, name)
@@ -138,37 +125,37 @@ func dropAbandonedDatabases() {
 }
 
 // engineOption changes how startEngine runs serve.
-type engineOption func(env map[string]string)
+type Option func(env map[string]string)
 
 // withEnv sets one environment variable of serve (empty: unset it).
-func withEnv(name, value string) engineOption {
+func WithEnv(name, value string) Option {
 	return func(env map[string]string) { env[name] = value }
 }
 
 // onEmbeddedStore runs serve on the embedded store in dir: DATABASE_URL
 // unset, CTJ_DATA_DIR set.
-func onEmbeddedStore(dir string) engineOption { return withEnv("CTJ_DATA_DIR", dir) }
+func OnEmbeddedStore(dir string) Option { return WithEnv("CTJ_DATA_DIR", dir) }
 
 // engine is one running `ctjournal serve` on its own database, with a fake
 // Calltouch, and the HTTP helpers the tests talk to it with. Helpers fail
 // the test t; subtests and tests sharing an engine use their own view,
 // e.on(t).
-type engine struct {
-	t *testing.T
-	*process
+type Engine struct {
+	T *testing.T
+	*Process
 }
 
 // on is a view of the same engine that fails t instead.
-func (e *engine) on(t *testing.T) *engine { return &engine{t: t, process: e.process} }
+func (e *Engine) On(t *testing.T) *Engine { return &Engine{T: t, Process: e.Process} }
 
 // process is one serve and what the views of it share. Its methods report
 // errors instead of failing a test, so that TestMain can run one too.
-type process struct {
-	dbName      string
-	dbURL       string
-	env         map[string]string
-	fake        *calltouchfake.Server
-	client      *http.Client
+type Process struct {
+	DBName      string
+	DBURL       string
+	Env         map[string]string
+	Fake        *calltouchfake.Server
+	Client      *http.Client
 	ingestToken string // sent with POST /v1/events when set
 	adminToken  string // sent with every other /v1/ request when set
 
@@ -176,7 +163,7 @@ type process struct {
 	addr    string
 	proc    *exec.Cmd
 	exited  chan struct{}
-	stderr  *syncBuffer
+	Stderr  *SyncBuffer
 	bodies  bytes.Buffer // every response body the tests received
 	logsAll bytes.Buffer // stderr of every serve run, restarts included
 	// serverErrors lists every answer no request may get (serverError),
@@ -187,7 +174,7 @@ type process struct {
 // defaultEnv is serve's environment in the tests: quick retries, no rate
 // limit, a short Calltouch timeout, the fake Calltouch's host allowed
 // besides Calltouch's own; opts change it.
-func defaultEnv(opts ...engineOption) map[string]string {
+func DefaultEnv(opts ...Option) map[string]string {
 	env := map[string]string{
 		"CTJ_RETRY_BASE":              "50ms",
 		"CTJ_RETRY_MAX":               "200ms",
@@ -202,37 +189,37 @@ func defaultEnv(opts ...engineOption) map[string]string {
 }
 
 // launch creates a database and a fake Calltouch and starts serve on them.
-func launch(env map[string]string) (*process, error) {
-	p := &process{
-		env:         env,
-		client:      newClient(),
+func launch(env map[string]string) (*Process, error) {
+	p := &Process{
+		Env:         env,
+		Client:      NewClient(),
 		ingestToken: env["CTJ_INGEST_TOKEN"],
 		adminToken:  env["CTJ_ADMIN_TOKEN"],
-		stderr:      &syncBuffer{},
+		Stderr:      &SyncBuffer{},
 	}
 	if env["CTJ_DATA_DIR"] == "" { // on the embedded store otherwise (onEmbeddedStore)
-		p.dbName = fmt.Sprintf("%s%d_%s", dbPrefix, os.Getpid(), randomHex(6))
-		if err := adminExec(`CREATE DATABASE "` + p.dbName + `"`); err != nil {
-			return nil, fmt.Errorf("create database %s (is PostgreSQL up on 127.0.0.1:5432?): %w", p.dbName, err)
+		p.DBName = fmt.Sprintf("%s%d_%s", DBPrefix, os.Getpid(), RandomHex(6))
+		if err := AdminExec(`CREATE DATABASE "` + p.DBName + `"`); err != nil {
+			return nil, fmt.Errorf("create database %s (is PostgreSQL up on 127.0.0.1:5432?): %w", p.DBName, err)
 		}
-		p.dbURL = "postgres://postgres@127.0.0.1:5432/" + p.dbName + "?sslmode=disable"
+		p.DBURL = "postgres://postgres@127.0.0.1:5432/" + p.DBName + "?sslmode=disable"
 	}
-	p.fake = calltouchfake.New()
-	if err := p.start(); err != nil {
-		return p, errors.Join(err, p.shutdown())
+	p.Fake = calltouchfake.New()
+	if err := p.Start(); err != nil {
+		return p, errors.Join(err, p.Shutdown())
 	}
 	return p, nil
 }
 
 // shutdown stops serve (SIGTERM, exit 0), the fake, and drops the database.
-func (p *process) shutdown() error {
-	err := p.stop()
-	if p.fake != nil {
-		p.fake.Close()
+func (p *Process) Shutdown() error {
+	err := p.Stop()
+	if p.Fake != nil {
+		p.Fake.Close()
 	}
-	if p.dbName != "" {
-		if dropErr := adminExec(`DROP DATABASE IF EXISTS "` + p.dbName + `" WITH (FORCE)`); dropErr != nil {
-			err = errors.Join(err, fmt.Errorf("drop database %s: %w", p.dbName, dropErr))
+	if p.DBName != "" {
+		if dropErr := AdminExec(`DROP DATABASE IF EXISTS "` + p.DBName + `" WITH (FORCE)`); dropErr != nil {
+			err = errors.Join(err, fmt.Errorf("drop database %s: %w", p.DBName, dropErr))
 		}
 	}
 	return err
@@ -241,17 +228,17 @@ func (p *process) shutdown() error {
 // newClient is the HTTP client of one engine. It sends a few requests at
 // a time: each request in flight holds one of the engine's PostgreSQL
 // connections, and the suite shares PostgreSQL with whatever else runs.
-func newClient() *http.Client {
+func NewClient() *http.Client {
 	return &http.Client{
-		Timeout:   waitLimit,
+		Timeout:   WaitLimit,
 		Transport: &http.Transport{MaxConnsPerHost: 6, MaxIdleConnsPerHost: 6},
 	}
 }
 
 // adminExec runs one statement on the maintenance database, holding a
 // connection only for as long as it takes.
-func adminExec(query string) error {
-	db, err := sql.Open("postgres", adminURL)
+func AdminExec(query string) error {
+	db, err := sql.Open("postgres", AdminURL)
 	if err != nil {
 		return err
 	}
@@ -263,19 +250,19 @@ func adminExec(query string) error {
 // startEngine starts serve on a fresh database and a fake Calltouch; both
 // are torn down when the test ends, serve with SIGTERM and a check that it
 // exits 0.
-func startEngine(t *testing.T, opts ...engineOption) *engine {
+func Start(t *testing.T, opts ...Option) *Engine {
 	t.Helper()
-	p, err := launch(defaultEnv(opts...))
+	p, err := launch(DefaultEnv(opts...))
 	if err != nil {
 		t.Fatalf("start ctjournal serve: %v", err)
 	}
-	e := &engine{t: t, process: p}
+	e := &Engine{T: t, Process: p}
 	t.Cleanup(func() {
-		if err := errors.Join(p.shutdown(), p.leakedToken(), p.serverErrorsSeen(), p.openAPIViolations()); err != nil {
+		if err := errors.Join(p.Shutdown(), p.leakedToken(), p.serverErrorsSeen(), p.openAPIViolations()); err != nil {
 			t.Error(err)
 		}
 		if t.Failed() {
-			t.Logf("serve stderr:\n%s", e.logs())
+			t.Logf("serve stderr:\n%s", e.Logs())
 		}
 	})
 	return e
@@ -286,22 +273,22 @@ func startEngine(t *testing.T, opts ...engineOption) *engine {
 // other. Sharing keeps the suite's PostgreSQL connections few.
 var shared struct {
 	once sync.Once
-	p    *process
+	p    *Process
 	err  error
 }
 
 // sharedEngine is a view of the shared engine, started on first use and
 // stopped by TestMain.
-func sharedEngine(t *testing.T) *engine {
+func Shared(t *testing.T) *Engine {
 	t.Helper()
-	shared.once.Do(func() { shared.p, shared.err = launch(defaultEnv()) })
+	shared.once.Do(func() { shared.p, shared.err = launch(DefaultEnv()) })
 	if shared.err != nil {
 		t.Fatalf("start the shared ctjournal serve: %v", shared.err)
 	}
-	e := &engine{t: t, process: shared.p}
+	e := &Engine{T: t, Process: shared.p}
 	t.Cleanup(func() {
 		if t.Failed() {
-			logs := e.logs()
+			logs := e.Logs()
 			t.Logf("shared serve's stderr (last 16 KiB):\n%s", logs[max(0, len(logs)-16<<10):])
 		}
 	})
@@ -313,35 +300,35 @@ func stopShared() error {
 	if shared.p == nil {
 		return nil
 	}
-	err := errors.Join(shared.p.shutdown(), shared.p.leakedToken(), shared.p.serverErrorsSeen(), shared.p.openAPIViolations())
+	err := errors.Join(shared.p.Shutdown(), shared.p.leakedToken(), shared.p.serverErrorsSeen(), shared.p.openAPIViolations())
 	if err != nil {
-		err = fmt.Errorf("shared serve: %w\nstderr:\n%s", err, shared.p.logs())
+		err = fmt.Errorf("shared serve: %w\nstderr:\n%s", err, shared.p.Logs())
 	}
 	return err
 }
 
 // another starts a second serve on the same database and fake Calltouch,
 // stopped (SIGTERM, exit 0) when t ends.
-func (e *engine) another(t *testing.T) *engine {
+func (e *Engine) Another(t *testing.T) *Engine {
 	t.Helper()
-	o := &engine{t: t, process: &process{
-		dbURL:       e.dbURL,
-		env:         e.env,
-		fake:        e.fake,
-		client:      e.client,
+	o := &Engine{T: t, Process: &Process{
+		DBURL:       e.DBURL,
+		Env:         e.Env,
+		Fake:        e.Fake,
+		Client:      e.Client,
 		ingestToken: e.ingestToken,
 		adminToken:  e.adminToken,
-		stderr:      &syncBuffer{},
+		Stderr:      &SyncBuffer{},
 	}}
-	if err := o.start(); err != nil {
+	if err := o.Start(); err != nil {
 		t.Fatalf("start a second ctjournal serve: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := errors.Join(o.stop(), o.serverErrorsSeen(), o.openAPIViolations()); err != nil {
+		if err := errors.Join(o.Stop(), o.serverErrorsSeen(), o.openAPIViolations()); err != nil {
 			t.Error(err)
 		}
 		if t.Failed() {
-			t.Logf("second serve's stderr:\n%s", o.logs())
+			t.Logf("second serve's stderr:\n%s", o.Logs())
 		}
 	})
 	return o
@@ -349,7 +336,7 @@ func (e *engine) another(t *testing.T) *engine {
 
 // newFake starts another fake Calltouch, closed when the test ends, for
 // tests that share an engine but must count their own requests.
-func (e *engine) newFake(t *testing.T) *calltouchfake.Server {
+func (e *Engine) NewFake(t *testing.T) *calltouchfake.Server {
 	f := calltouchfake.New()
 	t.Cleanup(f.Close)
 	return f
@@ -357,13 +344,13 @@ func (e *engine) newFake(t *testing.T) *calltouchfake.Server {
 
 // restart stops serve (SIGTERM, exit 0) and starts it again on the same
 // database.
-func (e *engine) restart() {
-	e.t.Helper()
-	if err := e.stop(); err != nil {
-		e.t.Fatal(err)
+func (e *Engine) Restart() {
+	e.T.Helper()
+	if err := e.Stop(); err != nil {
+		e.T.Fatal(err)
 	}
-	if err := e.start(); err != nil {
-		e.t.Fatalf("restart ctjournal serve: %v", err)
+	if err := e.Start(); err != nil {
+		e.T.Fatalf("restart ctjournal serve: %v", err)
 	}
 }
 
@@ -371,7 +358,7 @@ func (e *engine) restart() {
 // address of a previous run when it can (a restart), else picks a free
 // port. It tries again when the port was taken meanwhile, or PostgreSQL
 // had no connection to spare for a moment.
-func (p *process) start() error {
+func (p *Process) Start() error {
 	for attempt := 1; ; attempt++ {
 		p.mu.Lock()
 		if p.addr == "" || attempt > 1 {
@@ -396,10 +383,10 @@ func (p *process) start() error {
 	}
 }
 
-func (p *process) startOnce() error {
-	cmd := exec.Command(binary, "serve")
-	cmd.Env = p.environ()
-	stderr := &syncBuffer{}
+func (p *Process) startOnce() error {
+	cmd := exec.Command(Binary, "serve")
+	cmd.Env = p.Environ()
+	stderr := &SyncBuffer{}
 	cmd.Stdout = stderr
 	cmd.Stderr = stderr
 	setProcAttr(cmd)
@@ -409,10 +396,10 @@ func (p *process) startOnce() error {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	p.mu.Lock()
-	p.proc, p.exited, p.stderr = cmd, exited, stderr
+	p.proc, p.exited, p.Stderr = cmd, exited, stderr
 	p.mu.Unlock()
 
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(WaitLimit)
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
@@ -420,7 +407,7 @@ func (p *process) startOnce() error {
 			return fmt.Errorf("serve exited with %v before it was ready: %s", cmd.ProcessState, stderr)
 		default:
 		}
-		resp, err := p.client.Get(p.url("/readyz"))
+		resp, err := p.Client.Get(p.URL("/readyz"))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -430,20 +417,20 @@ func (p *process) startOnce() error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	p.kill()
-	return fmt.Errorf("GET /readyz was not 200 within %s; stderr:\n%s", waitLimit, p.logs())
+	return fmt.Errorf("GET /readyz was not 200 within %s; stderr:\n%s", WaitLimit, p.Logs())
 }
 
 // environ is the process environment for serve and the CLI: this
 // process's, without any CTJ_ setting, plus the engine's.
-func (p *process) environ() []string {
+func (p *Process) Environ() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CTJ_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
 			env = append(env, kv)
 		}
 	}
-	vars := maps.Clone(p.env)
-	vars["DATABASE_URL"] = p.dbURL
+	vars := maps.Clone(p.Env)
+	vars["DATABASE_URL"] = p.DBURL
 	p.mu.Lock()
 	vars["CTJ_HTTP_ADDR"] = p.addr
 	p.mu.Unlock()
@@ -456,7 +443,7 @@ func (p *process) environ() []string {
 }
 
 // stop sends SIGTERM and requires a clean exit within 20 s.
-func (p *process) stop() error {
+func (p *Process) Stop() error {
 	p.mu.Lock()
 	cmd, exited := p.proc, p.exited
 	p.proc = nil
@@ -482,7 +469,7 @@ func (p *process) stop() error {
 }
 
 // kill ends serve at once (a failed start).
-func (p *process) kill() {
+func (p *Process) kill() {
 	p.mu.Lock()
 	cmd, exited := p.proc, p.exited
 	p.proc = nil
@@ -494,28 +481,28 @@ func (p *process) kill() {
 	}
 }
 
-func (p *process) collectLogs() {
+func (p *Process) collectLogs() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.logsAll.WriteString(p.stderr.String())
-	p.stderr = &syncBuffer{}
+	p.logsAll.WriteString(p.Stderr.String())
+	p.Stderr = &SyncBuffer{}
 }
 
 // logs is everything serve wrote to stderr so far, over every run.
-func (p *process) logs() string {
+func (p *Process) Logs() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.logsAll.String() + p.stderr.String()
+	return p.logsAll.String() + p.Stderr.String()
 }
 
 // responses is every response body the tests received from the engine.
-func (p *process) responses() string {
+func (p *Process) Responses() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.bodies.String()
 }
 
-func (p *process) url(path string) string {
+func (p *Process) URL(path string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return "http://" + p.addr + path
@@ -524,22 +511,22 @@ func (p *process) url(path string) string {
 // do sends one request and returns the status and the body; headers are
 // name, value pairs (an empty value removes the header). The ingest or
 // admin token is sent when the engine has one.
-func (e *engine) do(method, path, contentType string, body []byte, headers ...string) (int, []byte) {
-	e.t.Helper()
-	status, out, err := e.send(method, path, contentType, body, headers...)
+func (e *Engine) Do(method, path, contentType string, body []byte, headers ...string) (int, []byte) {
+	e.T.Helper()
+	status, out, err := e.Send(method, path, contentType, body, headers...)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return status, out
 }
 
 // send is do without stopping the test, for goroutines of a test; an
 // answer no request may get fails the test all the same.
-func (e *engine) send(method, path, contentType string, body []byte, headers ...string) (int, []byte, error) {
-	e.t.Helper()
-	status, out, err := e.process.send(method, path, contentType, body, headers...)
+func (e *Engine) Send(method, path, contentType string, body []byte, headers ...string) (int, []byte, error) {
+	e.T.Helper()
+	status, out, err := e.Process.Send(method, path, contentType, body, headers...)
 	if err == nil && serverError(status) {
-		e.t.Errorf("%s %s answered %d, a bug whatever the request: %s", method, path, status, out)
+		e.T.Errorf("%s %s answered %d, a bug whatever the request: %s", method, path, status, out)
 	}
 	return status, out, err
 }
@@ -553,7 +540,7 @@ func serverError(status int) bool {
 
 // noteAnswer keeps an answer the tests got: its body, and the request when
 // the answer is a server error.
-func (p *process) noteAnswer(method, path string, status int, body []byte) {
+func (p *Process) noteAnswer(method, path string, status int, body []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.bodies.Write(body)
@@ -564,7 +551,7 @@ func (p *process) noteAnswer(method, path string, status int, body []byte) {
 }
 
 // serverErrorsSeen reports the server errors serve answered so far.
-func (p *process) serverErrorsSeen() error {
+func (p *Process) serverErrorsSeen() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n := len(p.serverErrors); n > 0 {
@@ -576,8 +563,8 @@ func (p *process) serverErrorsSeen() error {
 
 // send is one request as do sends it, reporting errors instead of failing
 // a test; it notes every answer (noteAnswer).
-func (p *process) send(method, path, contentType string, body []byte, headers ...string) (int, []byte, error) {
-	req, err := http.NewRequest(method, p.url(path), bytes.NewReader(body))
+func (p *Process) Send(method, path, contentType string, body []byte, headers ...string) (int, []byte, error) {
+	req, err := http.NewRequest(method, p.URL(path), bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -598,7 +585,7 @@ func (p *process) send(method, path, contentType string, body []byte, headers ..
 			req.Header.Set(headers[i], headers[i+1])
 		}
 	}
-	resp, err := p.client.Do(req)
+	resp, err := p.Client.Do(req)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
@@ -613,116 +600,116 @@ func (p *process) send(method, path, contentType string, body []byte, headers ..
 }
 
 // doJSON sends v as JSON (nil: no body) and decodes a JSON object answer.
-func (e *engine) doJSON(method, path string, v any, headers ...string) (int, map[string]any) {
-	e.t.Helper()
+func (e *Engine) DoJSON(method, path string, v any, headers ...string) (int, map[string]any) {
+	e.T.Helper()
 	var body []byte
 	ct := ""
 	if v != nil {
-		body = mustJSON(e.t, v)
+		body = MustJSON(e.T, v)
 		ct = "application/json"
 	}
-	status, out := e.do(method, path, ct, body, headers...)
-	return status, decodeObject(e.t, method+" "+path, out)
+	status, out := e.Do(method, path, ct, body, headers...)
+	return status, DecodeObject(e.T, method+" "+path, out)
 }
 
 // putPolicy sets a widget's policy and requires 200; it returns the answer.
-func (e *engine) putPolicy(widget string, policy map[string]any) map[string]any {
-	e.t.Helper()
-	status, got := e.doJSON(http.MethodPut, "/v1/widgets/"+widget+"/calltouch", policy)
+func (e *Engine) PutPolicy(widget string, policy map[string]any) map[string]any {
+	e.T.Helper()
+	status, got := e.DoJSON(http.MethodPut, "/v1/widgets/"+widget+"/calltouch", policy)
 	if status != http.StatusOK {
-		e.t.Fatalf("PUT policy of %s: %d %v, want 200", widget, status, got)
+		e.T.Fatalf("PUT policy of %s: %d %v, want 200", widget, status, got)
 	}
 	return got
 }
 
 // postEvents posts one envelope or a slice of them as JSON.
-func (e *engine) postEvents(body any) (int, map[string]any) {
-	e.t.Helper()
-	return e.doJSON(http.MethodPost, "/v1/events", body)
+func (e *Engine) PostEvents(body any) (int, map[string]any) {
+	e.T.Helper()
+	return e.DoJSON(http.MethodPost, "/v1/events", body)
 }
 
 // mustPost posts events and requires 202 with all of them accepted.
-func (e *engine) mustPost(events ...event) {
-	e.t.Helper()
+func (e *Engine) MustPost(events ...Event) {
+	e.T.Helper()
 	var body any = events
 	if len(events) == 1 {
 		body = events[0]
 	}
-	status, got := e.postEvents(body)
+	status, got := e.PostEvents(body)
 	if status != http.StatusAccepted || got["accepted"] != float64(len(events)) {
-		e.t.Fatalf("POST /v1/events: %d %v, want 202 with %d accepted", status, got, len(events))
+		e.T.Fatalf("POST /v1/events: %d %v, want 202 with %d accepted", status, got, len(events))
 	}
 }
 
 // postRaw posts bytes as they are; headers are name, value pairs.
-func (e *engine) postRaw(contentType string, body []byte, headers ...string) (int, map[string]any) {
-	e.t.Helper()
-	status, out := e.do(http.MethodPost, "/v1/events", contentType, body, headers...)
-	return status, decodeObject(e.t, "POST /v1/events", out)
+func (e *Engine) PostRaw(contentType string, body []byte, headers ...string) (int, map[string]any) {
+	e.T.Helper()
+	status, out := e.Do(http.MethodPost, "/v1/events", contentType, body, headers...)
+	return status, DecodeObject(e.T, "POST /v1/events", out)
 }
 
 // order fetches GET /v1/orders/{id}; the explanation is zero unless 200.
-func (e *engine) order(id string) (int, explanation) {
-	e.t.Helper()
-	status, body := e.do(http.MethodGet, "/v1/orders/"+url.PathEscape(id), "", nil)
-	var x explanation
+func (e *Engine) Order(id string) (int, Explanation) {
+	e.T.Helper()
+	status, body := e.Do(http.MethodGet, "/v1/orders/"+url.PathEscape(id), "", nil)
+	var x Explanation
 	if status == http.StatusOK {
 		if err := json.Unmarshal(body, &x); err != nil {
-			e.t.Fatalf("GET /v1/orders/%s: %v\n%s", id, err, body)
+			e.T.Fatalf("GET /v1/orders/%s: %v\n%s", id, err, body)
 		}
 	}
 	return status, x
 }
 
 // mustOrder fetches an order that must exist.
-func (e *engine) mustOrder(id string) explanation {
-	e.t.Helper()
-	status, x := e.order(id)
+func (e *Engine) MustOrder(id string) Explanation {
+	e.T.Helper()
+	status, x := e.Order(id)
 	if status != http.StatusOK {
-		e.t.Fatalf("GET /v1/orders/%s: %d, want 200", id, status)
+		e.T.Fatalf("GET /v1/orders/%s: %d, want 200", id, status)
 	}
 	return x
 }
 
 // leads fetches GET /v1/leads?query and requires 200.
-func (e *engine) leads(query string) leadPage {
-	e.t.Helper()
-	status, body := e.do(http.MethodGet, "/v1/leads?"+query, "", nil)
+func (e *Engine) Leads(query string) leadPage {
+	e.T.Helper()
+	status, body := e.Do(http.MethodGet, "/v1/leads?"+query, "", nil)
 	if status != http.StatusOK {
-		e.t.Fatalf("GET /v1/leads?%s: %d %s", query, status, body)
+		e.T.Fatalf("GET /v1/leads?%s: %d %s", query, status, body)
 	}
 	var p leadPage
 	if err := json.Unmarshal(body, &p); err != nil {
-		e.t.Fatalf("GET /v1/leads?%s: %v\n%s", query, err, body)
+		e.T.Fatalf("GET /v1/leads?%s: %v\n%s", query, err, body)
 	}
 	return p
 }
 
 // waitForRequests waits until the engine's fake got at least n requests.
-func (e *engine) waitForRequests(n int) []calltouchfake.Request {
-	e.t.Helper()
-	return waitForRequests(e.t, e.fake, n)
+func (e *Engine) WaitForRequests(n int) []calltouchfake.Request {
+	e.T.Helper()
+	return WaitForRequests(e.T, e.Fake, n)
 }
 
-func waitForRequests(t *testing.T, fake *calltouchfake.Server, n int) []calltouchfake.Request {
+func WaitForRequests(t *testing.T, fake *calltouchfake.Server, n int) []calltouchfake.Request {
 	t.Helper()
-	if !fake.WaitFor(n, waitLimit) {
-		t.Fatalf("the fake Calltouch got %d requests within %s, want at least %d", fake.Count(), waitLimit, n)
+	if !fake.WaitFor(n, WaitLimit) {
+		t.Fatalf("the fake Calltouch got %d requests within %s, want at least %d", fake.Count(), WaitLimit, n)
 	}
 	return fake.Requests()
 }
 
 // waitForStatus waits until the order's decision on attempt (0: the order
 // itself) has the status, and returns it.
-func (e *engine) waitForStatus(orderID string, attempt int, status string) decision {
-	e.t.Helper()
-	var found decision
-	eventually(e.t, fmt.Sprintf("order %s, attempt %d: status %s", orderID, attempt, status), func() (bool, string) {
-		code, x := e.order(orderID)
+func (e *Engine) WaitForStatus(orderID string, attempt int, status string) Decision {
+	e.T.Helper()
+	var found Decision
+	Eventually(e.T, fmt.Sprintf("order %s, attempt %d: status %s", orderID, attempt, status), func() (bool, string) {
+		code, x := e.Order(orderID)
 		if code != http.StatusOK {
 			return false, fmt.Sprintf("GET /v1/orders/%s: %d", orderID, code)
 		}
-		d, ok := x.decision(attempt)
+		d, ok := x.Decision(attempt)
 		if !ok {
 			return false, fmt.Sprintf("no decision yet; explanation %+v", x)
 		}
@@ -733,12 +720,12 @@ func (e *engine) waitForStatus(orderID string, attempt int, status string) decis
 }
 
 // waitForLead waits until the decision with the lead key has the status.
-func (e *engine) waitForLead(key, status string) decision {
-	e.t.Helper()
+func (e *Engine) WaitForLead(key, status string) Decision {
+	e.T.Helper()
 	orderID, _, _ := strings.Cut(key, "~")
-	var found decision
-	eventually(e.t, fmt.Sprintf("lead %s: status %s", key, status), func() (bool, string) {
-		code, x := e.order(orderID)
+	var found Decision
+	Eventually(e.T, fmt.Sprintf("lead %s: status %s", key, status), func() (bool, string) {
+		code, x := e.Order(orderID)
 		if code != http.StatusOK {
 			return false, fmt.Sprintf("GET /v1/orders/%s: %d", orderID, code)
 		}
@@ -754,49 +741,49 @@ func (e *engine) waitForLead(key, status string) decision {
 }
 
 // waitForEvents waits until the projection has folded n events of the order.
-func (e *engine) waitForEvents(orderID string, n int) explanation {
-	e.t.Helper()
-	var x explanation
-	eventually(e.t, fmt.Sprintf("order %s with %d events", orderID, n), func() (bool, string) {
+func (e *Engine) WaitForEvents(orderID string, n int) Explanation {
+	e.T.Helper()
+	var x Explanation
+	Eventually(e.T, fmt.Sprintf("order %s with %d events", orderID, n), func() (bool, string) {
 		var code int
-		code, x = e.order(orderID)
+		code, x = e.Order(orderID)
 		return code == http.StatusOK && len(x.Events) >= n, fmt.Sprintf("%d %+v", code, x)
 	})
 	return x
 }
 
 // cli runs another ctjournal command against the engine's database.
-func (e *engine) cli(args ...string) (stdout, stderr string, code int) {
-	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+func (e *Engine) CLI(args ...string) (stdout, stderr string, code int) {
+	e.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), WaitLimit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = e.environ()
+	cmd := exec.CommandContext(ctx, Binary, args...)
+	cmd.Env = e.Environ()
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		e.t.Fatalf("ctjournal %v did not end within %s", args, waitLimit)
+		e.T.Fatalf("ctjournal %v did not end within %s", args, WaitLimit)
 	}
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
-		e.t.Fatalf("ctjournal %v: %v", args, err)
+		e.T.Fatalf("ctjournal %v: %v", args, err)
 	}
 	return out.String(), errOut.String(), cmd.ProcessState.ExitCode()
 }
 
 // eventually polls cond until it holds, failing the test after waitLimit
 // with what it waited for and the last state cond described.
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
+func Eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
+	deadline := time.Now().Add(WaitLimit)
 	for {
 		ok, state := cond()
 		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s; last seen: %s", waitLimit, what, state)
+			t.Fatalf("waited %s for %s; last seen: %s", WaitLimit, what, state)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -804,25 +791,25 @@ func eventually(t *testing.T, what string, cond func() (bool, string)) {
 
 // --- the API's answers, as the tests read them ---
 
-type explanation struct {
+type Explanation struct {
 	OrderID       string     `json:"order_id"`
 	WidgetID      string     `json:"widget_id"`
 	PolicyVersion *int       `json:"policy_version"`
-	Events        []logEvent `json:"events"`
-	Decisions     []decision `json:"decisions"`
+	Events        []LogEvent `json:"events"`
+	Decisions     []Decision `json:"decisions"`
 }
 
 // decision returns the decision on attempt (0: taken at order time).
-func (x explanation) decision(attempt int) (decision, bool) {
+func (x Explanation) Decision(attempt int) (Decision, bool) {
 	for _, d := range x.Decisions {
 		if (d.Attempt == nil && attempt == 0) || (d.Attempt != nil && *d.Attempt == attempt) {
 			return d, true
 		}
 	}
-	return decision{}, false
+	return Decision{}, false
 }
 
-type logEvent struct {
+type LogEvent struct {
 	Position   int64     `json:"position"`
 	EventID    string    `json:"event_id"`
 	Type       string    `json:"type"`
@@ -832,7 +819,7 @@ type logEvent struct {
 	Note       *string   `json:"note"`
 }
 
-type decision struct {
+type Decision struct {
 	Attempt       *int              `json:"attempt"`
 	Decision      string            `json:"decision"`
 	Key           *string           `json:"key"`
@@ -842,16 +829,16 @@ type decision struct {
 	DecidedAt     time.Time         `json:"decided_at"`
 	Status        string            `json:"status"`
 	Payload       map[string]string `json:"payload"`
-	Tries         []try             `json:"tries"`
-	History       []leadEvent       `json:"history"`
+	Tries         []Try             `json:"tries"`
+	History       []LeadEvent       `json:"history"`
 }
 
-func (d decision) String() string {
+func (d Decision) String() string {
 	b, _ := json.Marshal(d)
 	return string(b)
 }
 
-type try struct {
+type Try struct {
 	At         time.Time `json:"at"`
 	DurationMS int64     `json:"duration_ms"`
 	HTTPStatus *int      `json:"http_status"`
@@ -861,18 +848,18 @@ type try struct {
 }
 
 // leadEvent is a give-up or a redelivery request (history, not tries).
-type leadEvent struct {
+type LeadEvent struct {
 	At     time.Time `json:"at"`
 	Event  string    `json:"event"`
 	Reason string    `json:"reason"`
 }
 
 type leadPage struct {
-	Leads      []lead  `json:"leads"`
+	Leads      []Lead  `json:"leads"`
 	NextCursor *string `json:"next_cursor"`
 }
 
-type lead struct {
+type Lead struct {
 	Key         *string    `json:"key"`
 	OrderID     string     `json:"order_id"`
 	WidgetID    string     `json:"widget_id"`
@@ -890,18 +877,18 @@ type lead struct {
 // rotatedToken the one a test rotates to; they must never come back from
 // the engine, in an answer or in its log.
 const (
-	testToken    = "ct-token-7f3a9c21e4b85d60"
-	rotatedToken = "ct-token-rotated-000000000042"
+	TestToken    = "ct-token-7f3a9c21e4b85d60"
+	RotatedToken = "ct-token-rotated-000000000042"
 )
 
 // leakedToken reports a Calltouch token found in serve's log or in an
 // answer the tests got from it.
-func (p *process) leakedToken() error {
-	for _, secret := range []string{testToken, rotatedToken} {
-		if strings.Contains(p.logs(), secret) {
+func (p *Process) leakedToken() error {
+	for _, secret := range []string{TestToken, RotatedToken} {
+		if strings.Contains(p.Logs(), secret) {
 			return fmt.Errorf("serve's log contains the Calltouch token %s", secret)
 		}
-		if strings.Contains(p.responses(), secret) {
+		if strings.Contains(p.Responses(), secret) {
 			return fmt.Errorf("an API answer contained the Calltouch token %s", secret)
 		}
 	}
@@ -910,12 +897,12 @@ func (p *process) leakedToken() error {
 
 // policyFor is a valid policy sending to fake, with overrides applied (a nil
 // override removes the field; "{fake}" in a server stands for fake's URL).
-func policyFor(fake *calltouchfake.Server, overrides map[string]any) map[string]any {
-	p := merge(map[string]any{
+func PolicyFor(fake *calltouchfake.Server, overrides map[string]any) map[string]any {
+	p := Merge(map[string]any{
 		"enabled": true,
 		"site_id": "12345",
 		"server":  fake.URL(),
-		"token":   testToken,
+		"token":   TestToken,
 		"hook":    "after_call",
 	}, overrides)
 	if server, ok := p["server"].(string); ok {
@@ -924,7 +911,7 @@ func policyFor(fake *calltouchfake.Server, overrides map[string]any) map[string]
 	return p
 }
 
-func merge(base, overrides map[string]any) map[string]any {
+func Merge(base, overrides map[string]any) map[string]any {
 	out := maps.Clone(base)
 	for k, v := range overrides {
 		if v == nil {
@@ -939,18 +926,18 @@ func merge(base, overrides map[string]any) map[string]any {
 // --- event builders ---
 
 // event is one envelope of POST /v1/events.
-type event map[string]any
+type Event map[string]any
 
 // testPhone is the client phone of ordered events, as a person types it;
 // wantPhone is how Calltouch must get it.
 const (
-	testPhone = "+7 (916) 123-45-67"
-	wantPhone = "79161234567"
+	TestPhone = "+7 (916) 123-45-67"
+	WantPhone = "79161234567"
 )
 
-func newEvent(typ, order, widget string, data map[string]any) event {
-	return event{
-		"event_id":    newUUID(),
+func newEvent(typ, order, widget string, data map[string]any) Event {
+	return Event{
+		"event_id":    NewUUID(),
 		"type":        typ,
 		"order_id":    order,
 		"widget_id":   widget,
@@ -961,22 +948,22 @@ func newEvent(typ, order, widget string, data map[string]any) event {
 
 // ordered is a callback order with a client phone and a Calltouch session
 // id; data overrides those (a nil value removes the field).
-func ordered(order, widget string, data map[string]any) event {
-	return newEvent("call.ordered", order, widget, merge(map[string]any{
-		"client_phone":         testPhone,
+func Ordered(order, widget string, data map[string]any) Event {
+	return newEvent("call.ordered", order, widget, Merge(map[string]any{
+		"client_phone":         TestPhone,
 		"calltouch_session_id": "sess-" + order,
 	}, data))
 }
 
-func dialed(order, widget string, n int) event {
+func Dialed(order, widget string, n int) Event {
 	return newEvent("call.dialed", order, widget, map[string]any{"attempt": n})
 }
 
-func answered(order, widget string, n int) event {
+func Answered(order, widget string, n int) Event {
 	return newEvent("call.answered", order, widget, map[string]any{"attempt": n})
 }
 
-func failed(order, widget string, n int, reason string) event {
+func Failed(order, widget string, n int, reason string) Event {
 	data := map[string]any{"attempt": n}
 	if reason != "" {
 		data["reason"] = reason
@@ -984,21 +971,21 @@ func failed(order, widget string, n int, reason string) event {
 	return newEvent("call.failed", order, widget, data)
 }
 
-func lastAttempt(order, widget string, n int) event {
+func LastAttempt(order, widget string, n int) Event {
 	return newEvent("call.last_attempt", order, widget, map[string]any{"attempt": n})
 }
 
 // with returns a copy of the envelope with one top-level field set.
-func (ev event) with(field string, v any) event {
+func (ev Event) With(field string, v any) Event {
 	out := maps.Clone(ev)
 	out[field] = v
 	return out
 }
 
 // withData returns a copy with one data field set (nil: removed).
-func (ev event) withData(field string, v any) event {
+func (ev Event) WithData(field string, v any) Event {
 	out := maps.Clone(ev)
-	out["data"] = merge(ev["data"].(map[string]any), map[string]any{field: v})
+	out["data"] = Merge(ev["data"].(map[string]any), map[string]any{field: v})
 	if v == nil {
 		delete(out["data"].(map[string]any), field)
 	}
@@ -1007,7 +994,7 @@ func (ev event) withData(field string, v any) event {
 
 // --- small helpers ---
 
-func newUUID() string {
+func NewUUID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	b[6] = b[6]&0x0f | 0x40
@@ -1016,7 +1003,7 @@ func newUUID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-func randomHex(n int) string {
+func RandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
@@ -1032,7 +1019,7 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func mustJSON(t *testing.T, v any) []byte {
+func MustJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -1042,7 +1029,7 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 // decodeObject decodes a JSON object answer; an empty body is nil.
-func decodeObject(t *testing.T, what string, body []byte) map[string]any {
+func DecodeObject(t *testing.T, what string, body []byte) map[string]any {
 	t.Helper()
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
@@ -1054,7 +1041,7 @@ func decodeObject(t *testing.T, what string, body []byte) map[string]any {
 	return m
 }
 
-func deref[T any](p *T) any {
+func Deref[T any](p *T) any {
 	if p == nil {
 		return nil
 	}
@@ -1062,18 +1049,18 @@ func deref[T any](p *T) any {
 }
 
 // syncBuffer is a bytes.Buffer safe for the process's writes and our reads.
-type syncBuffer struct {
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

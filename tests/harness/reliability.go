@@ -1,4 +1,4 @@
-package tests
+package harness
 
 // Helpers of the reliability tests (reliability_*_test.go): more serve
 // processes on one database, SIGKILL and timed SIGTERM, SQL on the
@@ -37,7 +37,7 @@ import (
 // --- processes ---
 
 // pid is the running serve's process id, 0 when none runs.
-func (p *process) pid() int {
+func (p *Process) PID() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.proc == nil {
@@ -47,7 +47,7 @@ func (p *process) pid() int {
 }
 
 // alive reports whether the serve started last is still running.
-func (p *process) alive() bool {
+func (p *Process) Alive() bool {
 	p.mu.Lock()
 	exited := p.exited
 	running := p.proc != nil
@@ -66,40 +66,40 @@ func (p *process) alive() bool {
 // kill is one SIGKILL of a serve: when it came, and the local ports of
 // the serve's connections to its fake Calltouch at that moment, which tell
 // the requests it sent from those of any other serve.
-type kill struct {
-	at    time.Time
-	ports map[int]bool
+type Kill struct {
+	At    time.Time
+	Ports map[int]bool
 }
 
 // sigkill ends serve with SIGKILL, as a crash would, and waits for it to be
 // gone. It stops serve first (SIGSTOP), so that it sends nothing more while
 // its connections are read. The process can be started again with start().
-func (e *engine) sigkill() kill {
-	e.t.Helper()
-	pid := e.pid()
+func (e *Engine) SigKill() Kill {
+	e.T.Helper()
+	pid := e.PID()
 	if pid == 0 {
-		e.t.Fatal("SIGKILL: serve is not running")
+		e.T.Fatal("SIGKILL: serve is not running")
 	}
-	_, fakePort, err := net.SplitHostPort(strings.TrimPrefix(e.fake.URL(), "http://"))
+	_, fakePort, err := net.SplitHostPort(strings.TrimPrefix(e.Fake.URL(), "http://"))
 	if err != nil {
-		e.t.Fatalf("the fake Calltouch's port: %v", err)
+		e.T.Fatalf("the fake Calltouch's port: %v", err)
 	}
 	remote, _ := strconv.Atoi(fakePort)
-	k := kill{at: time.Now()}
+	k := Kill{At: time.Now()}
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		e.t.Fatalf("SIGSTOP to serve (pid %d): %v", pid, err)
+		e.T.Fatalf("SIGSTOP to serve (pid %d): %v", pid, err)
 	}
-	k.ports, err = connectionPorts(pid, remote)
+	k.Ports, err = connectionPorts(pid, remote)
 	e.kill()
 	if err != nil {
-		e.t.Fatalf("the connections of serve (pid %d) to the fake Calltouch: %v", pid, err)
+		e.T.Fatalf("the connections of serve (pid %d) to the fake Calltouch: %v", pid, err)
 	}
 	return k
 }
 
 // terminate sends SIGTERM and waits up to limit for serve to exit; it
 // returns the exit code and how long the exit took.
-func (p *process) terminate(limit time.Duration) (code int, took time.Duration, err error) {
+func (p *Process) Terminate(limit time.Duration) (code int, took time.Duration, err error) {
 	p.mu.Lock()
 	cmd, exited := p.proc, p.exited
 	p.proc = nil
@@ -124,25 +124,25 @@ func (p *process) terminate(limit time.Duration) (code int, took time.Duration, 
 
 // serves starts n-1 more serve processes on e's database and fake
 // Calltouch and returns all n, e first.
-func (e *engine) serves(t *testing.T, n int) []*engine {
+func (e *Engine) Serves(t *testing.T, n int) []*Engine {
 	t.Helper()
-	out := []*engine{e}
+	out := []*Engine{e}
 	for len(out) < n {
-		out = append(out, e.another(t))
+		out = append(out, e.Another(t))
 	}
 	return out
 }
 
 // restartAfterKill starts serve again after sigkill, failing t if it cannot.
-func (e *engine) restartAfterKill(t *testing.T) {
+func (e *Engine) RestartAfterKill(t *testing.T) {
 	t.Helper()
-	if err := e.start(); err != nil {
+	if err := e.Start(); err != nil {
 		t.Fatalf("start serve again after SIGKILL: %v", err)
 	}
 }
 
 // ownerPID is the process id in a delivery claim (host/pid/nonce).
-func ownerPID(claimedBy string) int {
+func OwnerPID(claimedBy string) int {
 	parts := strings.Split(claimedBy, "/")
 	if len(parts) < 3 {
 		return 0
@@ -153,9 +153,9 @@ func ownerPID(claimedBy string) int {
 
 // openDB opens the engine's database for the test's own SQL, with a few
 // connections, closed when t ends (before the database is dropped).
-func (p *process) openDB(t *testing.T) *sql.DB {
+func (p *Process) OpenDB(t *testing.T) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("postgres", p.dbURL)
+	db, err := sql.Open("postgres", p.DBURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func (p *process) openDB(t *testing.T) *sql.DB {
 }
 
 // queryInt runs a query answering one integer, failing t on error.
-func queryInt(t *testing.T, db *sql.DB, query string, args ...any) int {
+func QueryInt(t *testing.T, db *sql.DB, query string, args ...any) int {
 	t.Helper()
 	var n sql.NullInt64
 	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
@@ -176,8 +176,8 @@ func queryInt(t *testing.T, db *sql.DB, query string, args ...any) int {
 
 // metrics reads serve's /metrics: each sample's value by its name with
 // labels as written ("go_goroutines", `ctj_delivery_tries_total{outcome="delivered"}`).
-func (p *process) metrics() (map[string]float64, error) {
-	resp, err := p.client.Get(p.url("/metrics"))
+func (p *Process) Metrics() (map[string]float64, error) {
+	resp, err := p.Client.Get(p.URL("/metrics"))
 	if err != nil {
 		return nil, err
 	}
@@ -208,8 +208,8 @@ func (p *process) metrics() (map[string]float64, error) {
 
 // readyz returns /readyz's status and body (status 0 and the error when
 // there was no answer).
-func (p *process) readyz() (int, string) {
-	resp, err := p.client.Get(p.url("/readyz"))
+func (p *Process) Readyz() (int, string) {
+	resp, err := p.Client.Get(p.URL("/readyz"))
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -223,7 +223,7 @@ func (p *process) readyz() (int, string) {
 }
 
 // vmRSS is the resident memory of a process in KiB, from /proc.
-func vmRSS(pid int) (int, error) {
+func VMRSS(pid int) (int, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -240,7 +240,7 @@ func vmRSS(pid int) (int, error) {
 
 // waitUntil polls cond every 100 ms until it holds, failing t after limit
 // with what it waited for and the last state cond described.
-func waitUntil(t *testing.T, limit time.Duration, what string, cond func() (bool, string)) {
+func WaitUntil(t *testing.T, limit time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
@@ -255,40 +255,40 @@ func waitUntil(t *testing.T, limit time.Duration, what string, cond func() (bool
 	}
 }
 
-func randBetween(lo, hi time.Duration) time.Duration {
+func RandBetween(lo, hi time.Duration) time.Duration {
 	return lo + time.Duration(rand.Int64N(int64(hi-lo)+1))
 }
 
 // --- the fake's view, per lead key ---
 
 // keyRequests is what the fake Calltouch got for one lead key.
-type keyRequests struct {
-	requests int
-	accepted []acceptance // each request answered 2xx, in arrival order
+type KeyRequests struct {
+	Requests int
+	Accepted []Acceptance // each request answered 2xx, in arrival order
 }
 
 // acceptance is one request the fake answered 2xx: when it arrived, and
 // the local port of the connection it came over.
-type acceptance struct {
-	at   time.Time
-	port int
+type Acceptance struct {
+	At   time.Time
+	Port int
 }
 
 // requestsPerKey groups the fake's requests by requestNumber.
-func requestsPerKey(reqs []calltouchfake.Request) map[string]*keyRequests {
-	out := map[string]*keyRequests{}
+func RequestsPerKey(reqs []calltouchfake.Request) map[string]*KeyRequests {
+	out := map[string]*KeyRequests{}
 	for _, r := range reqs {
 		key := r.Form.Get("requestNumber")
 		k := out[key]
 		if k == nil {
-			k = &keyRequests{}
+			k = &KeyRequests{}
 			out[key] = k
 		}
-		k.requests++
+		k.Requests++
 		if r.Status >= 200 && r.Status < 300 {
 			_, port, _ := net.SplitHostPort(r.RemoteAddr)
 			p, _ := strconv.Atoi(port)
-			k.accepted = append(k.accepted, acceptance{at: r.At, port: p})
+			k.Accepted = append(k.Accepted, Acceptance{At: r.At, Port: p})
 		}
 	}
 	return out
@@ -301,7 +301,7 @@ func requestsPerKey(reqs []calltouchfake.Request) map[string]*keyRequests {
 // busy machine may be a moment after the kill was stamped although the
 // dying process sent it before.
 const (
-	crashWindow = 2 * time.Second
+	CrashWindow = 2 * time.Second
 	killSkew    = time.Second
 )
 
@@ -313,24 +313,24 @@ const (
 // before recording the answer). windows lists, for each explained double
 // send, how long before the kill Calltouch had accepted the request whose
 // answer went unrecorded.
-func doubleSends(perKey map[string]*keyRequests, kills []kill) (doubles int, unexplained []string, windows []time.Duration) {
+func DoubleSends(perKey map[string]*KeyRequests, kills []Kill) (doubles int, unexplained []string, windows []time.Duration) {
 	for key, k := range perKey {
-		if len(k.accepted) < 2 {
+		if len(k.Accepted) < 2 {
 			continue
 		}
 		doubles++
-		for i := 1; i < len(k.accepted); i++ {
-			first, again := k.accepted[i-1], k.accepted[i]
-			explains := func(x kill) bool {
-				return x.ports[first.port] && !first.at.Before(x.at.Add(-crashWindow)) &&
-					!first.at.After(x.at.Add(killSkew)) && !again.at.Before(x.at)
+		for i := 1; i < len(k.Accepted); i++ {
+			first, again := k.Accepted[i-1], k.Accepted[i]
+			explains := func(x Kill) bool {
+				return x.Ports[first.Port] && !first.At.Before(x.At.Add(-CrashWindow)) &&
+					!first.At.After(x.At.Add(killSkew)) && !again.At.Before(x.At)
 			}
 			n := slices.IndexFunc(kills, explains)
 			if n < 0 {
-				unexplained = append(unexplained, fmt.Sprintf("%s accepted %s; SIGKILLs %s", key, acceptancesText(k.accepted), killsText(kills)))
+				unexplained = append(unexplained, fmt.Sprintf("%s accepted %s; SIGKILLs %s", key, acceptancesText(k.Accepted), killsText(kills)))
 				break
 			}
-			windows = append(windows, kills[n].at.Sub(first.at))
+			windows = append(windows, kills[n].At.Sub(first.At))
 		}
 	}
 	slices.Sort(unexplained)
@@ -339,20 +339,20 @@ func doubleSends(perKey map[string]*keyRequests, kills []kill) (doubles int, une
 }
 
 // acceptancesText lists acceptances as time and port.
-func acceptancesText(acc []acceptance) string {
+func acceptancesText(acc []Acceptance) string {
 	var out []string
 	for _, a := range acc {
-		out = append(out, fmt.Sprintf("%s (port %d)", a.at.Format("15:04:05.000"), a.port))
+		out = append(out, fmt.Sprintf("%s (port %d)", a.At.Format("15:04:05.000"), a.Port))
 	}
 	return strings.Join(out, ", ")
 }
 
 // killsText lists kills as time and the killed serve's ports.
-func killsText(kills []kill) string {
+func killsText(kills []Kill) string {
 	var out []string
 	for _, x := range kills {
-		ports := slices.Sorted(maps.Keys(x.ports))
-		out = append(out, fmt.Sprintf("%s (ports %v)", x.at.Format("15:04:05.000"), ports))
+		ports := slices.Sorted(maps.Keys(x.Ports))
+		out = append(out, fmt.Sprintf("%s (ports %v)", x.At.Format("15:04:05.000"), ports))
 	}
 	if out == nil {
 		return "none"
@@ -364,103 +364,103 @@ func killsText(kills []kill) string {
 
 // genOrder is one order the load generator made up: its events and the
 // lead keys it qualifies for, each with the events it needs stored.
-type genOrder struct {
-	id     string
-	events []event
-	leads  map[string][]string // key → event ids that make it qualify
+type GenOrder struct {
+	ID     string
+	Events []Event
+	Leads  map[string][]string // key → event ids that make it qualify
 }
 
 // loadGen posts made-up orders as concurrent clients would: single events,
 // one order per batch, or several orders per batch; a request that gets
 // no answer or 503 is sent again (same body: ingest is idempotent) until
 // it gets 202. It remembers what was acknowledged.
-type loadGen struct {
+type LoadGen struct {
 	prefix, widget string
-	targets        []*process       // requests go round-robin to these
-	client         *http.Client     // nil: the target's client
-	retry          bool             // send a request again after no answer or 503
-	pause          [2]time.Duration // each client's pause between pieces of work: [min, max]
-	observe        func(postResult)
+	targets        []*Process       // requests go round-robin to these
+	Client         *http.Client     // nil: the target's client
+	Retry          bool             // send a request again after no answer or 503
+	Pause          [2]time.Duration // each client's pause between pieces of work: [min, max]
+	Observe        func(PostResult)
 
 	seq, turn atomic.Int64
 
-	mu         sync.Mutex
-	orders     []*genOrder
-	acked      map[string]bool // event ids answered 202
+	Mu         sync.Mutex
+	Orders     []*GenOrder
+	Acked      map[string]bool // event ids answered 202
 	requests   int             // HTTP requests sent
 	answers    map[string]int  // "202", "503", "no answer: connection refused", …
-	unexpected []string        // answers no client should get
+	Unexpected []string        // answers no client should get
 }
 
 // postResult is one HTTP request of the load and what became of it.
-type postResult struct {
-	start, end time.Time
-	status     int // 0: no answer
-	err        error
-	eventIDs   []string
+type PostResult struct {
+	Start, End time.Time
+	Status     int // 0: no answer
+	Err        error
+	EventIDs   []string
 }
 
-func newLoadGen(prefix, widget string, targets ...*process) *loadGen {
-	return &loadGen{prefix: prefix, widget: widget, targets: targets, retry: true,
-		acked: map[string]bool{}, answers: map[string]int{}}
+func NewLoadGen(prefix, widget string, targets ...*Process) *LoadGen {
+	return &LoadGen{prefix: prefix, widget: widget, targets: targets, Retry: true,
+		Acked: map[string]bool{}, answers: map[string]int{}}
 }
 
 // newOrder makes up one order: 2 of 3 are ordered + answered 1 (lead
 // o~1), the rest ordered + failed 1 + answered 2 (leads o~1 and o~2).
-func (g *loadGen) newOrder() *genOrder {
-	o := &genOrder{id: fmt.Sprintf("%s-%06d", g.prefix, g.seq.Add(1)), leads: map[string][]string{}}
-	ord := ordered(o.id, g.widget, nil)
+func (g *LoadGen) NewOrder() *GenOrder {
+	o := &GenOrder{ID: fmt.Sprintf("%s-%06d", g.prefix, g.seq.Add(1)), Leads: map[string][]string{}}
+	ord := Ordered(o.ID, g.widget, nil)
 	if rand.IntN(3) < 2 {
-		ans := answered(o.id, g.widget, 1)
-		o.events = []event{ord, ans}
-		o.leads[o.id+"~1"] = []string{ord["event_id"].(string), ans["event_id"].(string)}
+		ans := Answered(o.ID, g.widget, 1)
+		o.Events = []Event{ord, ans}
+		o.Leads[o.ID+"~1"] = []string{ord["event_id"].(string), ans["event_id"].(string)}
 	} else {
-		f, ans := failed(o.id, g.widget, 1, "no_answer"), answered(o.id, g.widget, 2)
-		o.events = []event{ord, f, ans}
-		o.leads[o.id+"~1"] = []string{ord["event_id"].(string), f["event_id"].(string)}
-		o.leads[o.id+"~2"] = []string{ord["event_id"].(string), ans["event_id"].(string)}
+		f, ans := Failed(o.ID, g.widget, 1, "no_answer"), Answered(o.ID, g.widget, 2)
+		o.Events = []Event{ord, f, ans}
+		o.Leads[o.ID+"~1"] = []string{ord["event_id"].(string), f["event_id"].(string)}
+		o.Leads[o.ID+"~2"] = []string{ord["event_id"].(string), ans["event_id"].(string)}
 	}
-	g.mu.Lock()
-	g.orders = append(g.orders, o)
-	g.mu.Unlock()
+	g.Mu.Lock()
+	g.Orders = append(g.Orders, o)
+	g.Mu.Unlock()
 	return o
 }
 
 // nextBodies makes up the next piece of work: one order posted event by
 // event, one order in one batch, or 2–8 orders in one batch.
-func (g *loadGen) nextBodies() [][]event {
+func (g *LoadGen) nextBodies() [][]Event {
 	switch rand.IntN(3) {
 	case 0:
-		o := g.newOrder()
-		var out [][]event
-		for _, ev := range o.events {
-			out = append(out, []event{ev})
+		o := g.NewOrder()
+		var out [][]Event
+		for _, ev := range o.Events {
+			out = append(out, []Event{ev})
 		}
 		return out
 	case 1:
-		return [][]event{g.newOrder().events}
+		return [][]Event{g.NewOrder().Events}
 	default:
-		var batch []event
+		var batch []Event
 		for range 2 + rand.IntN(7) {
-			batch = append(batch, g.newOrder().events...)
+			batch = append(batch, g.NewOrder().Events...)
 		}
-		return [][]event{batch}
+		return [][]Event{batch}
 	}
 }
 
 // run posts until ctx ends; the request under way when it does is still
 // sent again until it gets its 202 or hard ends.
-func (g *loadGen) run(ctx, hard context.Context) {
+func (g *LoadGen) Run(ctx, hard context.Context) {
 	for ctx.Err() == nil {
 		for _, body := range g.nextBodies() {
-			if !g.post(ctx, hard, body) {
+			if !g.Post(ctx, hard, body) {
 				return
 			}
 		}
-		if g.pause[1] > 0 {
+		if g.Pause[1] > 0 {
 			select {
 			case <-ctx.Done():
-			case <-time.After(randBetween(g.pause[0], g.pause[1])):
+			case <-time.After(RandBetween(g.Pause[0], g.Pause[1])):
 			}
 		}
 	}
@@ -469,7 +469,7 @@ func (g *loadGen) run(ctx, hard context.Context) {
 // post sends one body until it gets 202 (true), or gives up (false): on an
 // answer that retrying cannot change, when hard ends, or at once when
 // g.retry is off.
-func (g *loadGen) post(ctx, hard context.Context, body []event) bool {
+func (g *LoadGen) Post(ctx, hard context.Context, body []Event) bool {
 	var payload []byte
 	if len(body) == 1 {
 		payload, _ = json.Marshal(body[0])
@@ -482,35 +482,35 @@ func (g *loadGen) post(ctx, hard context.Context, body []event) bool {
 	}
 	for {
 		target := g.targets[int(g.turn.Add(1))%len(g.targets)]
-		r := postResult{start: time.Now(), eventIDs: ids}
-		r.status, r.err = g.send(target, payload)
-		r.end = time.Now()
-		if g.observe != nil {
-			g.observe(r)
+		r := PostResult{Start: time.Now(), EventIDs: ids}
+		r.Status, r.Err = g.Send(target, payload)
+		r.End = time.Now()
+		if g.Observe != nil {
+			g.Observe(r)
 		}
-		g.mu.Lock()
+		g.Mu.Lock()
 		g.requests++
 		switch {
-		case r.err != nil:
-			g.answers["no answer: "+errorKind(r.err)]++
+		case r.Err != nil:
+			g.answers["no answer: "+ErrorKind(r.Err)]++
 		default:
-			g.answers[strconv.Itoa(r.status)]++
+			g.answers[strconv.Itoa(r.Status)]++
 		}
-		if r.status == http.StatusAccepted {
+		if r.Status == http.StatusAccepted {
 			for _, id := range ids {
-				g.acked[id] = true
+				g.Acked[id] = true
 			}
 		}
-		if r.status != 0 && r.status != http.StatusAccepted && r.status != http.StatusServiceUnavailable {
-			g.unexpected = append(g.unexpected, fmt.Sprintf("%s: %d", r.start.Format("15:04:05.000"), r.status))
+		if r.Status != 0 && r.Status != http.StatusAccepted && r.Status != http.StatusServiceUnavailable {
+			g.Unexpected = append(g.Unexpected, fmt.Sprintf("%s: %d", r.Start.Format("15:04:05.000"), r.Status))
 		}
-		g.mu.Unlock()
+		g.Mu.Unlock()
 		switch {
-		case r.status == http.StatusAccepted:
+		case r.Status == http.StatusAccepted:
 			return true
-		case !g.retry || hard.Err() != nil:
+		case !g.Retry || hard.Err() != nil:
 			return false
-		case r.status != 0 && r.status != http.StatusServiceUnavailable && r.status < 500:
+		case r.Status != 0 && r.Status != http.StatusServiceUnavailable && r.Status < 500:
 			return false
 		}
 		select {
@@ -521,12 +521,12 @@ func (g *loadGen) post(ctx, hard context.Context, body []event) bool {
 	}
 }
 
-func (g *loadGen) send(target *process, payload []byte) (int, error) {
-	if g.client == nil {
-		status, _, err := target.send(http.MethodPost, "/v1/events", "application/json", payload)
+func (g *LoadGen) Send(target *Process, payload []byte) (int, error) {
+	if g.Client == nil {
+		status, _, err := target.Send(http.MethodPost, "/v1/events", "application/json", payload)
 		return status, err
 	}
-	resp, err := g.client.Post(target.url("/v1/events"), "application/json", strings.NewReader(string(payload)))
+	resp, err := g.Client.Post(target.URL("/v1/events"), "application/json", strings.NewReader(string(payload)))
 	if err != nil {
 		return 0, err
 	}
@@ -540,7 +540,7 @@ func (g *loadGen) send(target *process, payload []byte) (int, error) {
 }
 
 // errorKind names a client error: refused, reset, EOF, timeout, other.
-func errorKind(err error) string {
+func ErrorKind(err error) string {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused"
@@ -557,38 +557,38 @@ func errorKind(err error) string {
 }
 
 // waitAccepted waits until n more of the load's requests got 202.
-func (g *loadGen) waitAccepted(t *testing.T, n int) {
+func (g *LoadGen) WaitAccepted(t *testing.T, n int) {
 	t.Helper()
 	accepted := func() int {
-		g.mu.Lock()
-		defer g.mu.Unlock()
+		g.Mu.Lock()
+		defer g.Mu.Unlock()
 		return g.answers[strconv.Itoa(http.StatusAccepted)]
 	}
 	want := accepted() + n
-	waitUntil(t, waitLimit, fmt.Sprintf("%d more requests of the load answered 202", n), func() (bool, string) {
-		return accepted() >= want, g.summary()
+	WaitUntil(t, WaitLimit, fmt.Sprintf("%d more requests of the load answered 202", n), func() (bool, string) {
+		return accepted() >= want, g.Summary()
 	})
 }
 
 // ackedIDs lists the event ids acknowledged with 202.
-func (g *loadGen) ackedIDs() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := make([]string, 0, len(g.acked))
-	for id := range g.acked {
+func (g *LoadGen) AckedIDs() []string {
+	g.Mu.Lock()
+	defer g.Mu.Unlock()
+	out := make([]string, 0, len(g.Acked))
+	for id := range g.Acked {
 		out = append(out, id)
 	}
 	return out
 }
 
 // expectedLeads lists the keys whose qualifying events were all acknowledged.
-func (g *loadGen) expectedLeads() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+func (g *LoadGen) expectedLeads() []string {
+	g.Mu.Lock()
+	defer g.Mu.Unlock()
 	var out []string
-	for _, o := range g.orders {
-		for key, needs := range o.leads {
-			if !slices.ContainsFunc(needs, func(id string) bool { return !g.acked[id] }) {
+	for _, o := range g.Orders {
+		for key, needs := range o.Leads {
+			if !slices.ContainsFunc(needs, func(id string) bool { return !g.Acked[id] }) {
 				out = append(out, key)
 			}
 		}
@@ -596,9 +596,9 @@ func (g *loadGen) expectedLeads() []string {
 	return out
 }
 
-func (g *loadGen) summary() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+func (g *LoadGen) Summary() string {
+	g.Mu.Lock()
+	defer g.Mu.Unlock()
 	keys := make([]string, 0, len(g.answers))
 	for k := range g.answers {
 		keys = append(keys, k)
@@ -608,33 +608,33 @@ func (g *loadGen) summary() string {
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s×%d", k, g.answers[k]))
 	}
-	return fmt.Sprintf("%d orders, %d requests (%s)", len(g.orders), g.requests, strings.Join(parts, ", "))
+	return fmt.Sprintf("%d orders, %d requests (%s)", len(g.Orders), g.requests, strings.Join(parts, ", "))
 }
 
 // --- the checks ---
 
 // deliveryReport is what checkDelivered counted.
 type deliveryReport struct {
-	acked, found       int // events acknowledged with 202; of them in the log
+	Acked, found       int // events acknowledged with 202; of them in the log
 	logged, projected  int // call events in the log; folded by the projection
-	expected, implied  int // leads qualified for by acknowledged / by logged events
-	delivered          int // leads delivered (decisions with status delivered)
-	requests, accepted int // Calltouch requests; answered 2xx
-	doubles            int // keys Calltouch accepted more than once
+	Expected, Implied  int // leads qualified for by acknowledged / by logged events
+	Delivered          int // leads delivered (decisions with status delivered)
+	Requests, Accepted int // Calltouch requests; answered 2xx
+	Doubles            int // keys Calltouch accepted more than once
 	// windows: for each double send, how long before the SIGKILL Calltouch
 	// had accepted the request whose answer was never recorded.
-	windows []time.Duration
+	Windows []time.Duration
 }
 
 func (r deliveryReport) String() string {
 	return fmt.Sprintf("events acknowledged %d, found in the log %d (call events logged %d, projected %d); "+
 		"leads expected %d (qualified by logged events %d), delivered %d; Calltouch requests %d, accepted %d, double sends %d",
-		r.acked, r.found, r.logged, r.projected, r.expected, r.implied, r.delivered, r.requests, r.accepted, r.doubles) +
-		windowsText(r.windows)
+		r.Acked, r.found, r.logged, r.projected, r.Expected, r.Implied, r.Delivered, r.Requests, r.Accepted, r.Doubles) +
+		WindowsText(r.Windows)
 }
 
 // windowsText describes the accepted-to-kill gaps of the double sends.
-func windowsText(w []time.Duration) string {
+func WindowsText(w []time.Duration) string {
 	if len(w) == 0 {
 		return ""
 	}
@@ -646,11 +646,11 @@ func windowsText(w []time.Duration) string {
 // event of the log folded once, every lead the logged events qualify for
 // delivered (waiting up to limit), no other lead decided or sent, and
 // every key accepted once by fake save for double sends a kill explains.
-func checkDelivered(t *testing.T, db *sql.DB, g *loadGen, fake *calltouchfake.Server, kills []kill, limit time.Duration) deliveryReport {
+func CheckDelivered(t *testing.T, db *sql.DB, g *LoadGen, fake *calltouchfake.Server, kills []Kill, limit time.Duration) deliveryReport {
 	t.Helper()
 	var r deliveryReport
-	acked := g.ackedIDs()
-	r.acked = len(acked)
+	acked := g.AckedIDs()
+	r.Acked = len(acked)
 	found := map[string]bool{}
 	rows, err := db.Query(`SELECT uuid FROM ctj_log WHERE uuid = ANY($1)`, pq.Array(acked))
 	if err != nil {
@@ -709,9 +709,9 @@ func checkDelivered(t *testing.T, db *sql.DB, g *loadGen, fake *calltouchfake.Se
 			}
 		}
 	}
-	r.implied = len(implied)
+	r.Implied = len(implied)
 	expected := g.expectedLeads()
-	r.expected = len(expected)
+	r.Expected = len(expected)
 	for _, key := range expected {
 		if !implied[key] {
 			t.Errorf("lead %s: its events were acknowledged but are not all in the log", key)
@@ -719,17 +719,17 @@ func checkDelivered(t *testing.T, db *sql.DB, g *loadGen, fake *calltouchfake.Se
 	}
 
 	delivered := func() (int, string) {
-		n := queryInt(t, db, `SELECT count(*) FROM ctj_decisions WHERE status = 'delivered'`)
-		pending := queryInt(t, db, `SELECT count(*) FROM ctj_deliveries WHERE status = 'pending'`)
-		projected := queryInt(t, db, `SELECT count(*) FROM ctj_order_events`)
+		n := QueryInt(t, db, `SELECT count(*) FROM ctj_decisions WHERE status = 'delivered'`)
+		pending := QueryInt(t, db, `SELECT count(*) FROM ctj_deliveries WHERE status = 'pending'`)
+		projected := QueryInt(t, db, `SELECT count(*) FROM ctj_order_events`)
 		return n, fmt.Sprintf("%d of %d leads delivered, %d pending in the queue, %d of %d call events projected",
 			n, len(implied), pending, projected, r.logged)
 	}
-	waitUntil(t, limit, "every lead delivered", func() (bool, string) {
+	WaitUntil(t, limit, "every lead delivered", func() (bool, string) {
 		n, state := delivered()
 		return n >= len(implied), state
 	})
-	r.projected = queryInt(t, db, `SELECT count(*) FROM ctj_order_events`)
+	r.projected = QueryInt(t, db, `SELECT count(*) FROM ctj_order_events`)
 	if r.projected != r.logged {
 		t.Errorf("the projection folded %d call events, the log holds %d", r.projected, r.logged)
 	}
@@ -746,7 +746,7 @@ func checkDelivered(t *testing.T, db *sql.DB, g *loadGen, fake *calltouchfake.Se
 		}
 		decided[key] = true
 		if status == "delivered" {
-			r.delivered++
+			r.Delivered++
 		}
 		if !implied[key] {
 			t.Errorf("lead %s was decided but the logged events do not qualify for it", key)
@@ -760,28 +760,28 @@ func checkDelivered(t *testing.T, db *sql.DB, g *loadGen, fake *calltouchfake.Se
 			t.Errorf("lead %s: no send decision", key)
 		}
 	}
-	if n := queryInt(t, db, `SELECT count(*) FROM ctj_poison`); n != 0 {
+	if n := QueryInt(t, db, `SELECT count(*) FROM ctj_poison`); n != 0 {
 		t.Errorf("%d log records went to the poison table", n)
 	}
 
-	time.Sleep(settle)
-	perKey := requestsPerKey(fake.Requests())
+	time.Sleep(Settle)
+	perKey := RequestsPerKey(fake.Requests())
 	for key, k := range perKey {
-		r.requests += k.requests
-		r.accepted += len(k.accepted)
+		r.Requests += k.Requests
+		r.Accepted += len(k.Accepted)
 		if !implied[key] {
-			t.Errorf("Calltouch got %d requests for %s, a key no logged event qualifies for", k.requests, key)
+			t.Errorf("Calltouch got %d requests for %s, a key no logged event qualifies for", k.Requests, key)
 		}
 	}
 	for key := range implied {
-		if k := perKey[key]; k == nil || len(k.accepted) == 0 {
+		if k := perKey[key]; k == nil || len(k.Accepted) == 0 {
 			t.Errorf("lead %s: Calltouch never accepted it", key)
 		}
 	}
 	var unexplained []string
-	r.doubles, unexplained, r.windows = doubleSends(perKey, kills)
+	r.Doubles, unexplained, r.Windows = DoubleSends(perKey, kills)
 	for _, u := range unexplained {
-		t.Errorf("double send outside the crash window (no SIGKILL of the serve that sent the first acceptance within %s after it): %s", crashWindow, u)
+		t.Errorf("double send outside the crash window (no SIGKILL of the serve that sent the first acceptance within %s after it): %s", CrashWindow, u)
 	}
 	return r
 }
@@ -790,7 +790,7 @@ func checkDelivered(t *testing.T, db *sql.DB, g *loadGen, fake *calltouchfake.Se
 // record transaction began (the log row's created_at is its transaction's
 // start): the larger part of the double-send window, which lasts until
 // that transaction commits.
-func recordDelays(t *testing.T, db *sql.DB) string {
+func RecordDelays(t *testing.T, db *sql.DB) string {
 	t.Helper()
 	var p50, p90, p100 sql.NullFloat64
 	var n int

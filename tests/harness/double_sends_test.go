@@ -1,4 +1,4 @@
-package tests
+package harness
 
 import (
 	"testing"
@@ -12,23 +12,23 @@ func TestDoubleSends_ForgivesOnlyTheKilledServesRecentAcceptance(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	killed := kill{at: at(0), ports: map[int]bool{40001: true}}
+	killed := Kill{At: at(0), Ports: map[int]bool{40001: true}}
 	tests := []struct {
 		name      string
-		accepted  []acceptance
+		accepted  []Acceptance
 		forgiven  bool
 		wantGapMS int64
 	}{
-		{"the killed serve's, just before the kill", []acceptance{{at(-300 * time.Millisecond), 40001}, {at(9 * time.Second), 40002}}, true, 300},
-		{"stamped a moment after the kill (the fake's skew)", []acceptance{{at(200 * time.Millisecond), 40001}, {at(9 * time.Second), 40002}}, true, -200},
-		{"another serve's connection", []acceptance{{at(-300 * time.Millisecond), 40009}, {at(9 * time.Second), 40002}}, false, 0},
-		{"longer before the kill than the window", []acceptance{{at(-crashWindow - time.Millisecond), 40001}, {at(9 * time.Second), 40002}}, false, 0},
-		{"both before the kill", []acceptance{{at(-300 * time.Millisecond), 40001}, {at(-100 * time.Millisecond), 40002}}, false, 0},
+		{"the killed serve's, just before the kill", []Acceptance{{at(-300 * time.Millisecond), 40001}, {at(9 * time.Second), 40002}}, true, 300},
+		{"stamped a moment after the kill (the fake's skew)", []Acceptance{{at(200 * time.Millisecond), 40001}, {at(9 * time.Second), 40002}}, true, -200},
+		{"another serve's connection", []Acceptance{{at(-300 * time.Millisecond), 40009}, {at(9 * time.Second), 40002}}, false, 0},
+		{"longer before the kill than the window", []Acceptance{{at(-CrashWindow - time.Millisecond), 40001}, {at(9 * time.Second), 40002}}, false, 0},
+		{"both before the kill", []Acceptance{{at(-300 * time.Millisecond), 40001}, {at(-100 * time.Millisecond), 40002}}, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			perKey := map[string]*keyRequests{"o~1": {requests: 2, accepted: tt.accepted}}
-			doubles, unexplained, windows := doubleSends(perKey, []kill{killed})
+			perKey := map[string]*KeyRequests{"o~1": {Requests: 2, Accepted: tt.accepted}}
+			doubles, unexplained, windows := DoubleSends(perKey, []Kill{killed})
 			if doubles != 1 {
 				t.Errorf("doubles = %d, want 1", doubles)
 			}
