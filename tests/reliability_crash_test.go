@@ -51,7 +51,7 @@ func runLoad(g *harness.LoadGen, clients int, hardLimit time.Duration) (stop fun
 // afterwards, and every lead those events qualify for is decided and
 // delivered; Calltouch accepts each key once, save for the crash window
 // of docs/calltouch.md (a double send needs a kill of the serve that sent the
-// first acceptance, at most crashWindow after it).
+// first acceptance, at most CrashWindow after it).
 func TestReliability_NothingAcceptedIsLost(t *testing.T) {
 	// The lease is 2×CTJ_CALLTOUCH_TIMEOUT+5s: a killed serve's claims
 	// lapse after 7 s.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"sync"
@@ -28,10 +29,10 @@ const (
 	AMQPURL = "amqp://guest:guest@127.0.0.1:5672/"
 )
 
-// testBroker is one broker as a test sees it.
+// TestBroker is one broker as a test sees it.
 type TestBroker interface {
 	Source() string            // as in ctj_ingest_messages_total: nats or amqp
-	Env(env map[string]string) // an engineOption: serve consumes it
+	Env(env map[string]string) // an Option: serve consumes it
 	Publish(t *testing.T, body []byte)
 	Rejects(t *testing.T, n int) []rejected
 }
@@ -42,7 +43,7 @@ type rejected struct {
 	Reason string // its reason_poisoned
 }
 
-// bodyOf is a POST /v1/events body: one envelope alone, else an array.
+// BodyOf is a POST /v1/events body: one envelope alone, else an array.
 func BodyOf(t *testing.T, events ...Event) []byte {
 	if len(events) == 1 {
 		return MustJSON(t, events[0])
@@ -59,7 +60,7 @@ type natsBroker struct {
 	JS                               natsgo.JetStreamContext
 }
 
-// newNATS names the test's stream and subjects; serve creates the stream,
+// NewNATS names the test's stream and subjects; serve creates the stream,
 // which is deleted, with its consumers, when the test ends.
 func NewNATS(t *testing.T) *natsBroker {
 	t.Helper()
@@ -103,7 +104,7 @@ func (n *natsBroker) Env(env map[string]string) {
 	env["CTJ_NATS_DURABLE"] = n.Durable
 }
 
-// publish returns once the stream has stored the message.
+// Publish returns once the stream has stored the message.
 func (n *natsBroker) Publish(t *testing.T, body []byte) {
 	t.Helper()
 	if _, err := n.JS.Publish(n.Subject, body); err != nil {
@@ -137,7 +138,7 @@ type amqpBroker struct {
 	ch            *amqp091.Channel
 }
 
-// newAMQP declares the test's queues as serve does (so that messages
+// NewAMQP declares the test's queues as serve does (so that messages
 // published before serve starts are kept), and deletes them when it ends.
 func NewAMQP(t *testing.T) *amqpBroker {
 	t.Helper()
@@ -178,7 +179,7 @@ func (a *amqpBroker) Env(env map[string]string) {
 	env["CTJ_AMQP_REJECT_QUEUE"] = a.Reject
 }
 
-// publish returns once RabbitMQ has confirmed the message.
+// Publish returns once RabbitMQ has confirmed the message.
 func (a *amqpBroker) Publish(t *testing.T, body []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), WaitLimit)
@@ -210,7 +211,7 @@ func (a *amqpBroker) Rejects(t *testing.T, count int) []rejected {
 	return out
 }
 
-// waiting is how many messages a queue holds ready.
+// Waiting is how many messages a queue holds ready.
 func (a *amqpBroker) Waiting(t *testing.T, queue string) int {
 	t.Helper()
 	q, err := a.ch.QueueDeclarePassive(queue, true, false, false, false, nil)
@@ -222,7 +223,7 @@ func (a *amqpBroker) Waiting(t *testing.T, queue string) int {
 
 // --- counts ---
 
-// ingested is ctj_ingest_messages_total of one source and result in p.
+// Ingested is ctj_ingest_messages_total of one source and result in p.
 func (p *Process) Ingested(t *testing.T, source, result string) int {
 	t.Helper()
 	m, err := p.Metrics()
@@ -232,7 +233,7 @@ func (p *Process) Ingested(t *testing.T, source, result string) int {
 	return int(m[fmt.Sprintf(`ctj_ingest_messages_total{result=%q,source=%q}`, result, source)])
 }
 
-// waitIngested waits until p counted n messages of source with result.
+// WaitIngested waits until p counted n messages of source with result.
 func (e *Engine) WaitIngested(source, result string, n int) {
 	e.T.Helper()
 	WaitUntil(e.T, 2*WaitLimit, fmt.Sprintf("%d %s messages from %s", n, result, source), func() (bool, string) {
@@ -241,7 +242,7 @@ func (e *Engine) WaitIngested(source, result string, n int) {
 	})
 }
 
-// leadsDelivered waits up to limit until n leads of the engine's database
+// LeadsDelivered waits up to limit until n leads of the engine's database
 // are delivered.
 func (e *Engine) LeadsDelivered(n int, limit time.Duration) {
 	e.T.Helper()
@@ -266,7 +267,7 @@ type tcpProxy struct {
 	conns []net.Conn
 }
 
-// newProxy listens on a free port, down, until the test ends.
+// NewProxy listens on a free port, down, until the test ends.
 func NewProxy(t *testing.T, target string) *tcpProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -313,7 +314,7 @@ func (p *tcpProxy) forward(c net.Conn) {
 	c.Close()
 }
 
-// setUp lets connections through, or ends them all and refuses more.
+// SetUp lets connections through, or ends them all and refuses more.
 func (p *tcpProxy) SetUp(up bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -328,9 +329,9 @@ func (p *tcpProxy) SetUp(up bool) {
 
 // --- serve as it starts ---
 
-// launchUnready starts serve on a fresh database and fake Calltouch, as
-// startEngine does, without waiting for it to be ready: waitReady waits
-// until /readyz answers 200, or says why it did not within waitLimit.
+// StartUnready starts serve on a fresh database and fake Calltouch, as
+// Start does, without waiting for it to be ready: waitReady waits
+// until /readyz answers 200, or says why it did not within WaitLimit.
 func StartUnready(t *testing.T, opts ...Option) (e *Engine, waitReady func() error) {
 	t.Helper()
 	p := &Process{Env: DefaultEnv(opts...), Client: NewClient(), Stderr: &SyncBuffer{}}
@@ -362,7 +363,7 @@ func StartUnready(t *testing.T, opts ...Option) (e *Engine, waitReady func() err
 	return e, waitReady
 }
 
-// runServe runs a serve of its own on e's database with extra settings
+// RunServe runs a serve of its own on e's database with extra settings
 // (name, value pairs) until it exits, and returns its exit code and what
 // it wrote.
 func (e *Engine) RunServe(settings ...string) (code int, output string) {
@@ -384,4 +385,30 @@ func (e *Engine) RunServe(settings ...string) (code int, output string) {
 		e.T.Fatalf("serve with %v did not exit by itself (%v):\n%s", settings, err, out)
 	}
 	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// Connected is ctj_broker_connected of a source.
+func (p *Process) Connected(t *testing.T, source string) float64 {
+	t.Helper()
+	m, err := p.Metrics()
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	v, ok := m[`ctj_broker_connected{source="`+source+`"}`]
+	if !ok {
+		t.Fatalf("no ctj_broker_connected for %s", source)
+	}
+	return v
+}
+
+// BrokerStatus is a source's entry in GET /v1/status.
+func (e *Engine) BrokerStatus(source string) map[string]any {
+	e.T.Helper()
+	status, st := e.DoJSON(http.MethodGet, "/v1/status", nil)
+	brokers, _ := st["brokers"].(map[string]any)
+	if status != http.StatusOK || brokers == nil {
+		e.T.Fatalf("GET /v1/status: %d %v", status, st)
+	}
+	entry, _ := brokers[source].(map[string]any)
+	return entry
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // A key accepted twice is forgiven only when the serve whose connection
-// carried the first acceptance was SIGKILLed within crashWindow after it,
+// carried the first acceptance was SIGKILLed within CrashWindow after it,
 // and the second acceptance came after that kill.
 func TestDoubleSends_ForgivesOnlyTheKilledServesRecentAcceptance(t *testing.T) {
 	t.Parallel()
