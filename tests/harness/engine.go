@@ -2,16 +2,15 @@ package harness
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -55,8 +54,7 @@ type Process struct {
 
 	mu      sync.Mutex
 	addr    string
-	proc    *exec.Cmd
-	exited  chan struct{}
+	serve   *Serve // nil when none runs
 	Stderr  *SyncBuffer
 	bodies  bytes.Buffer // every response body the tests received
 	logsAll bytes.Buffer // stderr of every serve run, restarts included
@@ -278,99 +276,66 @@ func (p *Process) Start() error {
 }
 
 func (p *Process) startOnce() error {
-	cmd := exec.Command(Binary, "serve")
-	cmd.Env = p.Environ()
 	stderr := &SyncBuffer{}
-	cmd.Stdout = stderr
-	cmd.Stderr = stderr
-	setProcAttr(cmd)
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	p.mu.Lock()
-	p.proc, p.exited, p.Stderr = cmd, exited, stderr
+	p.Stderr = stderr
 	p.mu.Unlock()
-
-	deadline := time.Now().Add(WaitLimit)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			p.collectLogs()
-			return fmt.Errorf("serve exited with %v before it was ready: %s", cmd.ProcessState, stderr)
-		default:
-		}
-		resp, err := p.Client.Get(p.URL("/readyz"))
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
+	s, err := StartServe(context.Background(), ServeConfig{
+		Binary: Binary, Env: p.Environ(), Addr: p.address(), Output: stderr, Ready: WaitLimit, Client: p.Client,
+	})
+	if err != nil {
+		p.collectLogs()
+		return fmt.Errorf("%w; stderr:\n%s", err, stderr)
 	}
-	p.kill()
-	return fmt.Errorf("GET /readyz was not 200 within %s; stderr:\n%s", WaitLimit, p.Logs())
+	p.mu.Lock()
+	p.serve = s
+	p.mu.Unlock()
+	return nil
+}
+
+// address is serve's CTJ_HTTP_ADDR.
+func (p *Process) address() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.addr
 }
 
 // Environ is the process environment for serve and the CLI: this
 // process's, without any CTJ_ setting, plus the engine's.
 func (p *Process) Environ() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CTJ_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
-			env = append(env, kv)
-		}
-	}
 	vars := maps.Clone(p.Env)
 	vars["DATABASE_URL"] = p.DBURL
-	p.mu.Lock()
-	vars["CTJ_HTTP_ADDR"] = p.addr
-	p.mu.Unlock()
-	for k, v := range vars {
-		if v != "" {
-			env = append(env, k+"="+v)
-		}
-	}
-	return env
+	vars["CTJ_HTTP_ADDR"] = p.address()
+	return Environ(vars)
 }
 
 // Stop sends SIGTERM and requires a clean exit within 20 s.
 func (p *Process) Stop() error {
-	p.mu.Lock()
-	cmd, exited := p.proc, p.exited
-	p.proc = nil
-	p.mu.Unlock()
-	if cmd == nil {
+	s := p.take()
+	if s == nil {
 		return nil
 	}
 	defer p.collectLogs()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return fmt.Errorf("SIGTERM to serve: %w", err)
+	code, _, err := s.Terminate(20 * time.Second)
+	if err == nil && code != 0 {
+		err = fmt.Errorf("serve exited with code %d after SIGTERM, want 0", code)
 	}
-	select {
-	case <-exited:
-		if code := cmd.ProcessState.ExitCode(); code != 0 {
-			return fmt.Errorf("serve exited with code %d after SIGTERM, want 0", code)
-		}
-		return nil
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-		return errors.New("serve did not exit within 20 s of SIGTERM")
-	}
+	return err
 }
 
-// kill ends serve at once (a failed start).
-func (p *Process) kill() {
+// take hands over the running serve, if any, to the one stopping it.
+func (p *Process) take() *Serve {
 	p.mu.Lock()
-	cmd, exited := p.proc, p.exited
-	p.proc = nil
-	p.mu.Unlock()
-	if cmd != nil {
-		_ = cmd.Process.Kill()
-		<-exited
+	defer p.mu.Unlock()
+	s := p.serve
+	p.serve = nil
+	return s
+}
+
+// kill ends serve at once (a SIGKILL test).
+func (p *Process) kill() {
+	if s := p.take(); s != nil {
+		s.Kill()
 		p.collectLogs()
 	}
 }

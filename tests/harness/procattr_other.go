@@ -2,6 +2,9 @@
 
 package harness
 
-import "os/exec"
+import (
+	"os/exec"
+	"syscall"
+)
 
-func setProcAttr(*exec.Cmd) {}
+func setProcAttr(*exec.Cmd, syscall.Signal) {}

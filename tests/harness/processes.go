@@ -19,27 +19,18 @@ import (
 func (p *Process) PID() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.proc == nil {
+	if p.serve == nil {
 		return 0
 	}
-	return p.proc.Process.Pid
+	return p.serve.PID()
 }
 
 // Alive reports whether the serve started last is still running.
 func (p *Process) Alive() bool {
 	p.mu.Lock()
-	exited := p.exited
-	running := p.proc != nil
+	s := p.serve
 	p.mu.Unlock()
-	if !running {
-		return false
-	}
-	select {
-	case <-exited:
-		return false
-	default:
-		return true
-	}
+	return s != nil && !s.Ended()
 }
 
 // Kill is one SIGKILL of a serve: when it came, and the local ports of
@@ -79,26 +70,12 @@ func (e *Engine) SigKill() Kill {
 // Terminate sends SIGTERM and waits up to limit for serve to exit; it
 // returns the exit code and how long the exit took.
 func (p *Process) Terminate(limit time.Duration) (code int, took time.Duration, err error) {
-	p.mu.Lock()
-	cmd, exited := p.proc, p.exited
-	p.proc = nil
-	p.mu.Unlock()
-	if cmd == nil {
+	s := p.take()
+	if s == nil {
 		return 0, 0, errors.New("serve is not running")
 	}
 	defer p.collectLogs()
-	start := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return 0, 0, fmt.Errorf("SIGTERM to serve: %w", err)
-	}
-	select {
-	case <-exited:
-		return cmd.ProcessState.ExitCode(), time.Since(start), nil
-	case <-time.After(limit):
-		_ = cmd.Process.Kill()
-		<-exited
-		return -1, time.Since(start), fmt.Errorf("serve did not exit within %s of SIGTERM", limit)
-	}
+	return s.Terminate(limit)
 }
 
 // Serves starts n-1 more serve processes on e's database and fake

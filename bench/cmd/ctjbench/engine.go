@@ -2,45 +2,48 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"time"
+
+	"ctjournal/tests/harness"
 )
 
 // engine is one running `ctjournal serve`.
 type engine struct {
-	cmd     *exec.Cmd
+	*harness.Serve
 	base    string // http://127.0.0.1:port
 	debug   string // CTJ_DEBUG_ADDR when profiling
 	keepLog string // when profiling, where its log goes once it stops
 	logPath string
-	exited  chan struct{}
 }
 
 // engineEnv is the configuration every run of the binary gets: no Calltouch
 // rate limit, quick retries, a short Calltouch timeout (the delivery phase
 // holds requests at the fake until that timeout), and the fake's host
-// allowed.
+// allowed; extra settings (NAME=value) come on top.
 func engineEnv(databaseURL string, extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CTJ_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
-			env = append(env, kv)
-		}
+	vars := map[string]string{
+		"DATABASE_URL":                databaseURL,
+		"CTJ_CALLTOUCH_RPS":           "0",
+		"CTJ_RETRY_BASE":              "50ms",
+		"CTJ_RETRY_MAX":               "1s",
+		"CTJ_CALLTOUCH_TIMEOUT":       "2s",
+		"CTJ_CALLTOUCH_ALLOWED_HOSTS": "127.0.0.1",
 	}
-	env = append(env, "DATABASE_URL="+databaseURL,
-		"CTJ_CALLTOUCH_RPS=0", "CTJ_RETRY_BASE=50ms", "CTJ_RETRY_MAX=1s", "CTJ_CALLTOUCH_TIMEOUT=2s",
-		"CTJ_CALLTOUCH_ALLOWED_HOSTS=127.0.0.1")
-	return append(env, extra...)
+	for _, kv := range extra {
+		name, value, _ := strings.Cut(kv, "=")
+		vars[name] = value
+	}
+	return harness.Environ(vars)
 }
 
-// startEngine starts serve with settings (NAME=value) besides engineEnv's.
+// startEngine starts serve with settings (NAME=value) besides engineEnv's,
+// as the end-to-end tests do. It stops (SIGTERM) when this tool dies,
+// however it dies: a run killed with SIGKILL left its serve running.
 func startEngine(ctx context.Context, bin, databaseURL string, profiling bool, settings ...string) (*engine, error) {
 	port, err := freePort()
 	if err != nil {
@@ -61,69 +64,39 @@ func startEngine(ctx context.Context, bin, databaseURL string, profiling bool, s
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = engineEnv(databaseURL, append(extra, "CTJ_HTTP_ADDR="+addr)...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	endWithUs(cmd)
-	if err := cmd.Start(); err != nil {
+	s, err := harness.StartServe(ctx, harness.ServeConfig{
+		Binary:     bin,
+		Env:        engineEnv(databaseURL, append(extra, "CTJ_HTTP_ADDR="+addr)...),
+		Addr:       addr,
+		Output:     logFile,
+		Ready:      30 * time.Second,
+		OnOurDeath: syscall.SIGTERM,
+	})
+	if err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("start %s serve: %w", bin, err)
+		return nil, fmt.Errorf("ctjournal serve: %w: %s", err, logTail(logFile.Name()))
 	}
-	e := &engine{cmd: cmd, base: "http://" + addr, debug: debug, logPath: logFile.Name(), exited: make(chan struct{})}
-	go func() { cmd.Wait(); logFile.Close(); close(e.exited) }()
-	if err := e.waitReady(ctx, 30*time.Second); err != nil {
-		e.stop()
-		return nil, err
-	}
-	return e, nil
+	go func() { <-s.Exited; logFile.Close() }()
+	return &engine{Serve: s, base: "http://" + addr, debug: debug, logPath: logFile.Name()}, nil
 }
 
-func (e *engine) pid() int { return e.cmd.Process.Pid }
-
-func (e *engine) waitReady(ctx context.Context, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	client := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
-		select {
-		case <-e.exited:
-			return fmt.Errorf("ctjournal serve exited at start: %s", e.logTail())
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		resp, err := client.Get(e.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("ctjournal serve not ready after %s: %s", limit, e.logTail())
-}
+func (e *engine) pid() int { return e.PID() }
 
 // stop sends SIGTERM, waits for a clean stop (killing it after 30 s) and
 // returns its peak resident memory in MiB. A serve that had ended before
 // (crashed, or stopped by someone else) is an error, and its log is kept.
 func (e *engine) stop() (peakRSSMB float64, err error) {
-	select {
-	case <-e.exited:
+	if e.Ended() {
 		err = e.gone()
-	default:
-		_ = e.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-e.exited:
-		case <-time.After(30 * time.Second):
-			_ = e.cmd.Process.Kill()
-			<-e.exited
-			err = errors.New("ctjournal serve did not stop within 30 s of SIGTERM; killed")
-		}
+	} else {
+		_, _, err = e.Terminate(30 * time.Second)
+		<-e.Exited
 	}
-	if ru, ok := e.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	if ru, ok := e.Cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		peakRSSMB = float64(ru.Maxrss) / 1024 // KiB on Linux
 	}
-	if err == nil && !e.cmd.ProcessState.Success() {
-		err = fmt.Errorf("ctjournal serve ended with %s: %s", e.cmd.ProcessState, e.logTail())
+	if err == nil && !e.Cmd.ProcessState.Success() {
+		err = fmt.Errorf("ctjournal serve ended with %s: %s", e.Cmd.ProcessState, e.logTail())
 	}
 	switch {
 	case e.keepLog != "":
@@ -136,24 +109,25 @@ func (e *engine) stop() (peakRSSMB float64, err error) {
 
 // gone reports a serve that ended without being asked to; nil while it runs.
 func (e *engine) gone() error {
-	select {
-	case <-e.exited:
-		return fmt.Errorf("ctjournal serve (pid %d) ended by itself, with %s: %s", e.pid(), e.cmd.ProcessState, e.logTail())
-	default:
+	if !e.Ended() {
 		return nil
 	}
+	return fmt.Errorf("ctjournal serve (pid %d) ended by itself, with %s: %s", e.pid(), e.Cmd.ProcessState, e.logTail())
 }
 
 // logTail is the end of the engine's log, for error messages.
-func (e *engine) logTail() string {
-	b, err := os.ReadFile(e.logPath)
+func (e *engine) logTail() string { return logTail(e.logPath) }
+
+// logTail is the end of the log at path.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "(no log: " + err.Error() + ")"
 	}
 	if len(b) > 2000 {
 		b = b[len(b)-2000:]
 	}
-	return fmt.Sprintf("log %s ends with:\n%s", e.logPath, b)
+	return fmt.Sprintf("log %s ends with:\n%s", path, b)
 }
 
 func freePort() (int, error) {

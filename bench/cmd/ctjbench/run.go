@@ -99,10 +99,5 @@ func fatal(ctx context.Context, b *bench, err error) bool {
 	if ctx.Err() != nil || b.eng == nil {
 		return true
 	}
-	select {
-	case <-b.eng.exited:
-		return true
-	default:
-		return false
-	}
+	return b.eng.Ended()
 }
