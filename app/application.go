@@ -25,4 +25,8 @@ type AppQueries struct {
 	// ExplainWidget and SimulatePolicy read the read models only.
 	ExplainWidget  ExplainWidget
 	SimulatePolicy SimulatePolicy
+	// ListPolicyVersions and CountLeadsPerDay show a widget's history in
+	// the console.
+	ListPolicyVersions ListPolicyVersions
+	CountLeadsPerDay   CountLeadsPerDay
 }

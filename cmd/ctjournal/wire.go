@@ -61,6 +61,9 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 			ListLeads:      app.NewListLeads(queries),
 			ExplainWidget:  app.NewExplainWidget(postgres.NewWidgetSummaries(db)),
 			SimulatePolicy: app.NewSimulatePolicy(postgres.NewHistory(db)),
+
+			ListPolicyVersions: app.NewListPolicyVersions(postgres.NewPolicyVersions(db)),
+			CountLeadsPerDay:   app.NewCountLeadsPerDay(postgres.NewWidgetSummaries(db)),
 		},
 	}}, nil
 }
