@@ -20,6 +20,7 @@ import (
 	"ctjournal/adapters/postgres"
 	"ctjournal/app"
 	"ctjournal/domain"
+	"ctjournal/ports/console"
 	"ctjournal/ports/httpapi"
 )
 
@@ -78,6 +79,11 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
+	// The support console answers at /ui/, the API everywhere else.
+	routes := http.NewServeMux()
+	routes.Handle("/", httpServer.Handler)
+	routes.Handle("/ui/", console.Handler(s.app, console.Config{AdminToken: cfg.AdminToken, Log: log.With("part", "console")}))
+	httpServer.Handler = routes
 
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
