@@ -91,14 +91,8 @@ func runTests(m *testing.M) int {
 
 // buildBinary builds cmd/ctjournal from the module root.
 func buildBinary(out string) error {
-	root := ".."
-	if gomod, err := exec.Command("go", "env", "GOMOD").Output(); err == nil {
-		if path := strings.TrimSpace(string(gomod)); path != "" && path != os.DevNull {
-			root = filepath.Dir(path)
-		}
-	}
 	cmd := exec.Command("go", "build", "-o", out, "ctjournal/cmd/ctjournal")
-	cmd.Dir = root
+	cmd.Dir = moduleRoot()
 	if output, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%w\n%s", err, output)
 	}
