@@ -15,6 +15,8 @@ type Commands struct {
 	RedeliverLead RedeliverLead
 	// RebuildReadModels recreates the read models from the log.
 	RebuildReadModels RebuildReadModels
+	// RetryQuarantined applies records the projection set aside again.
+	RetryQuarantined RetryQuarantined
 }
 
 // AppQueries only read.
@@ -25,6 +27,10 @@ type AppQueries struct {
 	// ExplainWidget and SimulatePolicy read the read models only.
 	ExplainWidget  ExplainWidget
 	SimulatePolicy SimulatePolicy
+	// ListQuarantined lists the records the projection set aside; GetStatus
+	// reports its lag, the quarantine and the delivery queue.
+	ListQuarantined ListQuarantined
+	GetStatus       GetStatus
 	// ListPolicyVersions and CountLeadsPerDay show a widget's history in
 	// the console.
 	ListPolicyVersions ListPolicyVersions

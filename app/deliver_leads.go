@@ -30,6 +30,10 @@ type DeliveryConfig struct {
 	// instead, for a round to claim again, since once the lease lapses
 	// another process may claim and send it.
 	TryTimeout time.Duration
+	// AllowedHosts is checked again before each send: a lead whose server
+	// is no longer allowed fails without a request. The zero value allows
+	// nothing.
+	AllowedHosts domain.HostAllowlist
 }
 
 // DeliverLeads sends due leads to Calltouch, one try each, and records
@@ -104,6 +108,9 @@ func (h DeliverLeads) try(stop, ctx context.Context, cache *accessCache, lead Cl
 	if err != nil {
 		return errors.Join(fmt.Errorf("access for widget %s: %w", lead.WidgetID, err), h.queue.Release(ctx, h.cfg.Owner, lead.Key))
 	}
+	if err := h.cfg.AllowedHosts.Check(access.Policy.Server); err != nil {
+		return h.refuse(stop, ctx, lead, leaseEnd, err)
+	}
 	if err := h.limiter.Wait(stop, access.Policy.SiteID); err != nil || stop.Err() != nil ||
 		h.now().Add(h.cfg.TryTimeout).After(leaseEnd) {
 		return h.queue.Release(ctx, h.cfg.Owner, lead.Key)
@@ -115,11 +122,14 @@ func (h DeliverLeads) try(stop, ctx context.Context, cache *accessCache, lead Cl
 		Token:   access.Policy.Token,
 		Body:    lead.Payload.Form(),
 	})
+	// Calltouch may quote the token back; the log must never hold it.
 	tried := DeliveryTried{
 		Type: TypeDeliveryTried, Key: lead.Key, OrderID: lead.OrderID, WidgetID: lead.WidgetID,
-		Try: lead.Tries + 1, At: started, DurationMS: answer.Duration.Milliseconds(),
-		HTTPStatus: answer.Status, Response: answer.Response, Error: answer.Err,
-		RequestID: answer.RequestID, Outcome: domain.ClassifyTry(answer.Status),
+		Try: lead.Tries + 1, At: started, DurationMS: answer.Duration.Milliseconds(), HTTPStatus: answer.Status,
+		Response:  domain.MaskTokenIn(answer.Response, access.Policy.Token),
+		Error:     domain.MaskTokenIn(answer.Err, access.Policy.Token),
+		RequestID: domain.MaskTokenIn(answer.RequestID, access.Policy.Token),
+		Outcome:   domain.ClassifyTry(answer.Status),
 	}
 	next := started
 	if tried.Outcome == domain.Transient {
@@ -130,6 +140,26 @@ func (h DeliverLeads) try(stop, ctx context.Context, cache *accessCache, lead Cl
 	}
 	if err := h.record(stop, ctx, tried, next, leaseEnd); err != nil {
 		return fmt.Errorf("record try %d of %s: %w", tried.Try, lead.Key, err)
+	}
+	h.observe(tried)
+	return nil
+}
+
+// refuse fails a lead whose policy's server is not allowed, recording why
+// as a try that sent nothing.
+func (h DeliverLeads) refuse(stop, ctx context.Context, lead ClaimedLead, leaseEnd time.Time, why error) error {
+	msg := why.Error()
+	var fe *domain.FieldError
+	if errors.As(why, &fe) {
+		msg = fe.Message
+	}
+	tried := DeliveryTried{
+		Type: TypeDeliveryTried, Key: lead.Key, OrderID: lead.OrderID, WidgetID: lead.WidgetID,
+		Try: lead.Tries + 1, At: h.now(), Error: "not sent: the policy's server is not allowed: " + msg,
+		Outcome: domain.Refused,
+	}
+	if err := h.record(stop, ctx, tried, tried.At, leaseEnd); err != nil {
+		return fmt.Errorf("record refused try %d of %s: %w", tried.Try, lead.Key, err)
 	}
 	h.observe(tried)
 	return nil

@@ -143,3 +143,41 @@ type Queries interface {
 	Explain(ctx context.Context, orderID string) (OrderExplanation, error)
 	Leads(ctx context.Context, f LeadFilter) (LeadPage, error)
 }
+
+// QuarantinedRecord is a log record the projection set aside because it
+// could not apply it (contract.md, Quarantine).
+type QuarantinedRecord struct {
+	Position   int64
+	OrderID    string // the order the record names; empty when none can be read
+	Error      string // why it was set aside, on its last try
+	At         time.Time
+	RecordedAt time.Time // when the log recorded it
+	Payload    []byte
+}
+
+// ReapplyOutcome is what a quarantined record did when applied again.
+type ReapplyOutcome struct {
+	Position int64
+	Applied  bool
+	Error    string // why it stays aside, when not applied
+}
+
+// Quarantine keeps the log records the projection set aside.
+type Quarantine interface {
+	// Quarantined lists the records set aside in log order: every one, or
+	// those naming orderID when it is not empty.
+	Quarantined(ctx context.Context, orderID string) ([]QuarantinedRecord, error)
+	// Count is how many records are set aside.
+	Count(ctx context.Context) (int64, error)
+	// Reapply applies the records set aside at positions (every one when
+	// positions is empty) again through apply, in log order, with the
+	// projection held still meanwhile. One applied leaves the quarantine;
+	// one that fails stays aside with its new error. A position that is
+	// not set aside is an error and nothing is applied.
+	Reapply(ctx context.Context, positions []int64, apply func(ctx context.Context, rec LogRecord) error) ([]ReapplyOutcome, error)
+}
+
+// StatusReader reports the engine's state for operators (GET /v1/status).
+type StatusReader interface {
+	Status(ctx context.Context) (EngineStatus, error)
+}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -47,44 +48,60 @@ func (h ProjectRecord) Handle(ctx context.Context, rec LogRecord) error {
 	// Call events are most of the log: decoded once, as what they are.
 	e, callErr := domain.UnmarshalEvent(rec.Payload)
 	if callErr == nil && strings.HasPrefix(string(e.Type), "call.") {
+		if !knownCallType(e.Type) {
+			// Written by a newer version, or damaged: the rules know no such fact.
+			return &PermanentError{fmt.Errorf("record %d: unknown event type %q", rec.Position, e.Type)}
+		}
 		return h.callEvent(ctx, rec, e)
 	}
 	var head struct {
 		Type string `json:"type"`
 	}
 	if err := json.Unmarshal(rec.Payload, &head); err != nil {
-		return &PermanentError{fmt.Errorf("record %d: %w", rec.Position, err)}
+		if p := bytes.TrimSpace(rec.Payload); len(p) == 0 || p[0] != '{' {
+			return &PermanentError{fmt.Errorf("record %d: not a JSON object", rec.Position)}
+		}
+		return &PermanentError{fmt.Errorf("record %d: field type: must be a string", rec.Position)}
 	}
+	typ := head.Type
 	switch {
-	case strings.HasPrefix(head.Type, "call."):
+	case strings.HasPrefix(typ, "call."):
 		return &PermanentError{fmt.Errorf("record %d: %w", rec.Position, callErr)}
-	case head.Type == TypePolicyChanged:
+	case typ == TypePolicyChanged:
 		var c PolicyChanged
 		if err := decode(rec, &c); err != nil {
 			return err
 		}
 		return h.models.RecordPolicy(ctx, c, rec.Position, rec.RecordedAt)
-	case head.Type == TypeDeliveryTried:
+	case typ == TypeDeliveryTried:
 		var t DeliveryTried
 		if err := decode(rec, &t); err != nil {
 			return err
 		}
 		return h.models.RecordTry(ctx, t, rec.Position)
-	case head.Type == TypeLeadGivenUp:
+	case typ == TypeLeadGivenUp:
 		var g LeadGivenUp
 		if err := decode(rec, &g); err != nil {
 			return err
 		}
 		return h.models.RecordGiveUp(ctx, g, rec.Position)
-	case head.Type == TypeRedeliveryRequested:
+	case typ == TypeRedeliveryRequested:
 		var r RedeliveryRequested
 		if err := decode(rec, &r); err != nil {
 			return err
 		}
 		return h.models.RecordRedelivery(ctx, r, rec.Position)
 	default:
-		return &PermanentError{fmt.Errorf("record %d: unknown type %q", rec.Position, head.Type)}
+		return &PermanentError{fmt.Errorf("record %d: unknown type %q", rec.Position, typ)}
 	}
+}
+
+func knownCallType(t domain.EventType) bool {
+	switch t {
+	case domain.CallOrdered, domain.CallDialed, domain.CallAnswered, domain.CallFailed, domain.CallLastAttempt:
+		return true
+	}
+	return false
 }
 
 func decode(rec LogRecord, v any) error {

@@ -37,6 +37,9 @@ type RebuildRun interface {
 	SwapIn(ctx context.Context, apply func(ctx context.Context, models ReadModel, rec LogRecord) error) (int64, error)
 	// Discard drops the copy; the live models stay as they were.
 	Discard(ctx context.Context) error
+	// SetAside counts the records skipped so far because the live
+	// projection set them aside (and those SwapIn could not fold either).
+	SetAside() int64
 }
 
 // RebuildProgress hears how a rebuild advances: a progress bar on a
@@ -50,7 +53,7 @@ type RebuildProgress interface {
 // RebuildResult is what a finished rebuild did.
 type RebuildResult struct {
 	Events   int64         // log records folded
-	Skipped  int64         // records the projection can never apply (malformed)
+	Skipped  int64         // records set aside: the projection cannot apply them
 	Duration time.Duration //
 }
 
@@ -119,21 +122,22 @@ func (h RebuildReadModels) Handle(ctx context.Context, progress RebuildProgress)
 	}
 	progress.Stage("catching up with the live projection and swapping in")
 	n, err := run.SwapIn(ctx, func(ctx context.Context, models ReadModel, rec LogRecord) error {
-		return NewProjectRecord(models, discardOutbox{}).Handle(ctx, rec)
+		return applyRecord(ctx, NewProjectRecord(models, discardOutbox{}), rec)
 	})
 	if err != nil {
 		return res, fmt.Errorf("swap in: %w", err)
 	}
 	swapped = true
 	res.Events += n
+	res.Skipped += run.SetAside()
 	res.Duration = h.now().Sub(start)
 	return res, nil
 }
 
-// foldOne applies one record. A record the live projection could never
-// apply either (malformed: it went to the poison queue) is skipped alike.
+// foldOne applies one record. A record the live projection could not
+// apply either is set aside alike: skipped.
 func foldOne(ctx context.Context, project ProjectRecord, rec LogRecord, res *RebuildResult) error {
-	err := project.Handle(ctx, rec)
+	err := applyRecord(ctx, project, rec)
 	var permanent *PermanentError
 	switch {
 	case err == nil:
@@ -144,6 +148,17 @@ func foldOne(ctx context.Context, project ProjectRecord, rec LogRecord, res *Reb
 		return fmt.Errorf("fold record %d: %w", rec.Position, err)
 	}
 	return nil
+}
+
+// applyRecord is project.Handle with a panic turned into a PermanentError,
+// as the live projection sets aside a record whose fold panics.
+func applyRecord(ctx context.Context, project ProjectRecord, rec LogRecord) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PermanentError{Err: fmt.Errorf("record %d: panic: %v", rec.Position, r)}
+		}
+	}()
+	return project.Handle(ctx, rec)
 }
 
 // discardOutbox is the rebuild's outbox: leads decided "send" were queued

@@ -54,6 +54,7 @@ func (r *fakeRun) SwapIn(ctx context.Context, apply func(context.Context, app.Re
 	return int64(len(r.catchUp)), nil
 }
 func (r *fakeRun) Discard(context.Context) error { r.discards++; return nil }
+func (r *fakeRun) SetAside() int64               { return 0 }
 
 type fakeStore struct{ run *fakeRun }
 

@@ -104,7 +104,8 @@ func (p Policy) Validate() error {
 }
 
 // validServer accepts a bare host name or an http(s) base URL with a host
-// and nothing after its path (no credentials, query or fragment).
+// name or IP address and nothing after its path (no credentials, query or
+// fragment).
 func validServer(s string) bool {
 	if !strings.Contains(s, "://") {
 		return isHostName(s)
@@ -113,7 +114,11 @@ func validServer(s string) bool {
 		return false
 	}
 	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Hostname() != "" && u.User == nil
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
+		return false
+	}
+	_, isIP := ipAddress(u.Hostname())
+	return isIP || isHostName(u.Hostname())
 }
 
 // isHostName reports whether s is dot-separated labels of letters, digits
@@ -138,14 +143,4 @@ func (p Policy) BaseURL() string {
 		return strings.TrimRight(p.Server, "/")
 	}
 	return "https://" + p.Server
-}
-
-// MaskToken is how the API shows a token: "****" and its last 4 characters
-// when it has 12 or more, so a short one is not mostly given away.
-func MaskToken(token string) string {
-	r := []rune(token)
-	if len(r) < 12 {
-		return "****"
-	}
-	return "****" + string(r[len(r)-4:])
 }

@@ -89,9 +89,10 @@ func runTests(m *testing.M) int {
 	return code
 }
 
-// buildBinary builds cmd/ctjournal from the module root.
-func buildBinary(out string) error {
-	cmd := exec.Command("go", "build", "-o", out, "ctjournal/cmd/ctjournal")
+// buildBinary builds cmd/ctjournal from the module root; flags go to
+// go build.
+func buildBinary(out string, flags ...string) error {
+	cmd := exec.Command("go", append(append([]string{"build", "-o", out}, flags...), "ctjournal/cmd/ctjournal")...)
 	cmd.Dir = moduleRoot()
 	if output, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%w\n%s", err, output)
@@ -174,13 +175,15 @@ type process struct {
 }
 
 // defaultEnv is serve's environment in the tests: quick retries, no rate
-// limit, a short Calltouch timeout; opts change it.
+// limit, a short Calltouch timeout, the fake Calltouch's host allowed
+// besides Calltouch's own; opts change it.
 func defaultEnv(opts ...engineOption) map[string]string {
 	env := map[string]string{
-		"CTJ_RETRY_BASE":        "50ms",
-		"CTJ_RETRY_MAX":         "200ms",
-		"CTJ_CALLTOUCH_RPS":     "0",
-		"CTJ_CALLTOUCH_TIMEOUT": "2s",
+		"CTJ_RETRY_BASE":              "50ms",
+		"CTJ_RETRY_MAX":               "200ms",
+		"CTJ_CALLTOUCH_RPS":           "0",
+		"CTJ_CALLTOUCH_TIMEOUT":       "2s",
+		"CTJ_CALLTOUCH_ALLOWED_HOSTS": "127.0.0.1,*.calltouch.ru",
 	}
 	for _, o := range opts {
 		o(env)
@@ -256,7 +259,7 @@ func startEngine(t *testing.T, opts ...engineOption) *engine {
 	}
 	e := &engine{t: t, process: p}
 	t.Cleanup(func() {
-		if err := errors.Join(p.shutdown(), p.leakedToken(), p.serverErrorsSeen()); err != nil {
+		if err := errors.Join(p.shutdown(), p.leakedToken(), p.serverErrorsSeen(), p.openAPIViolations()); err != nil {
 			t.Error(err)
 		}
 		if t.Failed() {
@@ -298,7 +301,7 @@ func stopShared() error {
 	if shared.p == nil {
 		return nil
 	}
-	err := errors.Join(shared.p.shutdown(), shared.p.leakedToken(), shared.p.serverErrorsSeen())
+	err := errors.Join(shared.p.shutdown(), shared.p.leakedToken(), shared.p.serverErrorsSeen(), shared.p.openAPIViolations())
 	if err != nil {
 		err = fmt.Errorf("shared serve: %w\nstderr:\n%s", err, shared.p.logs())
 	}
@@ -322,7 +325,7 @@ func (e *engine) another(t *testing.T) *engine {
 		t.Fatalf("start a second ctjournal serve: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := errors.Join(o.stop(), o.serverErrorsSeen()); err != nil {
+		if err := errors.Join(o.stop(), o.serverErrorsSeen(), o.openAPIViolations()); err != nil {
 			t.Error(err)
 		}
 		if t.Failed() {
@@ -593,6 +596,7 @@ func (p *process) send(method, path, contentType string, body []byte, headers ..
 		return 0, nil, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
 	}
 	p.noteAnswer(method, path, resp.StatusCode, out)
+	p.checkAPI(req, body, resp, out)
 	return resp.StatusCode, out, nil
 }
 

@@ -434,7 +434,7 @@ func TestTokens(t *testing.T) {
 
 	t.Run("health and metrics need no token", func(t *testing.T) {
 		e := e.on(t)
-		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		for _, path := range []string{"/healthz", "/readyz", "/metrics", "/openapi.yaml"} {
 			if status, body := e.do(http.MethodGet, path, "", nil); status != http.StatusOK {
 				t.Errorf("GET %s without a token: %d %s, want 200", path, status, body)
 			}

@@ -354,6 +354,15 @@ func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
 		detected[name] = time.Since(stuck).Round(100 * time.Millisecond)
 		_, body := e.readyz()
 		t.Logf("%s serve: stall reported %s after the transaction began: /readyz 503 %s", name, detected[name], body)
+		// The stuck session's SQL text is its own: shown nowhere.
+		if strings.Contains(body, "txid_current") || strings.Contains(e.logs(), "txid_current") {
+			t.Errorf("%s serve: /readyz or the log shows the stuck session's SQL text: %s", name, body)
+		}
+		status, st := e.doJSON(http.MethodGet, "/v1/status", nil)
+		if p, _ := st["projection"].(map[string]any); status != http.StatusOK || p["held_back_by"] == nil ||
+			strings.Contains(fmt.Sprint(st), "txid_current") {
+			t.Errorf("%s serve: GET /v1/status %d %v, want the holder named without its SQL text", name, status, st)
+		}
 	}
 
 	deliveredDuring := map[string]int{}

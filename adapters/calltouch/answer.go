@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"ctjournal/app"
+	"ctjournal/domain"
 )
 
 const (
@@ -20,13 +21,15 @@ const (
 )
 
 // readAnswer reads an HTTP answer; now is when its headers arrived.
-func readAnswer(resp *http.Response, now time.Time) app.CalltouchAnswer {
+// token is masked in the whole body before the excerpt is cut from it, so
+// that no head of the token is left at the cut.
+func readAnswer(resp *http.Response, now time.Time, token string) app.CalltouchAnswer {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	// Empty what is left, within reason, so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
 	answer := app.CalltouchAnswer{
 		Status:     resp.StatusCode,
-		Response:   excerpt(body),
+		Response:   excerpt(domain.MaskTokenIn(string(body), token)),
 		RequestID:  requestID(body),
 		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), now),
 	}
@@ -38,8 +41,8 @@ func readAnswer(resp *http.Response, now time.Time) app.CalltouchAnswer {
 
 // excerpt is the body's first maxExcerpt bytes, cut on a rune boundary and
 // with invalid UTF-8 replaced, so that the log can store it as text.
-func excerpt(body []byte) string {
-	s := strings.ToValidUTF8(string(body), "\uFFFD")
+func excerpt(body string) string {
+	s := strings.ToValidUTF8(body, "\uFFFD")
 	if len(s) <= maxExcerpt {
 		return s
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ctjournal/app"
+	"ctjournal/domain"
 )
 
 const contentType = "application/x-www-form-urlencoded; charset=utf-8"
@@ -53,9 +54,7 @@ func (c *Client) Register(ctx context.Context, req app.CalltouchRequest) app.Cal
 	answer := c.register(ctx, req)
 	answer.Duration = time.Since(start)
 	// Error texts quote URLs and server words; the token must not ride along.
-	if req.Token != "" {
-		answer.Err = strings.ReplaceAll(answer.Err, req.Token, "[token]")
-	}
+	answer.Err = domain.MaskTokenIn(answer.Err, req.Token)
 	return answer
 }
 
@@ -74,5 +73,5 @@ func (c *Client) register(ctx context.Context, req app.CalltouchRequest) app.Cal
 		return app.CalltouchAnswer{Err: err.Error()}
 	}
 	defer resp.Body.Close()
-	return readAnswer(resp, time.Now())
+	return readAnswer(resp, time.Now(), req.Token)
 }

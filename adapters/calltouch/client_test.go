@@ -206,3 +206,29 @@ func TestRegister_ResponseExcerptIsOneKiB(t *testing.T) {
 		})
 	}
 }
+
+func TestRegister_TokenQuotedBackIsMasked(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+	}{
+		{"as it is", `{"error":"bad token ` + token + `"}`},
+		{"JSON-escaped", `{"error":"bad token \u0073\u0033cr3t-T0KEN"}`},
+		{"URL-encoded", `{"url":"/x?token=%73%33cr3t-T0KEN"}`},
+		// Masked before the excerpt is cut: no head of the token is left
+		// at the end of the first KiB.
+		{"across the 1 KiB cut", strings.Repeat("a", 1020) + token},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := startFake(t)
+			fake.Script(calltouchfake.Status(400, tt.body))
+
+			got := register(t, calltouch.New(5*time.Second, "test"), fake, "1", "a=b")
+
+			if got.Status != 400 || strings.Contains(got.Response, token[:5]) || !strings.Contains(got.Response, "****") {
+				t.Errorf("answer = %+v, want 400 with the token masked", got)
+			}
+		})
+	}
+}

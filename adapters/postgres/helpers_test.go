@@ -121,7 +121,8 @@ func newEngine(t *testing.T, giveUpAfter time.Duration) storetest.Engine {
 	startProjection(t, s.db, giveUpAfter)
 	return storetest.Engine{
 		Log: s.log, Policies: s.policies, Queue: s.deliveries, Queries: s.queries,
-		Settle: func(t *testing.T) { settle(t, s.db) },
+		Quarantine: postgres.NewQuarantine(s.db),
+		Settle:     func(t *testing.T) { settle(t, s.db) },
 	}
 }
 

@@ -25,9 +25,10 @@ func handoffWorker(t *testing.T, s store, queue app.DeliveryQueue, parallel, bat
 }
 
 // deliveryWorker is a delivery worker on s's policies and queue under
-// cfg: Calltouch requests time out after 2 s, no rate limit, no jitter,
-// nothing logged.
+// cfg: Calltouch requests time out after 2 s, the tests' hosts allowed, no
+// rate limit, no jitter, nothing logged.
 func deliveryWorker(s store, queue app.DeliveryQueue, cfg app.DeliveryConfig) app.DeliverLeads {
+	cfg.AllowedHosts = storetest.AllowedHosts()
 	return app.NewDeliverLeads(queue, s.policies, calltouch.New(2*time.Second, "test"),
 		postgres.NewSiteRate(s.db, 0), time.Now, func() float64 { return 0 }, cfg,
 		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})

@@ -34,7 +34,7 @@ func TestPolicies_TokenIsKeptOnlyInTheWriteSidePolicy(t *testing.T) {
 	s := newStore(t)
 	startProjection(t, s.db, time.Hour)
 	ctx := context.Background()
-	if _, err := app.NewSetPolicy(s.policies).Handle(ctx, "w-1", storetest.ValidPolicy()); err != nil {
+	if _, err := app.NewSetPolicy(s.policies, storetest.AllowedHosts()).Handle(ctx, "w-1", storetest.ValidPolicy()); err != nil {
 		t.Fatalf("set policy: %v", err)
 	}
 	if _, err := app.NewDisablePolicy(s.policies).Handle(ctx, "w-1"); err != nil {
@@ -73,7 +73,7 @@ func TestPolicies_ConcurrentChangesReachTheLogInVersionOrder(t *testing.T) {
 		wg.Go(func() {
 			p := storetest.ValidPolicy()
 			p.SiteID = fmt.Sprintf("site-%d", i)
-			if _, err := app.NewSetPolicy(s.policies).Handle(context.Background(), "w-1", p); err != nil {
+			if _, err := app.NewSetPolicy(s.policies, storetest.AllowedHosts()).Handle(context.Background(), "w-1", p); err != nil {
 				t.Errorf("set policy: %v", err)
 			}
 		})

@@ -41,12 +41,17 @@ type ProjectionConfig struct {
 // that transaction's unit of work (projectionBatch), which is written just
 // before the subscriber commits it with the consumer offset: read models
 // and offset commit together, exactly once.
-// A record that can never be applied (malformed, or a panic) goes to the
-// poison table ctj_poison; anything else is retried until it applies.
+// A record that cannot be applied, whatever the reason, is tried again a
+// few times and then set aside in ctj_poison, in the same transaction
+// (projection_quarantine.go); a record the store cannot take now (it is
+// unreachable) is tried until it can.
 func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionConfig, logger watermill.LoggerAdapter) (*message.Router, error) {
 	if cfg.Batch <= 0 {
 		cfg.Batch = 100
 	}
+	// A loop that keeps failing (the store down, a batch that cannot be
+	// written) logs a line a second at most.
+	logger = newRateLimitedLogger(logger, time.Second)
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("projection router: %w", err)
@@ -55,7 +60,9 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 	if cfg.Transactions != nil {
 		txDB, onDisk = cfg.Transactions, walFlusher(db)
 	}
-	beginner := guardedBeginner{Beginner: wsql.BeginnerFromStdSQL(txDB), db: db, stmts: newStatements(txDB), handoff: cfg.Handoff, onDisk: onDisk}
+	recovery := &batchRecovery{}
+	beginner := guardedBeginner{Beginner: wsql.BeginnerFromStdSQL(txDB), db: db, stmts: newStatements(txDB),
+		handoff: cfg.Handoff, onDisk: onDisk, recovery: recovery}
 	sub, err := wsql.NewSubscriber(beginner, wsql.SubscriberConfig{
 		ConsumerGroup: ProjectionConsumerGroup,
 		PollInterval:  cfg.PollInterval,
@@ -65,26 +72,24 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 		AckDeadline:    ptr(10 * time.Second),
 		ResendInterval: 100 * time.Millisecond,
 		RetryInterval:  time.Second,
-		BackoffManager: &wakeBackoff{wake: cfg.Wake, poll: cfg.PollInterval, retry: time.Second},
+		BackoffManager: &wakeBackoff{wake: cfg.Wake, poll: cfg.PollInterval, retry: time.Second, recovery: recovery},
 		SchemaAdapter:  newLogSchema(cfg.Batch),
 		OffsetsAdapter: offsetsAdapter(),
 	}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("projection subscriber: %w", err)
 	}
-	poisonPub, err := wsql.NewPublisher(wsql.BeginnerFromStdSQL(db), wsql.PublisherConfig{SchemaAdapter: newLogSchema(0)}, logger)
-	if err != nil {
-		return nil, fmt.Errorf("poison publisher: %w", err)
-	}
-	poison, err := middleware.PoisonQueueWithFilter(poisonPub, PoisonTopic, permanent)
+	poison, err := middleware.PoisonQueueWithFilter(quarantinePublisher{logger: logger}, PoisonTopic,
+		func(err error) bool { return !storeTrouble(err) })
 	if err != nil {
 		return nil, fmt.Errorf("poison queue: %w", err)
 	}
 	router.AddMiddleware(
 		growStackFirst,
 		poison,
-		middleware.Retry{MaxRetries: 3, InitialInterval: 50 * time.Millisecond, Logger: logger,
-			ShouldRetry: func(p middleware.RetryParams) bool { return !permanent(p.Err) }}.Middleware,
+		// Unlogged: a record that keeps failing is logged once, when it is
+		// set aside, or by the router when the store is to blame.
+		middleware.Retry{MaxRetries: quarantineRetries, InitialInterval: quarantineBackoff, Multiplier: 2}.Middleware,
 		middleware.Recoverer,
 	)
 	router.AddConsumerHandler("projection", LogTopic, sub, func(msg *message.Message) error {
@@ -93,15 +98,10 @@ func NewProjectionRouter(db *sql.DB, project app.ProjectRecord, cfg ProjectionCo
 	return router, nil
 }
 
-func permanent(err error) bool {
-	var p *app.PermanentError
-	var panicked middleware.RecoveredPanicError
-	return errors.As(err, &p) || errors.As(err, &panicked)
-}
-
 // applyInBatch folds one record into the unit of work of the subscriber's
 // transaction, written when the subscriber commits it with the offset. A
-// failed try is undone alone, so a retry starts clean.
+// failed try is undone alone, so a retry starts clean. In careful mode
+// (after a batch failed to be written) the record is written at once, alone.
 func applyInBatch(msg *message.Message, project app.ProjectRecord) error {
 	ctx := msg.Context()
 	g, ok := guardOf(ctx)
@@ -114,6 +114,9 @@ func applyInBatch(msg *message.Message, project app.ProjectRecord) error {
 	}
 	g.applying.Lock()
 	defer g.applying.Unlock()
+	if g.careful {
+		return g.applyAlone(ctx, rec.Position, func() error { return project.Handle(ctx, rec) })
+	}
 	if !g.batch.warmed {
 		// The first record of a poll: read the orders of the whole batch
 		// ahead, in one round trip.
@@ -122,11 +125,17 @@ func applyInBatch(msg *message.Message, project app.ProjectRecord) error {
 		}
 	}
 	mark := g.batch.mark()
+	defer func() {
+		if r := recover(); r != nil {
+			g.batch.rollback(mark) // nothing of a record that panics is written
+			panic(r)
+		}
+	}()
 	err = project.Handle(ctx, rec)
 	if err == nil && ctx.Err() != nil {
 		// The subscriber gave the record up meanwhile (ack deadline,
 		// closing) and commits next without it.
-		err = fmt.Errorf("record %d given up by the subscriber: %w", rec.Position, ctx.Err())
+		err = fmt.Errorf("record %d %w: %w", rec.Position, errGivenUp, ctx.Err())
 	}
 	if err != nil {
 		g.batch.rollback(mark)
@@ -137,10 +146,11 @@ func applyInBatch(msg *message.Message, project app.ProjectRecord) error {
 // guardedBeginner begins the subscriber's transactions as guardedTx.
 type guardedBeginner struct {
 	wsql.Beginner
-	db      *sql.DB
-	stmts   *statements
-	handoff app.LeadHandoff
-	onDisk  flushWaiter // waits for the commit's flush; nil when the commit waited
+	db       *sql.DB
+	stmts    *statements
+	handoff  app.LeadHandoff
+	onDisk   flushWaiter // waits for the commit's flush; nil when the commit waited
+	recovery *batchRecovery
 }
 
 func (b guardedBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql.Tx, error) {
@@ -154,7 +164,8 @@ func (b guardedBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql
 		return nil, fmt.Errorf("projection: unexpected transaction type %T", tx)
 	}
 	q := preparedTx{tx: std.Tx, stmts: b.stmts}
-	return &guardedTx{Tx: tx, db: b.db, q: q, batch: newProjectionBatch(q), handoff: b.handoff, onDisk: b.onDisk}, nil
+	return &guardedTx{Tx: tx, db: b.db, q: q, batch: newProjectionBatch(q), handoff: b.handoff, onDisk: b.onDisk,
+		recovery: b.recovery, careful: b.recovery.isCareful()}, nil
 }
 
 // guardedTx is a subscriber transaction with the projection's unit of
@@ -172,6 +183,11 @@ type guardedTx struct {
 	onDisk   flushWaiter
 	ack      []any // the subscriber's offset update, written with the batch
 	applying sync.Mutex
+	recovery *batchRecovery
+	// careful: each record is written alone as it is applied (applyAlone).
+	careful bool
+	// unclaimed: records written alone queued leads for the claim rounds.
+	unclaimed bool
 }
 
 // The subscriber's only query is the poll. It is planned at every run,
@@ -234,16 +250,21 @@ func (t *guardedTx) Commit() error {
 	queued, err := t.batch.flush(ctx, t.handoff, t.ack)
 	if err != nil {
 		// Nothing of the batch is kept, the offset included: its records
-		// are polled again.
+		// are polled again, carefully.
 		queued.abandoned()
+		t.recovery.failed(err)
 		return errors.Join(err, t.Tx.Rollback())
 	}
 	if err := t.Tx.Commit(); err != nil {
 		queued.abandoned()
+		t.recovery.failed(err)
 		return err
 	}
+	if t.ack != nil {
+		t.recovery.committed()
+	}
 	queued.committed(t.onDisk)
-	if queued.unclaimed {
+	if queued.unclaimed || t.unclaimed {
 		notifierOf(t.db).poke(ChannelDeliveries)
 	}
 	return nil
@@ -283,10 +304,14 @@ func logRecord(msg *message.Message) (app.LogRecord, error) {
 // records newer than the oldest transaction open anywhere on the server,
 // however short. Then it polls again soon, 5 ms doubling up to the poll
 // interval, rather than waiting a whole interval for the next wake-up.
+//
+// After a batch that could not be written it pauses before polling it
+// again (batchRecovery).
 type wakeBackoff struct {
 	wake        <-chan struct{}
 	poll, retry time.Duration
 	eager       time.Duration // next quick re-poll after a wake-up; 0 when none
+	recovery    *batchRecovery
 }
 
 const firstEagerPoll = 5 * time.Millisecond
@@ -298,7 +323,7 @@ func (b *wakeBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, er
 	}
 	if !noMsg {
 		b.eager = 0
-		return 0
+		return b.recovery.pauseBeforePoll()
 	}
 	wait := b.poll
 	if b.eager > 0 {

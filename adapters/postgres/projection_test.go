@@ -29,7 +29,7 @@ func setPolicy(t *testing.T, s store, widgetID string, change func(*domain.Polic
 	if change != nil {
 		change(&p)
 	}
-	if _, err := app.NewSetPolicy(s.policies).Handle(context.Background(), widgetID, p); err != nil {
+	if _, err := app.NewSetPolicy(s.policies, storetest.AllowedHosts()).Handle(context.Background(), widgetID, p); err != nil {
 		t.Fatalf("set policy of %s: %v", widgetID, err)
 	}
 }

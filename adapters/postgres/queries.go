@@ -107,7 +107,6 @@ func (q *Queries) explainDecisions(ctx context.Context, orderID string) ([]app.E
 			if d.Payload, err = inWireOrder(payload); err != nil {
 				return nil, err
 			}
-			d.Tries = []app.ExplainedTry{}
 		}
 		if deliveredAt.Valid {
 			t := deliveredAt.Time.UTC()
@@ -122,6 +121,9 @@ func (q *Queries) explainDecisions(ctx context.Context, orderID string) ([]app.E
 		if out[i].Key != nil {
 			if out[i].Tries, out[i].History, err = q.tries(ctx, *out[i].Key); err != nil {
 				return nil, err
+			}
+			if out[i].Tries == nil { // a send decision lists its tries, none yet included
+				out[i].Tries = []app.ExplainedTry{}
 			}
 		}
 	}

@@ -56,6 +56,8 @@ type rebuildRun struct {
 	serials []serialColumn
 	target  logPos // where the bulk phase ends: the projection's offset at the start
 	total   int64
+	aside   map[int64]bool // positions of the records the projection set aside, up to target
+	skipped int64          // records set aside that the rebuild skipped
 
 	stopRead context.CancelFunc
 	pages    <-chan logPage
@@ -106,6 +108,12 @@ func (r *rebuildRun) start(ctx context.Context) error {
 	if r.total, err = countLog(ctx, r.db, r.live, logPos{}, r.target); err != nil {
 		return err
 	}
+	// Read after the offset: a record the projection set aside commits
+	// with the offset that passes it.
+	if r.aside, err = setAsidePositions(ctx, r.db, nil); err != nil {
+		return err
+	}
+	r.total -= int64(len(r.aside))
 	readCtx, stop := context.WithCancel(ctx)
 	r.stopRead = stop
 	r.pages = readAhead(readCtx, r.db, r.live, logPos{}, r.target, r.cfg.PageSize)
@@ -116,7 +124,7 @@ func (r *rebuildRun) start(ctx context.Context) error {
 	return nil
 }
 
-func (r *rebuildRun) Total() int64          { return r.total }
+func (r *rebuildRun) Total() int64          { return max(r.total, 0) }
 func (r *rebuildRun) Models() app.ReadModel { return r.model }
 
 func (r *rebuildRun) NextPage(ctx context.Context) ([]app.LogRecord, error) {
@@ -129,11 +137,16 @@ func (r *rebuildRun) NextPage(ctx context.Context) ([]app.LogRecord, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	if err := r.model.prefetch(ctx, p.records); err != nil {
+	recs, skipped := withoutSetAside(p.records, r.aside)
+	r.skipped += int64(skipped)
+	if err := r.model.prefetch(ctx, recs); err != nil {
 		return nil, err
 	}
-	return p.records, nil
+	return recs, nil
 }
+
+// SetAside counts the records the rebuild skipped as set aside.
+func (r *rebuildRun) SetAside() int64 { return r.skipped }
 
 // Discard stops the bulk phase, drops the copies and releases the lock.
 func (r *rebuildRun) Discard(ctx context.Context) error {

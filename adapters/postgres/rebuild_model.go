@@ -125,6 +125,9 @@ func (m *bulkModel) UpdateOrder(ctx context.Context, orderID string, fold func(d
 	if err != nil || change == nil {
 		return err
 	}
+	if err := holdable(change); err != nil {
+		return err
+	}
 	e := change.Event
 	if fresh {
 		o.first = e.Position
@@ -142,16 +145,25 @@ func (m *bulkModel) UpdateOrder(ctx context.Context, orderID string, fold func(d
 }
 
 func (m *bulkModel) RecordTry(_ context.Context, t app.DeliveryTried, position int64) error {
+	if err := leadEventHoldable(position, t.Key, t.At); err != nil {
+		return err
+	}
 	m.moveLead(t.OrderID, t.Key, t.Try, t.At, tryStatus(t.Outcome))
 	return m.addTry(position, t.Key, t.Try, t.At, t.DurationMS, t.HTTPStatus, t.Response, t.Error, string(t.Outcome))
 }
 
 func (m *bulkModel) RecordGiveUp(_ context.Context, g app.LeadGivenUp, position int64) error {
+	if err := leadEventHoldable(position, g.Key, g.At); err != nil {
+		return err
+	}
 	m.moveLead(g.OrderID, g.Key, 0, g.At, app.StatusFailed)
 	return m.addTry(position, g.Key, 0, g.At, 0, 0, "", g.Reason, "given_up")
 }
 
 func (m *bulkModel) RecordRedelivery(_ context.Context, r app.RedeliveryRequested, position int64) error {
+	if err := leadEventHoldable(position, r.Key, r.At); err != nil {
+		return err
+	}
 	m.moveLead(r.OrderID, r.Key, 0, r.At, app.StatusPending)
 	return m.addTry(position, r.Key, 0, r.At, 0, 0, "", "", "redelivery_requested")
 }

@@ -16,6 +16,7 @@ import (
 	"ctjournal/adapters/calltouch"
 	"ctjournal/adapters/postgres"
 	"ctjournal/app"
+	"ctjournal/app/storetest"
 	"ctjournal/domain"
 )
 
@@ -291,7 +292,7 @@ func rbStartDelivery(t testing.TB, db *sql.DB) func() {
 	deliver := app.NewDeliverLeads(postgres.NewDeliveries(db), postgres.NewPolicies(db), calltouch.New(2*time.Second, "test"),
 		postgres.NewSiteRate(db, 0), time.Now, func() float64 { return 0 },
 		app.DeliveryConfig{Owner: "rb-test", Retry: domain.RetryPolicy{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
-			GiveUpAfter: 24 * time.Hour, Lease: 10 * time.Second, Batch: 64, Parallel: 8},
+			GiveUpAfter: 24 * time.Hour, Lease: 10 * time.Second, Batch: 64, Parallel: 8, AllowedHosts: storetest.AllowedHosts()},
 		slog.New(slog.DiscardHandler), func(app.DeliveryTried) {})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

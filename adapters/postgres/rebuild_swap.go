@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -100,8 +99,10 @@ func (r *rebuildRun) SwapIn(ctx context.Context, apply applyFunc) (int64, error)
 
 // catchUp folds one page of records after pos, up to to, into the copies,
 // inside tx: the projection's own ReadModel runs against the copies, which
-// search_path puts before the live tables. A record that can never apply
-// is skipped, as the projection's poison queue skipped it.
+// search_path puts before the live tables. A record the projection set
+// aside is skipped, and so is one that fails here for a reason of its own
+// (not the store's), undone in its savepoint. It returns how many records
+// it folded.
 func (r *rebuildRun) catchUp(ctx context.Context, tx *sql.Tx, pos, to logPos, apply applyFunc) (int, logPos, error) {
 	if _, err := tx.ExecContext(ctx, `SET LOCAL search_path TO `+rebuildSchema+`, `+quoteIdent(r.live)+`; SET LOCAL `+strings.TrimPrefix(orderedScan, "SET ")); err != nil {
 		return 0, pos, fmt.Errorf("set search_path: %w", err)
@@ -116,29 +117,41 @@ func (r *rebuildRun) catchUp(ctx context.Context, tx *sql.Tx, pos, to logPos, ap
 	if len(recs) == 0 {
 		return 0, pos, fmt.Errorf("the log ends at %s, before the projection's offset %s", pos, to)
 	}
+	positions := make([]int64, len(recs))
+	for i, rec := range recs {
+		positions[i] = rec.Position
+	}
+	aside, err := setAsidePositions(ctx, tx, positions)
+	if err != nil {
+		return 0, pos, err
+	}
+	recs, skipped := withoutSetAside(recs, aside)
 	models := NewReadModel(r.db)
 	txCtx := WithTx(ctx, tx)
+	folded := 0
 	for _, rec := range recs {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT rebuild_record`); err != nil {
 			return 0, pos, err
 		}
 		err := apply(txCtx, models, rec)
-		var permanent *app.PermanentError
 		switch {
-		case errors.As(err, &permanent):
-			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT rebuild_record`); err != nil {
+		case err != nil && storeTrouble(err):
+			return 0, pos, fmt.Errorf("fold record %d: %w", rec.Position, err)
+		case err != nil:
+			skipped++
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT rebuild_record; RELEASE SAVEPOINT rebuild_record`); err != nil {
 				return 0, pos, err
 			}
-		case err != nil:
-			return 0, pos, fmt.Errorf("fold record %d: %w", rec.Position, err)
 		default:
+			folded++
 			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT rebuild_record`); err != nil {
 				return 0, pos, err
 			}
 		}
 	}
+	r.skipped += int64(skipped)
 	_, err = tx.ExecContext(ctx, `SET LOCAL search_path TO DEFAULT`)
-	return len(recs), last, err
+	return folded, last, err
 }
 
 // swap drops the live read models and moves the copies in their place.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +22,8 @@ type Engine struct {
 	Policies app.PolicyStore
 	Queue    app.DeliveryQueue
 	Queries  app.Queries
+	// Quarantine holds the log records the projection set aside.
+	Quarantine app.Quarantine
 	// Settle returns once everything stored so far has been projected.
 	Settle func(t *testing.T)
 }
@@ -38,6 +41,7 @@ func RunProjection(t *testing.T, newEngine func(t *testing.T, giveUpAfter time.D
 		{"WaitIsDecidedAgainWhenFinalityIsKnown", projectWaitDecidedAgain},
 		{"ConflictingFactIsNotedAndChangesNothing", projectConflictNoted},
 		{"DeliveryTriesShowInTheAudit", projectDeliveryTries},
+		{"TokenInAnOldTryIsMaskedInTheAudit", projectOldTryMasked},
 		{"GiveUpAndRedeliveryShowInTheAudit", projectGiveUpAndRedelivery},
 		{"UnknownOrderIsNotFound", projectUnknownOrder},
 	})
@@ -53,7 +57,7 @@ func ingest(t *testing.T, e Engine, events ...domain.CallEvent) {
 
 func setPolicy(t *testing.T, e Engine, widgetID string, p domain.Policy) int {
 	t.Helper()
-	stored, err := app.NewSetPolicy(e.Policies).Handle(context.Background(), widgetID, p)
+	stored, err := app.NewSetPolicy(e.Policies, AllowedHosts()).Handle(context.Background(), widgetID, p)
 	if err != nil {
 		t.Fatalf("set policy of %s: %v", widgetID, err)
 	}
@@ -281,6 +285,34 @@ func projectDeliveryTries(t *testing.T, e Engine) {
 	}
 	if !slices.Equal(statuses, []int{503, 200}) || d.Tries[0].Outcome != string(domain.Transient) {
 		t.Fatalf("tries %+v, want a transient 503 then 200", d.Tries)
+	}
+}
+
+// projectOldTryMasked records a try that holds the token, as tries were
+// recorded before they were masked: the audit masks it when read.
+func projectOldTryMasked(t *testing.T, e Engine) {
+	setPolicy(t, e, "w-1", ValidPolicy())
+	ingest(t, e, Ordered("o-1", "w-1"), Answered("o-1", "w-1", 1))
+	e.Settle(t)
+	now := later().Truncate(time.Second)
+	l := claimKey(t, e, "worker-a", now, "o-1~1")
+	old := tried(l, 400, now)
+	old.Response = `{"error":"bad token ` + Token + `"}`
+	old.Error = "refused: " + url.QueryEscape(Token)
+	if err := e.Queue.RecordTry(context.Background(), "worker-a", old, now); err != nil {
+		t.Fatalf("record try: %v", err)
+	}
+	e.Settle(t)
+	x, err := app.NewExplainOrder(e.Queries, e.Quarantine, e.Policies).Handle(context.Background(), "o-1")
+	if err != nil {
+		t.Fatalf("explain o-1: %v", err)
+	}
+	noToken(t, "the explanation", x)
+	tries := x.Decisions[0].Tries
+	masked := domain.MaskToken(Token)
+	if len(tries) != 1 || tries[0].Response != `{"error":"bad token `+masked+`"}` ||
+		tries[0].Error == nil || *tries[0].Error != "refused: "+masked {
+		t.Fatalf("tries %+v, want the one try with the token masked as %s", tries, masked)
 	}
 }
 

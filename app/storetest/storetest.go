@@ -29,6 +29,16 @@ var T0 = time.Date(2026, 11, 24, 7, 15, 0, 0, time.UTC)
 // its last four characters, distinctive enough to be searched for.
 const Token = "tok-SECRET-7f3a9c21e5b8"
 
+// AllowedHosts lets policies send to ValidPolicy's server and to a fake
+// Calltouch on 127.0.0.1, as the tests' CTJ_CALLTOUCH_ALLOWED_HOSTS.
+func AllowedHosts() domain.HostAllowlist {
+	a, err := domain.ParseHostAllowlist("127.0.0.1,*.calltouch.ru")
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
 // ValidPolicy is an enabled after-call policy with neither filter: every
 // finished attempt becomes a lead.
 func ValidPolicy() domain.Policy {

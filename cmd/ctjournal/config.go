@@ -5,11 +5,16 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"ctjournal/domain"
 )
 
 // localDatabaseURL is used while DATABASE_URL is unset, until the embedded
 // store exists: the machine's own PostgreSQL, database ctjournal.
 const localDatabaseURL = "postgres://postgres@127.0.0.1:5432/ctjournal?sslmode=disable"
+
+// defaultAllowedHosts are Calltouch's API nodes, over https.
+const defaultAllowedHosts = "*.calltouch.ru"
 
 // Config is every setting of contract.md, read from the environment once
 // and checked before anything starts.
@@ -25,7 +30,9 @@ type Config struct {
 	GiveUpAfter      time.Duration
 	CalltouchTimeout time.Duration
 	CalltouchRPS     float64
-	DebugAddr        string // CTJ_DEBUG_ADDR: serve net/http/pprof there when set
+	// CalltouchAllowedHosts is what a policy's server may name.
+	CalltouchAllowedHosts domain.HostAllowlist
+	DebugAddr             string // CTJ_DEBUG_ADDR: serve net/http/pprof there when set
 }
 
 // LoadConfig reads the configuration from getenv; an error names the
@@ -76,6 +83,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.CalltouchRPS = rps
 	}
+	allowed := or(getenv("CTJ_CALLTOUCH_ALLOWED_HOSTS"), defaultAllowedHosts)
+	hosts, err := domain.ParseHostAllowlist(allowed)
+	if err != nil {
+		return c, fmt.Errorf("CTJ_CALLTOUCH_ALLOWED_HOSTS %q: %w", allowed, err)
+	}
+	c.CalltouchAllowedHosts = hosts
 	return c, nil
 }
 

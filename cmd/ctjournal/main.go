@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -22,20 +21,24 @@ func main() {
 }
 
 func run() int {
-	cfg, err := LoadConfig(os.Getenv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "ctjournal: configuration:", err)
-		return 2
-	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	slog.SetDefault(log)           // the adapters' occasional warnings, in the same format
-	serveDebug(cfg.DebugAddr, log) // any command, so that a rebuild can be profiled too
+	slog.SetDefault(log) // the adapters' occasional warnings, in the same format
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	var cfg Config // read by Configure, once help, version and flags are dealt with
 	return cli.Run(ctx, os.Args[1:], cli.Env{
-		Stdout: os.Stdout,
-		Stderr: os.Stderr,
-		Serve:  func(ctx context.Context) error { return serve(ctx, cfg, log) },
-		Open:   func(ctx context.Context) (app.Application, func(), error) { return openApp(ctx, cfg, log) },
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+		Version: version,
+		Configure: func() error {
+			var err error
+			if cfg, err = LoadConfig(os.Getenv); err != nil {
+				return err
+			}
+			serveDebug(cfg.DebugAddr, log) // any command, so that a rebuild can be profiled too
+			return nil
+		},
+		Serve: func(ctx context.Context) error { return serve(ctx, cfg, log) },
+		Open:  func(ctx context.Context) (app.Application, func(), error) { return openApp(ctx, cfg, log) },
 	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -18,12 +19,16 @@ const stallAfter = 5 * time.Second
 
 // projectionWatch measures the projection's backlog every few seconds,
 // exports it as metrics, logs a stall (and its end), and tells /readyz.
+// What it shows without a token, /readyz and /metrics, says nothing of
+// the transaction that holds the projection back; the log names its pid,
+// database, user and state, never its SQL text (another application's).
 type projectionWatch struct {
-	check    func(context.Context) (postgres.ProjectionHealth, error)
-	log      *slog.Logger
-	behind   prometheus.Gauge
-	heldBack prometheus.Gauge
-	stalled  prometheus.Gauge
+	check       func(context.Context) (postgres.ProjectionHealth, error)
+	log         *slog.Logger
+	behind      prometheus.Gauge
+	heldBack    prometheus.Gauge
+	stalled     prometheus.Gauge
+	quarantined prometheus.Gauge
 
 	mu         sync.Mutex
 	heldSince  time.Time
@@ -36,8 +41,10 @@ func newProjectionWatch(check func(context.Context) (postgres.ProjectionHealth, 
 		behind:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "ctj_projection_behind_records", Help: "Committed log records the projection has not folded yet."}),
 		heldBack: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ctj_projection_held_back_records", Help: "Records the projection cannot see yet because an older transaction is still open on the server."}),
 		stalled:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "ctj_projection_stalled", Help: "1 while another open transaction has held records back for more than 5 s."}),
+		quarantined: prometheus.NewGauge(prometheus.GaugeOpts{Name: "ctj_projection_quarantined_records",
+			Help: "Log records the projection set aside because it could not apply them (ctjournal quarantine)."}),
 	}
-	reg.MustRegister(w.behind, w.heldBack, w.stalled)
+	reg.MustRegister(w.behind, w.heldBack, w.stalled, w.quarantined)
 	return w
 }
 
@@ -69,16 +76,17 @@ func nextCheck(interval, took time.Duration) time.Duration {
 func (w *projectionWatch) observe(ctx context.Context, now time.Time) {
 	h, err := w.check(ctx)
 	if err != nil {
-		return // the store is down: /readyz says so through its ping
+		return // the store is down: /readyz says so through its own query
 	}
-	w.behind.Set(float64(h.Behind))
-	w.heldBack.Set(float64(h.HeldBack))
+	w.behind.Set(float64(h.BehindRecords))
+	w.heldBack.Set(float64(h.HeldBackRecords))
+	w.quarantined.Set(float64(h.Quarantined))
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
-	case h.HeldBack == 0:
+	case h.HeldBackRecords == 0:
 		if w.stallError != nil {
-			w.log.Info("projection no longer stalled: catching up", "behind", h.Behind)
+			w.log.Info("projection no longer stalled: catching up", "behind", h.BehindRecords)
 		}
 		w.heldSince, w.stallError = time.Time{}, nil
 		w.stalled.Set(0)
@@ -86,11 +94,15 @@ func (w *projectionWatch) observe(ctx context.Context, now time.Time) {
 		w.heldSince = now
 	case now.Sub(w.heldSince) >= stallAfter:
 		if w.stallError == nil {
-			w.log.Warn("projection stalled: an open transaction holds newer log records back; decisions wait until it ends",
-				"held_back", h.HeldBack, "blocker", h.Blocker)
+			args := []any{"held_back", h.HeldBackRecords}
+			if b := h.HeldBackBy; b != nil {
+				args = append(args, "blocker_pid", b.PID, "blocker_database", b.Database, "blocker_user", b.User,
+					"blocker_state", b.State, "blocker_age_s", int64(b.AgeSeconds))
+			}
+			w.log.Warn("projection stalled: an open transaction holds newer log records back; decisions wait until it ends", args...)
 		}
-		w.stallError = fmt.Errorf("projection stalled for %s: %d log records held back by an open transaction (%s)",
-			now.Sub(w.heldSince).Round(time.Second), h.HeldBack, h.Blocker)
+		w.stallError = fmt.Errorf("projection stalled: held back %d s by a transaction open elsewhere on the database server",
+			int64(now.Sub(w.heldSince).Seconds()))
 		w.stalled.Set(1)
 	}
 }
@@ -102,12 +114,15 @@ func (w *projectionWatch) Ready() error {
 	return w.stallError
 }
 
-// readiness combines the store's ping with the projection's health.
-func readiness(ping func(context.Context) error, watch *projectionWatch) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if err := ping(ctx); err != nil {
-			return fmt.Errorf("store unreachable: %w", err)
+// readiness answers /readyz: the store answers (counting the records the
+// projection set aside) and the projection is not stalled. Its reasons are
+// short and name nothing else on the server.
+func readiness(countQuarantined func(context.Context) (int64, error), watch *projectionWatch) func(context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		n, err := countQuarantined(ctx)
+		if err != nil {
+			return 0, errors.New("store unreachable")
 		}
-		return watch.Ready()
+		return n, watch.Ready()
 	}
 }

@@ -56,8 +56,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer projectionDB.Close()
-	project := app.NewProjectRecord(postgres.NewReadModel(s.db), postgres.NewOutbox(s.db, cfg.GiveUpAfter))
-	router, err := postgres.NewProjectionRouter(s.db, project, postgres.ProjectionConfig{
+	router, err := postgres.NewProjectionRouter(s.db, s.project, postgres.ProjectionConfig{
 		Batch: 500, PollInterval: time.Second, Wake: notes.Wake(postgres.ChannelLog),
 		// Leads the projection decides go straight to this process's
 		// delivery worker when it has a slot free.
@@ -72,18 +71,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	httpServer := &http.Server{
-		Handler: httpapi.Handler(s.app, httpapi.Config{
-			IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
-			Ready: readiness(s.db.PingContext, watch),
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
 	// The support console answers at /ui/, the API everywhere else.
 	routes := http.NewServeMux()
-	routes.Handle("/", httpServer.Handler)
+	routes.Handle("/", httpapi.Handler(s.app, httpapi.Config{
+		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
+		Ready: readiness(s.quarantine.Count, watch),
+	}))
 	routes.Handle("/ui/", console.Handler(s.app, console.Config{AdminToken: cfg.AdminToken, Log: log.With("part", "console")}))
-	httpServer.Handler = routes
+	httpServer := httpapi.NewServer(routes, httpapi.DefaultLimits)
 
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -129,13 +124,14 @@ func deliveryConfig(cfg Config) app.DeliveryConfig {
 		batch = max(1, min(batch, int(cfg.CalltouchRPS*4)))
 	}
 	return app.DeliveryConfig{
-		Owner:       fmt.Sprintf("%s/%d/%s", hostname(), os.Getpid(), uuid.NewString()[:8]),
-		Retry:       domain.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
-		GiveUpAfter: cfg.GiveUpAfter,
-		Lease:       2*cfg.CalltouchTimeout + 5*time.Second, // a try plus its record, with room
-		Batch:       batch,
-		Parallel:    16,
-		TryTimeout:  cfg.CalltouchTimeout,
+		Owner:        fmt.Sprintf("%s/%d/%s", hostname(), os.Getpid(), uuid.NewString()[:8]),
+		Retry:        domain.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
+		GiveUpAfter:  cfg.GiveUpAfter,
+		Lease:        2*cfg.CalltouchTimeout + 5*time.Second, // a try plus its record, with room
+		Batch:        batch,
+		Parallel:     16,
+		TryTimeout:   cfg.CalltouchTimeout,
+		AllowedHosts: cfg.CalltouchAllowedHosts,
 	}
 }
 

@@ -18,9 +18,11 @@ import (
 
 // store is the opened PostgreSQL store and the application over it.
 type store struct {
-	db  *sql.DB
-	log *postgres.EventLog
-	app app.Application
+	db         *sql.DB
+	log        *postgres.EventLog
+	quarantine *postgres.Quarantine
+	project    app.ProjectRecord // the projection's rules over the live read models
+	app        app.Application
 }
 
 func (s *store) close() {
@@ -47,20 +49,25 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 	queries := postgres.NewQueries(db)
 	deliveries := postgres.NewDeliveries(db)
 	eventLog := postgres.NewEventLog(db)
-	return &store{db: db, log: eventLog, app: app.Application{
+	quarantine := postgres.NewQuarantine(db)
+	project := app.NewProjectRecord(postgres.NewReadModel(db), postgres.NewOutbox(db, cfg.GiveUpAfter))
+	return &store{db: db, log: eventLog, quarantine: quarantine, project: project, app: app.Application{
 		Commands: app.Commands{
 			IngestEvents:      app.NewIngestEvents(eventLog),
-			SetPolicy:         app.NewSetPolicy(policies),
+			SetPolicy:         app.NewSetPolicy(policies, cfg.CalltouchAllowedHosts),
 			DisablePolicy:     app.NewDisablePolicy(policies),
 			RedeliverLead:     app.NewRedeliverLead(deliveries, time.Now, cfg.GiveUpAfter),
 			RebuildReadModels: app.NewRebuildReadModels(postgres.NewRebuilder(db, postgres.RebuildConfig{}), time.Now),
+			RetryQuarantined:  app.NewRetryQuarantined(quarantine, project),
 		},
 		Queries: app.AppQueries{
-			GetPolicy:      app.NewGetPolicy(policies),
-			ExplainOrder:   app.NewExplainOrder(queries),
-			ListLeads:      app.NewListLeads(queries),
-			ExplainWidget:  app.NewExplainWidget(postgres.NewWidgetSummaries(db)),
-			SimulatePolicy: app.NewSimulatePolicy(postgres.NewHistory(db)),
+			GetPolicy:       app.NewGetPolicy(policies),
+			ExplainOrder:    app.NewExplainOrder(queries, quarantine, policies),
+			ListLeads:       app.NewListLeads(queries),
+			ExplainWidget:   app.NewExplainWidget(postgres.NewWidgetSummaries(db)),
+			SimulatePolicy:  app.NewSimulatePolicy(postgres.NewHistory(db)),
+			ListQuarantined: app.NewListQuarantined(quarantine),
+			GetStatus:       app.NewGetStatus(postgres.NewStatus(db)),
 
 			ListPolicyVersions: app.NewListPolicyVersions(postgres.NewPolicyVersions(db)),
 			CountLeadsPerDay:   app.NewCountLeadsPerDay(postgres.NewWidgetSummaries(db)),

@@ -4,155 +4,118 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"ctjournal/app"
-	"ctjournal/domain"
 )
 
-// Env is what the commands need from the wiring. Open connects to the
-// store for one command and returns a function that disconnects.
+// Env is what the commands need from the wiring. Configure reads the
+// configuration: it is called once a command's flags are parsed, never
+// for help, version or a wrong flag, so that those work whatever the
+// environment holds. Open connects to the store for one command and
+// returns a function that disconnects.
 type Env struct {
 	Stdout, Stderr io.Writer
+	Version        string
+	Configure      func() error
 	Serve          func(ctx context.Context) error
 	Open           func(ctx context.Context) (app.Application, func(), error)
 }
 
-const usage = `usage: ctjournal <command> [arguments]
-
-commands:
-  serve               run the engine: HTTP API, projection, delivery
-  explain ORDER_ID    print the order's timeline and every decision (--json: as the HTTP API)
-  explain --widget W [--since T] [--until T] [--json]
-                      count a widget's decisions by status and skips by reason
-                      (decided_at in [since, until); T is RFC 3339 or a date)
-  redeliver KEY       send a failed lead again (same payload, a new try)
-  rebuild             recreate the read models from the log; never sends;
-                      safe while serve runs and to interrupt
-  simulate --widget W --policy FILE.json [--since T] [--until T] [--json]
-                      replay the widget's orders ordered (call.ordered
-                      occurred_at) in [since, until) under another policy and
-                      show which leads would be added, removed or changed;
-                      writes and sends nothing
-
-configuration is read from the environment; see the README.
-`
-
-// Run runs one command and returns the process exit code: 0 success, 1 the
-// command failed, 2 it was called wrongly.
+// Run runs one command and returns the process exit code: 0 success (help
+// and version included), 1 the command failed, 2 it was called wrongly or
+// the configuration is wrong.
 func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) == 0 {
-		fmt.Fprint(env.Stderr, usage)
+		printUsage(env.Stderr)
 		return 2
 	}
-	var err error
 	switch args[0] {
-	case "serve":
-		err = env.Serve(ctx)
-	case "explain":
-		err = explain(ctx, args[1:], env)
-	case "redeliver":
-		err = redeliver(ctx, args[1:], env)
-	case "rebuild":
-		err = rebuild(ctx, args[1:], env)
-	case "simulate":
-		err = simulate(ctx, args[1:], env)
-	case "help", "-h", "--help":
-		fmt.Fprint(env.Stdout, usage)
+	case "help", "-h", "-help", "--help":
+		return help(args[1:], env)
+	case "version", "-version", "--version":
+		fmt.Fprintf(env.Stdout, "ctjournal %s\n", env.Version)
 		return 0
-	default:
-		fmt.Fprintf(env.Stderr, "ctjournal: unknown command %q\n\n%s", args[0], usage)
-		return 2
 	}
-	var wrong usageError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &wrong):
-		fmt.Fprintf(env.Stderr, "ctjournal %s: %s\n", args[0], wrong.msg)
-		return 2
-	default:
-		fmt.Fprintf(env.Stderr, "ctjournal %s: %s\n", args[0], err)
-		return 1
+	c, ok := lookup(args[0])
+	if !ok {
+		return unknown(args[0], env)
 	}
+	return c.run(ctx, args[1:], env)
 }
 
+// help prints the usage, or one command's help: "ctjournal help explain".
+func help(args []string, env Env) int {
+	switch len(args) {
+	case 0:
+		printUsage(env.Stdout)
+		return 0
+	case 1:
+		c, ok := lookup(args[0])
+		if !ok {
+			return unknown(args[0], env)
+		}
+		c.printHelp(env.Stdout)
+		return 0
+	}
+	fmt.Fprintf(env.Stderr, "ctjournal help: takes at most one COMMAND\n\n")
+	printUsage(env.Stderr)
+	return 2
+}
+
+func unknown(name string, env Env) int {
+	kind := "command"
+	if strings.HasPrefix(name, "-") {
+		kind = "flag"
+	}
+	fmt.Fprintf(env.Stderr, "ctjournal: unknown %s %q\n\n", kind, name)
+	printUsage(env.Stderr)
+	return 2
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// printUsage lists the commands, each with its summary.
+func printUsage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString("usage: ctjournal COMMAND [arguments]\n\ncommands:\n")
+	line := func(name, summary string) { fmt.Fprintf(&b, "  %-12s%s\n", name, summary) }
+	for _, c := range commands() {
+		line(c.name, c.summary)
+	}
+	line("help", "print this usage; help COMMAND prints the command's")
+	line("version", "print the version (also --version)")
+	b.WriteString("\n'ctjournal COMMAND --help' prints a command's arguments and flags.\n")
+	b.WriteString("Configuration is read from the environment; see the README.\n")
+	_, _ = io.WriteString(w, b.String())
+}
+
+// usageError is a command called wrongly: exit code 2, with its usage.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-// oneArgument parses flags and the single positional argument a command takes.
-func oneArgument(fs *flag.FlagSet, args []string, name string) (string, error) {
-	fs.SetOutput(io.Discard)
-	// Accept flags before or after the argument: "explain ID --json".
-	var positional []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return "", usageError{err.Error()}
-		}
-		args = fs.Args()
-		if len(args) > 0 {
-			positional = append(positional, args[0])
-			args = args[1:]
-		}
-	}
-	if len(positional) != 1 {
+// oneArgument is the single positional argument a command takes.
+func oneArgument(args []string, name string) (string, error) {
+	if len(args) != 1 {
 		return "", usageError{"want exactly one " + name}
 	}
-	return positional[0], nil
+	return args[0], nil
 }
 
-func explain(ctx context.Context, args []string, env Env) error {
-	if wantsWidgetSummary(args) {
-		return explainWidget(ctx, args, env)
+// noArguments refuses positional arguments to a command that takes none.
+func noArguments(args []string) error {
+	if len(args) > 0 {
+		return usageError{fmt.Sprintf("takes no arguments, got %q", args[0])}
 	}
-	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print the same JSON as GET /v1/orders/{id}")
-	orderID, err := oneArgument(fs, args, "ORDER_ID")
-	if err != nil {
-		return err
-	}
-	a, closeStore, err := env.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	x, err := a.Queries.ExplainOrder.Handle(ctx, orderID)
-	if errors.Is(err, app.ErrNotFound) {
-		return fmt.Errorf("order %s is not known", orderID)
-	}
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		enc := json.NewEncoder(env.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(x)
-	}
-	return printExplanation(env.Stdout, x)
-}
-
-func redeliver(ctx context.Context, args []string, env Env) error {
-	key, err := oneArgument(flag.NewFlagSet("redeliver", flag.ContinueOnError), args, "KEY")
-	if err != nil {
-		return err
-	}
-	a, closeStore, err := env.Open(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	err = a.Commands.RedeliverLead.Handle(ctx, domain.LeadKey(key))
-	if errors.Is(err, app.ErrNotFound) {
-		return fmt.Errorf("no lead with key %s", key)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "lead %s queued for delivery again\n", key)
 	return nil
 }

@@ -27,6 +27,12 @@ func printExplanation(w io.Writer, x app.OrderExplanation) error {
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", e.Position, stamp(e.RecordedAt), stamp(e.OccurredAt), e.Type, orDash(e.Attempt), deref(e.Note))
 	}
 	tw.Flush()
+	if len(x.Quarantined) > 0 {
+		b.WriteString("\nSet aside by the projection, not applied (ctjournal quarantine)\n")
+		for _, q := range x.Quarantined {
+			fmt.Fprintf(&b, "  %d  recorded %s  %s: %s\n", q.Position, stamp(q.RecordedAt), orText(q.Type, "unreadable record"), q.Error)
+		}
+	}
 	b.WriteString("\nDecisions\n")
 	if len(x.Decisions) == 0 {
 		b.WriteString("  none yet\n")
@@ -81,6 +87,13 @@ func orDash(n *int) string {
 		return "-"
 	}
 	return fmt.Sprint(*n)
+}
+
+func orText(s, otherwise string) string {
+	if s == "" {
+		return otherwise
+	}
+	return s
 }
 
 func deref(s *string) string {

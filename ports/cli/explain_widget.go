@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -34,34 +33,12 @@ func (f *timeFlag) Set(s string) error {
 	return fmt.Errorf("%q is not an RFC 3339 time (2026-11-24T10:15:00+03:00) or a date (2026-11-24)", s)
 }
 
-// wantsWidgetSummary tells "explain --widget W" from "explain ORDER_ID".
-func wantsWidgetSummary(args []string) bool {
-	for _, a := range args {
-		if a == "--widget" || a == "-widget" || strings.HasPrefix(a, "--widget=") || strings.HasPrefix(a, "-widget=") {
-			return true
-		}
-	}
-	return false
-}
-
-func explainWidget(ctx context.Context, args []string, env Env) error {
-	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	widget := fs.String("widget", "", "widget id")
-	var since, until timeFlag
-	fs.Var(&since, "since", "decisions taken at or after this time")
-	fs.Var(&until, "until", "decisions taken before this time")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{"give either ORDER_ID or --widget W, not both"}
-	}
-	if *widget == "" {
+// explainWidget counts a widget's decisions by status and skip reason.
+func explainWidget(ctx context.Context, filter app.WidgetFilter, asJSON bool, env Env) error {
+	if filter.WidgetID == "" {
 		return usageError{"--widget needs a widget id"}
 	}
-	if since.t != nil && until.t != nil && !since.t.Before(*until.t) {
+	if filter.Since != nil && filter.Until != nil && !filter.Since.Before(*filter.Until) {
 		return usageError{"--since must be before --until"}
 	}
 	a, closeStore, err := env.Open(ctx)
@@ -69,14 +46,14 @@ func explainWidget(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer closeStore()
-	s, err := a.Queries.ExplainWidget.Handle(ctx, app.WidgetFilter{WidgetID: *widget, Since: since.t, Until: until.t})
+	s, err := a.Queries.ExplainWidget.Handle(ctx, filter)
 	if errors.Is(err, app.ErrNotFound) {
-		return fmt.Errorf("widget %s has no orders", *widget)
+		return fmt.Errorf("widget %s has no orders", filter.WidgetID)
 	}
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		return writeJSON(env.Stdout, s)
 	}
 	return printWidgetSummary(env.Stdout, s)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"runtime/debug"
 	"time"
 )
@@ -17,14 +16,20 @@ const progressInterval = 2 * time.Second
 // rebuildMemoryLimit is the Go heap's soft ceiling during a rebuild.
 const rebuildMemoryLimit = 150 << 20
 
+var rebuildCommand = command{
+	name:    "rebuild",
+	usage:   []string{"rebuild"},
+	summary: "recreate the read models from the log; never sends",
+	about: `Drops and rebuilds the read models from the event log, showing progress,
+and ends with the events per second it reached. Never sends to Calltouch;
+safe while serve runs and to interrupt (the read models are then left as
+they were).`,
+	flags: func(*flag.FlagSet) action { return rebuild },
+}
+
 func rebuild(ctx context.Context, args []string, env Env) error {
-	fs := flag.NewFlagSet("rebuild", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{"takes no arguments"}
+	if err := noArguments(args); err != nil {
+		return err
 	}
 	a, closeStore, err := env.Open(ctx)
 	if err != nil {
@@ -47,7 +52,7 @@ func rebuild(ctx context.Context, args []string, env Env) error {
 	}
 	progress.Close()
 	if res.Skipped > 0 {
-		fmt.Fprintf(env.Stderr, "rebuild: skipped %d malformed log records, as the projection did\n", res.Skipped)
+		fmt.Fprintf(env.Stderr, "rebuild: set aside %d log records the projection cannot apply, as it did (ctjournal quarantine)\n", res.Skipped)
 	}
 	fmt.Fprintf(env.Stdout, "rebuilt %d events in %s (%.0f events/s)\n", res.Events, res.Duration.Round(time.Millisecond), res.Rate())
 	return nil

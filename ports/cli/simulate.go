@@ -18,29 +18,41 @@ import (
 // policy file may leave it out or keep the masked one GET shows.
 const simulationToken = "simulation-needs-no-token"
 
-func simulate(ctx context.Context, args []string, env Env) error {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	widget := fs.String("widget", "", "widget id")
-	policyFile := fs.String("policy", "", "policy JSON file")
-	var since, until timeFlag
-	fs.Var(&since, "since", "orders ordered (call.ordered occurred_at) at or after this time")
-	fs.Var(&until, "until", "orders ordered before this time")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	switch {
-	case fs.NArg() > 0:
-		return usageError{"takes no positional arguments"}
-	case *widget == "":
-		return usageError{"--widget is required"}
-	case *policyFile == "":
-		return usageError{"--policy FILE.json is required"}
-	case since.t != nil && until.t != nil && !since.t.Before(*until.t):
-		return usageError{"--since must be before --until"}
-	}
-	policy, err := readPolicyFile(*policyFile)
+var simulateCommand = command{
+	name:    "simulate",
+	usage:   []string{"simulate --widget W --policy FILE.json [--since T] [--until T] [--json]"},
+	summary: "replay a widget's orders under another policy; writes and sends nothing",
+	about: `Replays the widget's orders ordered (call.ordered occurred_at) in
+[since, until) under the policy in FILE.json and shows which leads would
+be added, removed or changed. Writes and sends nothing. The file is a
+policy as PUT takes it (a GET answer works too); T is an RFC 3339 time or
+a date.`,
+	flags: func(fs *flag.FlagSet) action {
+		widget := fs.String("widget", "", "the widget `W` (required)")
+		policyFile := fs.String("policy", "", "the policy `FILE.json` to try (required)")
+		var since, until timeFlag
+		fs.Var(&since, "since", "orders ordered at or after `T`")
+		fs.Var(&until, "until", "orders ordered before `T`")
+		asJSON := fs.Bool("json", false, "print JSON")
+		return func(ctx context.Context, args []string, env Env) error {
+			if err := noArguments(args); err != nil {
+				return err
+			}
+			switch {
+			case *widget == "":
+				return usageError{"--widget is required"}
+			case *policyFile == "":
+				return usageError{"--policy FILE.json is required"}
+			case since.t != nil && until.t != nil && !since.t.Before(*until.t):
+				return usageError{"--since must be before --until"}
+			}
+			return simulate(ctx, app.HistoryFilter{WidgetID: *widget, Since: since.t, Until: until.t}, *policyFile, *asJSON, env)
+		}
+	},
+}
+
+func simulate(ctx context.Context, filter app.HistoryFilter, policyFile string, asJSON bool, env Env) error {
+	policy, err := readPolicyFile(policyFile)
 	if err != nil {
 		return err
 	}
@@ -49,11 +61,11 @@ func simulate(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	defer closeStore()
-	r, err := a.Queries.SimulatePolicy.Handle(ctx, app.HistoryFilter{WidgetID: *widget, Since: since.t, Until: until.t}, policy)
+	r, err := a.Queries.SimulatePolicy.Handle(ctx, filter, policy)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		return writeJSON(env.Stdout, r)
 	}
 	return printSimulation(env.Stdout, r)

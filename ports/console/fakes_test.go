@@ -33,6 +33,8 @@ type fakeStore struct {
 	versions     map[string][]app.PolicyVersion
 	summaries    map[string]app.WidgetSummary
 	days         []app.DayCount
+	aside        []app.QuarantinedRecord
+	status       app.EngineStatus
 	redeliverErr error
 
 	askedOrders  []string
@@ -100,16 +102,36 @@ func (f *fakeStore) Redeliver(_ context.Context, key domain.LeadKey, _, _ time.T
 	return nil
 }
 
+func (f *fakeStore) Quarantined(_ context.Context, orderID string) ([]app.QuarantinedRecord, error) {
+	var out []app.QuarantinedRecord
+	for _, r := range f.aside {
+		if orderID == "" || r.OrderID == orderID {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) Count(context.Context) (int64, error) { return int64(len(f.aside)), nil }
+
+func (f *fakeStore) Reapply(context.Context, []int64, func(context.Context, app.LogRecord) error) ([]app.ReapplyOutcome, error) {
+	panic("the console never applies a record again")
+}
+
+func (f *fakeStore) Status(context.Context) (app.EngineStatus, error) { return f.status, nil }
+
 func (f *fakeStore) application() app.Application {
 	return app.Application{
 		Commands: app.Commands{RedeliverLead: app.NewRedeliverLead(f, func() time.Time { return now }, time.Hour)},
 		Queries: app.AppQueries{
 			GetPolicy:          app.NewGetPolicy(f),
-			ExplainOrder:       app.NewExplainOrder(f),
+			ExplainOrder:       app.NewExplainOrder(f, f, f),
 			ListLeads:          app.NewListLeads(f),
 			ExplainWidget:      app.NewExplainWidget(f),
 			ListPolicyVersions: app.NewListPolicyVersions(f),
 			CountLeadsPerDay:   app.NewCountLeadsPerDay(f),
+			ListQuarantined:    app.NewListQuarantined(f),
+			GetStatus:          app.NewGetStatus(f),
 		},
 	}
 }

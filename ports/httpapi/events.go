@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 
@@ -13,12 +12,18 @@ import (
 // maxIngestBody is the largest POST /v1/events body (contract.md).
 const maxIngestBody = 1 << 20
 
-// ingestError is the 400/409 answer of POST /v1/events: index and field are
+// ingestError is the 400 answer of POST /v1/events: index and field are
 // always present, null when they do not apply.
 type ingestError struct {
 	Error string  `json:"error"`
 	Index *int    `json:"index"`
-	Field *string `json:"field,omitempty"`
+	Field *string `json:"field"`
+}
+
+// ingestConflict is the 409 answer: the later event's index, no field.
+type ingestConflict struct {
+	Error string `json:"error"`
+	Index int    `json:"index"`
 }
 
 func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
@@ -26,14 +31,8 @@ func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxIngestBody))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		writeError(w, http.StatusRequestEntityTooLarge, "body is larger than 1 MiB", nil)
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "could not read the body: "+err.Error(), nil)
+	body, ok := readBody(w, r, maxIngestBody, "1 MiB")
+	if !ok {
 		return
 	}
 	events, err := domain.ParseBatch(body)
@@ -56,7 +55,7 @@ func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
 	res, err := s.app.Commands.IngestEvents.Handle(r.Context(), events)
 	var conflict *app.ConflictError
 	if errors.As(err, &conflict) {
-		writeJSON(w, http.StatusConflict, ingestError{Error: conflict.Message, Index: ptr(conflict.Index)})
+		writeJSON(w, http.StatusConflict, ingestConflict{Error: conflict.Message, Index: conflict.Index})
 		return
 	}
 	if errors.Is(err, app.ErrInvalidData) {

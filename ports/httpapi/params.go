@@ -18,7 +18,12 @@ func refuseUnstorableParams(routes *http.ServeMux, next http.Handler) http.Handl
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, pattern := routes.Handler(r)
 		if field, bad := unstorableParam(pattern, r.URL); bad {
-			writeError(w, http.StatusBadRequest, field+": must be valid UTF-8 without U+0000", &field)
+			msg := field + ": must be valid UTF-8 without U+0000"
+			if pattern == "POST /v1/events" { // its 400 always has index and field
+				writeJSON(w, http.StatusBadRequest, ingestError{Error: msg, Field: &field})
+				return
+			}
+			writeError(w, http.StatusBadRequest, msg, &field)
 			return
 		}
 		next.ServeHTTP(w, r)

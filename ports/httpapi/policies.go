@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -47,14 +45,8 @@ func (s server) putPolicy(w http.ResponseWriter, r *http.Request) {
 		s.writeAppError(w, r, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPolicyBody))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		writeError(w, http.StatusRequestEntityTooLarge, "body is larger than 64 KiB", nil)
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "could not read the body: "+err.Error(), nil)
+	body, ok := readBody(w, r, maxPolicyBody, "64 KiB")
+	if !ok {
 		return
 	}
 	p, err := domain.ParsePolicy(body)

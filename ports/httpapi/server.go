@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
@@ -11,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"ctjournal/app"
 )
@@ -20,27 +20,20 @@ import (
 type Config struct {
 	IngestToken string // guards POST /v1/events when set
 	AdminToken  string // guards every other /v1/ endpoint when set
-	Ready       func(ctx context.Context) error
-	Registry    *prometheus.Registry
-	Log         *slog.Logger
+	// Ready tells whether serve is ready, and how many log records the
+	// projection set aside; its error is a short reason, for anyone to read.
+	Ready    func(ctx context.Context) (quarantined int64, err error)
+	Registry *prometheus.Registry
+	Log      *slog.Logger
 }
 
 // Handler builds the whole HTTP API.
 func Handler(a app.Application, cfg Config) http.Handler {
 	s := server{app: a, cfg: cfg, metrics: newHTTPMetrics(cfg.Registry)}
 	mux := http.NewServeMux()
-	ingest := s.bearer(cfg.IngestToken)
-	admin := s.bearer(cfg.AdminToken)
-	mux.Handle("POST /v1/events", ingest(s.postEvents))
-	mux.Handle("PUT /v1/widgets/{widget_id}/calltouch", admin(s.putPolicy))
-	mux.Handle("GET /v1/widgets/{widget_id}/calltouch", admin(s.getPolicy))
-	mux.Handle("DELETE /v1/widgets/{widget_id}/calltouch", admin(s.deletePolicy))
-	mux.Handle("GET /v1/orders/{order_id}", admin(s.getOrder))
-	mux.Handle("GET /v1/leads", admin(s.getLeads))
-	mux.Handle("POST /v1/leads/{key}/redeliver", admin(s.redeliver))
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	for _, r := range s.routes() {
+		mux.Handle(r.pattern, r.handler)
+	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
@@ -59,9 +52,9 @@ func (s server) bearer(token string) func(http.HandlerFunc) http.Handler {
 		if token == "" {
 			return next
 		}
+		want := sha256.Sum256([]byte(token))
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			if !bearerMatches(r.Header.Get("Authorization"), want) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="ctjournal"`)
 				writeError(w, http.StatusUnauthorized, "missing or wrong bearer token", nil)
 				return
@@ -71,6 +64,16 @@ func (s server) bearer(token string) func(http.HandlerFunc) http.Handler {
 	}
 }
 
+// bearerMatches tells whether an Authorization header carries the token
+// whose SHA-256 is want. The scheme is case-insensitive (RFC 9110); the
+// tokens are compared by their digests, in a time that tells nothing of
+// the token, not even its length.
+func bearerMatches(authorization string, want [sha256.Size]byte) bool {
+	scheme, token, _ := strings.Cut(authorization, " ")
+	got := sha256.Sum256([]byte(strings.TrimLeft(token, " ")))
+	return subtle.ConstantTimeCompare(got[:], want[:]) == 1 && strings.EqualFold(scheme, "Bearer")
+}
+
 func (s server) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
@@ -78,9 +81,10 @@ func (s server) healthz(w http.ResponseWriter, _ *http.Request) {
 func (s server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := s.cfg.Ready(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+	quarantined, err := s.cfg.Ready(ctx)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "quarantined": quarantined})
 }

@@ -24,8 +24,9 @@ type engine struct {
 }
 
 // engineEnv is the configuration every run of the binary gets: no Calltouch
-// rate limit, quick retries, and a short Calltouch timeout (the delivery
-// phase holds requests at the fake until that timeout).
+// rate limit, quick retries, a short Calltouch timeout (the delivery phase
+// holds requests at the fake until that timeout), and the fake's host
+// allowed.
 func engineEnv(databaseURL string, extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
@@ -34,7 +35,8 @@ func engineEnv(databaseURL string, extra ...string) []string {
 		}
 	}
 	env = append(env, "DATABASE_URL="+databaseURL,
-		"CTJ_CALLTOUCH_RPS=0", "CTJ_RETRY_BASE=50ms", "CTJ_RETRY_MAX=1s", "CTJ_CALLTOUCH_TIMEOUT=2s")
+		"CTJ_CALLTOUCH_RPS=0", "CTJ_RETRY_BASE=50ms", "CTJ_RETRY_MAX=1s", "CTJ_CALLTOUCH_TIMEOUT=2s",
+		"CTJ_CALLTOUCH_ALLOWED_HOSTS=127.0.0.1")
 	return append(env, extra...)
 }
 
