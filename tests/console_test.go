@@ -133,6 +133,34 @@ func TestConsole_InTheBrowser(t *testing.T) {
 	}
 	b.screenshot("order")
 
+	b.step("a record the projection cannot apply: the quarantine lists it, the order and the status show it")
+	writeDamagedRecord(e, canonicalEnvelope(t, "call.transferred", "cs-odd", widget, map[string]any{"attempt": 1}, nil))
+	eventually(t, "the record set aside", func() (bool, string) {
+		_, st := e.doJSON(http.MethodGet, "/v1/status", nil)
+		return st["quarantined_records"] == float64(1), fmt.Sprint(st)
+	})
+	b.open("/ui/quarantine", http.StatusOK, "quarantine")
+	if rows := b.texts("table.quarantine tbody tr td:nth-child(2)"); !slices.Equal(rows, []string{"cs-odd"}) {
+		t.Fatalf("the quarantine lists orders %v, want cs-odd", rows)
+	}
+	b.screenshot("quarantine")
+	b.follow("table.quarantine tbody tr td:nth-child(2) a", http.StatusOK, "order")
+	if n := b.count(".aside"); n != 1 {
+		t.Errorf("the order page of the record set aside marks %d rows, want 1", n)
+	}
+	b.open("/ui/status", http.StatusOK, "status")
+	if got := b.text("#quarantined"); got != "1" {
+		t.Errorf("the status page counts %s records set aside, want 1", got)
+	}
+	_, st := e.doJSON(http.MethodGet, "/v1/status", nil)
+	queue := b.texts("table.queue tbody tr") // a row reads "delivered11"
+	for status, n := range st["delivery_queue"].(map[string]any) {
+		if want := fmt.Sprintf("%s%v", status, n); !slices.Contains(queue, want) {
+			t.Errorf("the status page's queue %q lacks %s", queue, want)
+		}
+	}
+	b.screenshot("status")
+
 	b.step("log out: the console asks for the token again")
 	b.follow(".logout button", http.StatusOK, "login")
 	b.open("/ui/leads", http.StatusOK, "login")
@@ -173,4 +201,16 @@ func consoleHistory(e *engine, widget string) []string {
 		e.t.Fatalf("%d decisions for %d orders, want one each", n, len(orders))
 	}
 	return orders
+}
+
+// writeDamagedRecord writes a record into the log as it is, bypassing
+// ingest, and wakes the projection.
+func writeDamagedRecord(e *engine, payload string) {
+	e.t.Helper()
+	db := e.openDB(e.t)
+	if _, err := db.Exec(`WITH rec AS (INSERT INTO ctj_log (uuid, payload, metadata, transaction_id)
+		VALUES (gen_random_uuid()::text, $1, '{}', pg_current_xact_id()) RETURNING 1)
+		SELECT pg_notify('ctj_log', '') FROM rec`, payload); err != nil {
+		e.t.Fatalf("write into the log: %v", err)
+	}
 }

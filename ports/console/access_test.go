@@ -183,3 +183,11 @@ func TestNoAdminToken_NoLoginButStillCSRF(t *testing.T) {
 		t.Errorf("redelivered %v, want one", f.redelivered)
 	}
 }
+
+func TestLogin_LargeFormIsRefused(t *testing.T) {
+	c := newConsole(t, newFakeStore(), adminToken)
+	rec := c.do(http.MethodPost, "/ui/login", url.Values{"token": {adminToken}, "pad": {strings.Repeat("x", 1<<20)}})
+	if rec.Code != http.StatusUnauthorized || len(c.cookies) != 0 {
+		t.Errorf("a 1 MiB login form: %d, cookies %v; want it refused", rec.Code, c.cookies)
+	}
+}

@@ -35,8 +35,8 @@ type tick struct {
 }
 
 const (
-	chartWidth  = 760
-	chartHeight = 240
+	chartWidth  = 1000
+	chartHeight = 260
 	chartLeft   = 44
 	chartRight  = 12
 	chartTop    = 12

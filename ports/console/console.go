@@ -49,10 +49,26 @@ func Handler(a app.Application, cfg Config) http.Handler {
 	mux.Handle("GET /ui/leads", c.signedIn(c.leads))
 	mux.Handle("POST /ui/leads/{key}/redeliver", c.signedIn(c.redeliver))
 	mux.Handle("GET /ui/widgets/{widget_id}", c.signedIn(c.widget))
+	mux.Handle("GET /ui/quarantine", c.signedIn(c.quarantine))
+	mux.Handle("GET /ui/status", c.signedIn(c.status))
 	mux.Handle("/ui/", c.signedIn(c.notFound))
 	// Browsers say where a request comes from: a form posted from another
 	// site is refused before any token is looked at.
-	return withHeaders(http.NewCrossOriginProtection().Handler(mux))
+	return withHeaders(http.NewCrossOriginProtection().Handler(limitForms(mux)))
+}
+
+// maxForm bounds a posted form: the console's hold a token or two.
+const maxForm = 16 << 10
+
+// limitForms reads no more of a posted body than a form of the console
+// needs; a larger one reads as empty, and is refused for its missing token.
+func limitForms(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type console struct {

@@ -145,6 +145,7 @@ var funcs = template.FuncMap{
 	"intp":       func(n *int) string { return orDash(n, func(n int) string { return fmt.Sprint(n) }) },
 	"strp":       func(s *string) string { return orDash(s, func(s string) string { return s }) },
 	"pretty":     prettyJSON,
+	"seconds":    seconds,
 	"inc":        func(i int) int { return i + 1 },
 	"deref":      func(s *string) string { return *s },
 	"statusText": http.StatusText,
