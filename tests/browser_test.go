@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -44,18 +45,23 @@ type browser struct {
 	steps int
 }
 
-// newBrowser starts Chromium for the engine at base. Without a chromium
-// binary the test is skipped, unless CI is set: CI installs it, so there
-// its absence fails.
-func newBrowser(t *testing.T, base string) *browser {
+// requireChromium is the chromium to drive. Without one the test is
+// skipped, unless CI is true: CI installs it, so there its absence fails.
+func requireChromium(t *testing.T) string {
 	t.Helper()
 	path := chromiumPath()
 	if path == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set and no chromium binary was found (/usr/bin/chromium or chromium on PATH): install Debian's chromium package")
+		if ci, _ := strconv.ParseBool(os.Getenv("CI")); ci {
+			t.Fatal("CI is true and no chromium binary was found (/usr/bin/chromium or chromium on PATH): install Debian's chromium package")
 		}
 		t.Skip("no chromium binary (/usr/bin/chromium or chromium on PATH): install Debian's chromium package to run the browser tests")
 	}
+	return path
+}
+
+// newBrowser starts the chromium at path for the engine at base.
+func newBrowser(t *testing.T, path, base string) *browser {
+	t.Helper()
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)

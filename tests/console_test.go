@@ -22,8 +22,9 @@ const consoleToken = "console-admin-token-42f1c9"
 // CTJ_CONSOLE_SCREENSHOTS names a directory.
 func TestConsole_InTheBrowser(t *testing.T) {
 	t.Parallel()
+	chromium := requireChromium(t)
 	e := startEngine(t, withEnv("CTJ_ADMIN_TOKEN", consoleToken))
-	b := newBrowser(t, e.url("/"))
+	b := newBrowser(t, chromium, e.url("/"))
 	const widget = "cs-w"
 	orders := consoleHistory(e, widget)
 
