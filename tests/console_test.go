@@ -83,7 +83,7 @@ func TestConsole_InTheBrowser(t *testing.T) {
 	if wantPages := (len(api) + 4) / 5; pages != wantPages {
 		t.Errorf("%d pages of 5 for %d leads, want %d", pages, len(api), wantPages)
 	}
-	b.t.Logf("leads: %d on %d pages, in the API's order", len(seen), pages)
+	t.Logf("leads: %d on %d pages, in the API's order", len(seen), pages)
 
 	b.step("open the widget from a lead and see its chart, policy and counts")
 	b.follow(`table.leads tbody tr td:nth-child(3) a`, http.StatusOK, "widget")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -57,7 +58,15 @@ func (c *console) order(w http.ResponseWriter, r *http.Request, ses session) {
 		c.renderAppError(w, r, ses, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "order", ses, orderPage{X: x, Sent: r.URL.Query().Get("sent")})
+	p := orderPage{X: x}
+	// The notice names only a lead of this order: a link cannot make the
+	// page claim anything else was sent.
+	if sent := r.URL.Query().Get("sent"); slices.ContainsFunc(x.Decisions, func(d app.ExplainedDecision) bool {
+		return d.Key != nil && *d.Key == sent
+	}) {
+		p.Sent = sent
+	}
+	c.render(w, r, http.StatusOK, "order", ses, p)
 }
 
 // storable refuses text no store can hold or look up: invalid UTF-8 or

@@ -185,6 +185,7 @@ func TestSendAgain_RedeliversAndShowsTheOrder(t *testing.T) {
 		t.Fatalf("redelivered %v, want ord-1~1", f.redelivered)
 	}
 	mustContain(t, "order after send again", c.page("/ui/orders/ord-1?sent=ord-1~1", http.StatusOK), "is queued to be sent again")
+	mustNotContain(t, "order with another lead's notice", c.page("/ui/orders/ord-1?sent=ord-9~1", http.StatusOK), "is queued to be sent again")
 
 	f.redeliverErr = &app.StateError{Message: "lead ord-1~1 is delivered, not failed"}
 	rec = c.do(http.MethodPost, "/ui/leads/ord-1~1/redeliver", url.Values{"csrf": {csrf}})

@@ -2,11 +2,8 @@ package console
 
 import (
 	"encoding/json"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"ctjournal/app"
@@ -54,44 +51,4 @@ func recordExcerpt(payload []byte) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-// statusPage is the engine's state, as GET /v1/status reports it.
-type statusPage struct {
-	S app.EngineStatus
-	// Queue is the delivery queue in the order of app.LeadStatuses, then
-	// any other status the store has.
-	Queue []queueCount
-}
-
-type queueCount struct {
-	Status string
-	Count  int64
-}
-
-func (statusPage) title() string   { return "Engine status" }
-func (statusPage) section() string { return "status" }
-
-func (c *console) status(w http.ResponseWriter, r *http.Request, ses session) {
-	st, err := c.app.Queries.GetStatus.Handle(r.Context())
-	if err != nil {
-		c.renderAppError(w, r, ses, err)
-		return
-	}
-	p := statusPage{S: st}
-	queued := []string{app.StatusPending, app.StatusDelivered, app.StatusFailed}
-	for _, status := range slices.Sorted(maps.Keys(st.DeliveryQueue)) {
-		if !slices.Contains(queued, status) {
-			queued = append(queued, status)
-		}
-	}
-	for _, status := range queued {
-		p.Queue = append(p.Queue, queueCount{status, st.DeliveryQueue[status]})
-	}
-	c.render(w, r, http.StatusOK, "status", ses, p)
-}
-
-// seconds shows a duration given in seconds for reading.
-func seconds(s float64) string {
-	return time.Duration(s * float64(time.Second)).Round(time.Millisecond).String()
 }
