@@ -11,13 +11,6 @@ type DayCount struct {
 	ByStatus map[string]int64 // every status, zeros included
 }
 
-// LeadsPerDay counts decisions per UTC day of decided_at.
-type LeadsPerDay interface {
-	// LeadsPerDay returns the days with at least one decision in the
-	// filter's range, in order, each with the statuses it has.
-	LeadsPerDay(ctx context.Context, f WidgetFilter) ([]DayCount, error)
-}
-
 // CountLeadsPerDay draws a widget's activity over time.
 type CountLeadsPerDay struct{ counts LeadsPerDay }
 

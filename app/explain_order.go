@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // OrderExplanation is an order's story: every fact in log order and every
@@ -130,7 +131,7 @@ func (h ExplainOrder) Handle(ctx context.Context, orderID string) (OrderExplanat
 // the events, before the first of a later position, with a note; anything else as an entry
 // of its own.
 func (x *OrderExplanation) setAside(r QuarantinedRecord) {
-	e, err := domain.UnmarshalEvent(r.Payload)
+	e, err := wire.UnmarshalEvent(r.Payload)
 	if err != nil || e.OrderID != x.OrderID || !encodable(e.OccurredAt) {
 		x.Quarantined = append(x.Quarantined, QuarantinedEntry{Position: r.Position, Type: recordType(r.Payload),
 			Error: r.Error, RecordedAt: r.RecordedAt, QuarantinedAt: r.At})

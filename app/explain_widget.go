@@ -36,12 +36,6 @@ type ReasonCount struct {
 // LeadStatuses lists the statuses in the order a summary shows them.
 var LeadStatuses = []string{StatusDelivered, StatusPending, StatusFailed, StatusSkipped, StatusWaiting}
 
-// WidgetSummaries answers widget summaries from the read models.
-type WidgetSummaries interface {
-	// WidgetSummary returns ErrNotFound for a widget with no order at all.
-	WidgetSummary(ctx context.Context, f WidgetFilter) (WidgetSummary, error)
-}
-
 // ExplainWidget summarises a widget's decisions for support.
 type ExplainWidget struct{ summaries WidgetSummaries }
 

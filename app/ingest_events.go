@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // IngestEvents stores a batch of call events in the log, whole or not at all.
@@ -22,7 +23,7 @@ func (h IngestEvents) Handle(ctx context.Context, events []domain.CallEvent) (Ap
 	widgetOf := make(map[string]string, len(events))
 	repeats := 0
 	for i, e := range events {
-		canonical, err := domain.MarshalEvent(e)
+		canonical, err := wire.MarshalEvent(e)
 		if err != nil {
 			return AppendResult{}, fmt.Errorf("event %d: %w", i, err)
 		}

@@ -18,13 +18,6 @@ type PolicyVersion struct {
 	RecordedAt  time.Time
 }
 
-// PolicyVersions reads the policy versions the projection has seen.
-type PolicyVersions interface {
-	// PolicyVersions lists every version of the widget's policy, newest
-	// first; none for a widget that never had one.
-	PolicyVersions(ctx context.Context, widgetID string) ([]PolicyVersion, error)
-}
-
 // ListPolicyVersions shows support what a widget's policy was and when it
 // changed.
 type ListPolicyVersions struct{ versions PolicyVersions }

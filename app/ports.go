@@ -1,5 +1,8 @@
 package app
 
+// Every port the use cases and the delivery worker speak to is declared
+// here, with the values it carries; Ports (application.go) lists them.
+
 import (
 	"context"
 	"time"
@@ -87,16 +90,17 @@ type Outbox interface {
 	Enqueue(ctx context.Context, lead Lead) error
 }
 
-// LeadHandoff lets the projection queue leads already claimed for this
-// process's delivery worker and hand them over once that claim commits,
-// so a lead is tried at once rather than at the worker's next claim
-// round. A lead whose hand-over never comes (the process died) is claimed
-// again by a round when its lease lapses, as after any crashed try.
+// LeadHandoff is the delivery worker's side door (app/delivery), called
+// by the projection's store: it queues leads already claimed for this
+// process's worker and hands them over once that claim commits, so a lead
+// is tried at once rather than at the worker's next claim round. A lead
+// whose hand-over never comes (the process died) is claimed again by a
+// round when its lease lapses, as after any crashed try.
 type LeadHandoff interface {
-	// Reserve takes up to n of the worker's free try slots. It returns how
-	// many it took and the claim to queue that many leads under; none
-	// while the worker is stopping, not running or has no slot free.
-	Reserve(n int) (HandoffClaim, int)
+	// Reserve takes up to n of the worker's free try slots and returns the
+	// claim to queue that many leads under: Slots is 0 while the worker is
+	// stopping, not running or has no slot free.
+	Reserve(n int) HandoffClaim
 	// HandOver starts a try of each lead queued under claim in a committed
 	// transaction, and frees the reserved slots it does not use: HandOver
 	// with no leads gives them all back.
@@ -108,8 +112,7 @@ type HandoffClaim struct {
 	Owner      string
 	Now        time.Time // the claim's start: a lead due later, or past its deadline, is not handed over
 	LeaseUntil time.Time
-	slots      int
-	stop       context.Context // the worker's run
+	Slots      int // try slots reserved: at most this many leads are queued under the claim
 }
 
 // ClaimedLead is a queued lead a worker holds for one try.
@@ -180,4 +183,103 @@ type Quarantine interface {
 // StatusReader reports the engine's state for operators (GET /v1/status).
 type StatusReader interface {
 	Status(ctx context.Context) (EngineStatus, error)
+}
+
+// CalltouchRequest is one "register request" call: where to, with which
+// credentials, and the exact form body the lead's payload encodes to.
+type CalltouchRequest struct {
+	BaseURL string // scheme://host[:port], no trailing slash
+	SiteID  string
+	Token   string // goes in the Access-Token header only; never logged
+	Body    string // form-encoded payload, sent byte for byte
+}
+
+// CalltouchAnswer is what one try got back. Status is 0 when no HTTP answer
+// arrived (network error, timeout); Err then says why.
+type CalltouchAnswer struct {
+	Status     int
+	Response   string        // first 1 KiB of the response body
+	RequestID  string        // Calltouch's requestId from a JSON body, when present
+	RetryAfter time.Duration // from a Retry-After header; 0 when absent
+	Duration   time.Duration
+	Err        string
+}
+
+// Calltouch sends one lead to a customer's Calltouch request journal.
+type Calltouch interface {
+	Register(ctx context.Context, req CalltouchRequest) CalltouchAnswer
+}
+
+// SiteLimiter spaces the requests to one Calltouch site.
+type SiteLimiter interface {
+	Wait(ctx context.Context, siteID string) error
+}
+
+// WidgetSummaries answers widget summaries from the read models.
+type WidgetSummaries interface {
+	// WidgetSummary returns ErrNotFound for a widget with no order at all.
+	WidgetSummary(ctx context.Context, f WidgetFilter) (WidgetSummary, error)
+}
+
+// PolicyVersions reads the policy versions the projection has seen.
+type PolicyVersions interface {
+	// PolicyVersions lists every version of the widget's policy, newest
+	// first; none for a widget that never had one.
+	PolicyVersions(ctx context.Context, widgetID string) ([]PolicyVersion, error)
+}
+
+// LeadsPerDay counts decisions per UTC day of decided_at.
+type LeadsPerDay interface {
+	// LeadsPerDay returns the days with at least one decision in the
+	// filter's range, in order, each with the statuses it has.
+	LeadsPerDay(ctx context.Context, f WidgetFilter) ([]DayCount, error)
+}
+
+// History reads past orders for a simulation; it never writes.
+type History interface {
+	// WidgetHistory calls each with the filter's orders, one at a time.
+	WidgetHistory(ctx context.Context, f HistoryFilter, each func(HistoryOrder) error) error
+}
+
+// RebuildStore builds a private copy of the read models from the log and
+// swaps it in for the live ones.
+type RebuildStore interface {
+	// StartRebuild creates empty copies of the read models and fixes what
+	// the bulk phase replays: the log up to where the live projection
+	// stands now.
+	StartRebuild(ctx context.Context) (RebuildRun, error)
+}
+
+// RebuildRun is one rebuild under way.
+type RebuildRun interface {
+	// Total is how many log records the bulk phase replays.
+	Total() int64
+	// Models is the copy the bulk phase folds records into.
+	Models() ReadModel
+	// NextPage returns the bulk phase's next records in log order; none
+	// once it is done.
+	NextPage(ctx context.Context) ([]LogRecord, error)
+	// Seal writes what the copy still holds in memory and readies it for
+	// record-by-record folding (keys, indexes, lead statuses).
+	Seal(ctx context.Context) error
+	// SwapIn folds, each through apply and into the copy, the records the
+	// live projection folded since the bulk phase's end, and never one it
+	// has not: those are still the projection's to fold and queue. Then it
+	// swaps the copy in for the live models, the last records and the swap
+	// in one transaction that holds the projection still. It returns how
+	// many records it folded.
+	SwapIn(ctx context.Context, apply func(ctx context.Context, models ReadModel, rec LogRecord) error) (int64, error)
+	// Discard drops the copy; the live models stay as they were.
+	Discard(ctx context.Context) error
+	// SetAside counts the records skipped so far because the live
+	// projection set them aside (and those SwapIn could not fold either).
+	SetAside() int64
+}
+
+// RebuildProgress hears how a rebuild advances: a progress bar on a
+// terminal, plain lines otherwise.
+type RebuildProgress interface {
+	Started(total int64)
+	Advanced(n int)
+	Stage(what string)
 }

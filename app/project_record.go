@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // LogRecord is one entry of the log as the projection reads it.
@@ -46,7 +47,7 @@ func NewProjectRecord(models ReadModel, outbox Outbox) ProjectRecord {
 // Handle applies rec. ctx carries the transaction the caller commits.
 func (h ProjectRecord) Handle(ctx context.Context, rec LogRecord) error {
 	// Call events are most of the log: decoded once, as what they are.
-	e, callErr := domain.UnmarshalEvent(rec.Payload)
+	e, callErr := wire.UnmarshalEvent(rec.Payload)
 	if callErr == nil && strings.HasPrefix(string(e.Type), "call.") {
 		if !knownCallType(e.Type) {
 			// Written by a newer version, or damaged: the rules know no such fact.

@@ -7,49 +7,6 @@ import (
 	"time"
 )
 
-// RebuildStore builds a private copy of the read models from the log and
-// swaps it in for the live ones.
-type RebuildStore interface {
-	// StartRebuild creates empty copies of the read models and fixes what
-	// the bulk phase replays: the log up to where the live projection
-	// stands now.
-	StartRebuild(ctx context.Context) (RebuildRun, error)
-}
-
-// RebuildRun is one rebuild under way.
-type RebuildRun interface {
-	// Total is how many log records the bulk phase replays.
-	Total() int64
-	// Models is the copy the bulk phase folds records into.
-	Models() ReadModel
-	// NextPage returns the bulk phase's next records in log order; none
-	// once it is done.
-	NextPage(ctx context.Context) ([]LogRecord, error)
-	// Seal writes what the copy still holds in memory and readies it for
-	// record-by-record folding (keys, indexes, lead statuses).
-	Seal(ctx context.Context) error
-	// SwapIn folds, each through apply and into the copy, the records the
-	// live projection folded since the bulk phase's end, and never one it
-	// has not: those are still the projection's to fold and queue. Then it
-	// swaps the copy in for the live models, the last records and the swap
-	// in one transaction that holds the projection still. It returns how
-	// many records it folded.
-	SwapIn(ctx context.Context, apply func(ctx context.Context, models ReadModel, rec LogRecord) error) (int64, error)
-	// Discard drops the copy; the live models stay as they were.
-	Discard(ctx context.Context) error
-	// SetAside counts the records skipped so far because the live
-	// projection set them aside (and those SwapIn could not fold either).
-	SetAside() int64
-}
-
-// RebuildProgress hears how a rebuild advances: a progress bar on a
-// terminal, plain lines otherwise.
-type RebuildProgress interface {
-	Started(total int64)
-	Advanced(n int)
-	Stage(what string)
-}
-
 // RebuildResult is what a finished rebuild did.
 type RebuildResult struct {
 	Events   int64         // log records folded

@@ -29,12 +29,6 @@ type HistoryOrder struct {
 	Statuses  map[int]string // lead status by attempt, as recorded
 }
 
-// History reads past orders for a simulation; it never writes.
-type History interface {
-	// WidgetHistory calls each with the filter's orders, one at a time.
-	WidgetHistory(ctx context.Context, f HistoryFilter, each func(HistoryOrder) error) error
-}
-
 // SimulationReport compares what the recorded decisions were with what
 // another policy would have decided.
 type SimulationReport struct {

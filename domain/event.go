@@ -22,9 +22,16 @@ const (
 	KindTap2Call OrderKind = "tap2call"
 )
 
+// An attempt is numbered from 1 to MaxAttempt, and a call.answered reports
+// at most MaxTalkSeconds of talk, a day (contract.md).
+const (
+	MaxAttempt     = 100
+	MaxTalkSeconds = 86400
+)
+
 // CallEvent is one validated fact about an order, as the telephony core
-// reported it. Build it with ParseEvent or ParseBatch; the zero value is not
-// a valid event.
+// reported it. Build it with wire.ParseEvent or wire.ParseBatch, or read it
+// back from a store; the zero value is not a valid event.
 type CallEvent struct {
 	EventID    string    // canonical lower-case UUID, the idempotency key
 	Type       EventType //

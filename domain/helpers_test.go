@@ -6,7 +6,7 @@ import (
 )
 
 // Test facts are built as struct literals so these tests do not depend on
-// ParseEvent. Every event of one kind and attempt gets the same id, so a
+// wire.ParseEvent. Every event of one kind and attempt gets the same id, so a
 // re-delivery is the same value; withID makes a different fact of that kind.
 
 const (

@@ -290,7 +290,7 @@ func arrivalOrders(rng *rand.Rand, events []CallEvent, n int) [][]CallEvent {
 
 // foldWithRedeliveries folds events in order, after each one re-delivering
 // an already folded fact now and then, and checks that a re-delivery changes
-// nothing.
+// nothing and that every state reads back from a store as itself.
 func foldWithRedeliveries(t *testing.T, rng *rand.Rand, inForce Placement, events []CallEvent) OrderState {
 	t.Helper()
 	var s OrderState
@@ -298,6 +298,9 @@ func foldWithRedeliveries(t *testing.T, rng *rand.Rand, inForce Placement, event
 	for i, e := range events {
 		pos++
 		s, _ = s.Fold(loggedAt(e, pos), inForce)
+		if back, err := OrderStateFromStore(s.OrderID, s.WidgetID, s.Placement, s.Events, s.Decisions); err != nil || !reflect.DeepEqual(back, s) {
+			t.Fatalf("after %v the state does not read back from a store: %v", ids(events[:i+1]), err)
+		}
 		for rng.IntN(3) == 0 {
 			pos++
 			again, step := s.Fold(loggedAt(events[rng.IntN(i+1)], pos), inForce)

@@ -9,7 +9,7 @@ const (
 )
 
 // Policy is one widget's Calltouch integration setting (domain.md, "Policy").
-// Build it with ParsePolicy, which applies defaults and validates.
+// wire.ParsePolicy builds it from a request body, with defaults, validated.
 type Policy struct {
 	Enabled         bool   `json:"enabled"`
 	SiteID          string `json:"site_id"`

@@ -64,11 +64,11 @@ func (c *hostileCounts) String() string {
 	return strings.TrimSpace(b.String())
 }
 
-// TestHostileInput_MutatedBodiesAnd4xxNever5xx posts thousands of mutated
+// TestHostileInput_MutatedBodiesAndOddPathsNever5xx posts thousands of mutated
 // event bodies and odd paths to the real binary: no answer is a 5xx, the
 // log holds exactly the events the 202 answers accepted (nothing of a
 // refused batch), and the engine still decides and delivers afterwards.
-func TestHostileInput_MutatedBodiesAnd4xxNever5xx(t *testing.T) {
+func TestHostileInput_MutatedBodiesAndOddPathsNever5xx(t *testing.T) {
 	e := startEngine(t)
 	widget := "w-hostile"
 	e.putPolicy(widget, policyFor(e.fake, nil))

@@ -4,8 +4,11 @@ import (
 	"testing"
 	"time"
 
-	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/eventlog"
+	"ctjournal/adapters/postgres/internal/testkit"
 	"ctjournal/adapters/postgres/pgtest"
+	"ctjournal/adapters/postgres/projection"
+	"ctjournal/adapters/postgres/queue"
 	"ctjournal/app"
 	"ctjournal/app/storetest"
 )
@@ -13,7 +16,7 @@ import (
 func TestEventLogContract(t *testing.T) {
 	storetest.RunEventLog(t, func(t *testing.T) app.EventLog {
 		db, _ := pgtest.NewDatabase(t)
-		log := postgres.NewEventLog(db)
+		log := eventlog.NewEventLog(db)
 		t.Cleanup(log.Close)
 		return log
 	})
@@ -22,21 +25,21 @@ func TestEventLogContract(t *testing.T) {
 func TestPolicyStoreContract(t *testing.T) {
 	storetest.RunPolicyStore(t, func(t *testing.T) app.PolicyStore {
 		db, _ := pgtest.NewDatabase(t)
-		return postgres.NewPolicies(db)
+		return eventlog.NewPolicies(db)
 	})
 }
 
 func TestDeliveryQueueContract(t *testing.T) {
 	storetest.RunDeliveryQueue(t, func(t *testing.T, giveUpAfter time.Duration) storetest.DeliveryStore {
 		db, _ := pgtest.NewDatabase(t)
-		return storetest.DeliveryStore{Queue: postgres.NewDeliveries(db), Outbox: postgres.NewOutbox(db, giveUpAfter)}
+		return storetest.DeliveryStore{Queue: queue.NewDeliveries(db), Outbox: projection.NewOutbox(db, giveUpAfter)}
 	})
 }
 
 func TestProjectionContract(t *testing.T) {
-	storetest.RunProjection(t, newEngine)
+	storetest.RunProjection(t, testkit.NewEngine)
 }
 
 func TestLeadListingContract(t *testing.T) {
-	storetest.RunLeadListing(t, newEngine)
+	storetest.RunLeadListing(t, testkit.NewEngine)
 }

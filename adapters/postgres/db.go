@@ -1,6 +1,22 @@
 // Package postgres is ctjournal's PostgreSQL store: the event log (a
 // watermill-sql topic table), the write-side tables around it, the read
-// models and the delivery queue.
+// models and the delivery queue. This package opens the database, migrates
+// it and listens for its notifications; each subsystem is a package of
+// its own, which cmd/ctjournal wires directly:
+//
+//	eventlog    appends call events (group commit) and policy changes
+//	projection  folds the log into the read models, queues leads (outbox)
+//	quarantine  the records the projection set aside
+//	queue       the delivery queue: claims, tries, site rate, vacuum
+//	query       explain, leads, widget summaries, policy versions, leads per day, simulation history
+//	rebuild     rebuilds the read models from the log and swaps them in
+//
+// Imports run one way only (a DAG): rebuild → projection → quarantine;
+// projection, queue, query and rebuild → internal/pgrows (row shapes the
+// projection, the rebuild and the queries share) → internal/pgdb
+// (transactions, errors, notifications, prepared statements, the log's
+// schema), which every package imports. This package imports only
+// internal/pgdb; internal/testkit serves the tests.
 package postgres
 
 import (
@@ -8,16 +24,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
-	"slices"
-	"strings"
 	"time"
-
-	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
-	"github.com/lib/pq"
-
-	"ctjournal/app"
 )
 
 // Open connects to PostgreSQL. Sessions run in UTC so that the log's
@@ -125,171 +133,3 @@ func withUTC(databaseURL string, session func(url.Values)) (string, error) {
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
-
-func ptr[T any](v T) *T { return &v }
-
-// querier is what both *sql.DB and *sql.Tx offer.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// queryTexts runs a query of one text column and returns its values.
-func queryTexts(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
-type txKey struct{}
-
-// WithTx makes store calls under ctx run inside tx.
-func WithTx(ctx context.Context, tx *sql.Tx) context.Context {
-	return context.WithValue(ctx, txKey{}, tx)
-}
-
-// txFrom returns the transaction ctx carries: ours, or the one the
-// watermill-sql subscriber hands its handler.
-func txFrom(ctx context.Context) *sql.Tx {
-	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
-		return tx
-	}
-	if wtx, ok := wsql.TxFromContext(ctx); ok {
-		if g, ok := wtx.(*guardedTx); ok {
-			wtx = g.Tx
-		}
-		if std, ok := wtx.(*wsql.StdSQLTx); ok {
-			return std.Tx
-		}
-	}
-	return nil
-}
-
-func on(ctx context.Context, db *sql.DB) querier {
-	if tx := txFrom(ctx); tx != nil {
-		return tx
-	}
-	return db
-}
-
-// inTx runs fn in a transaction of its own, or in the one ctx carries.
-// Notifications asked for inside a transaction of its own are sent after
-// the commit (see notify).
-func inTx(ctx context.Context, db *sql.DB, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	if tx := txFrom(ctx); tx != nil {
-		return fn(ctx, tx)
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return unavailable(fmt.Errorf("begin: %w", err))
-	}
-	later := &afterCommit{tx: tx, channels: map[string]bool{}}
-	if err := fn(context.WithValue(WithTx(ctx, tx), afterCommitKey{}, later), tx); err != nil {
-		tx.Rollback()
-		return refusedValue(unavailable(err))
-	}
-	if err := tx.Commit(); err != nil {
-		return unavailable(fmt.Errorf("commit: %w", err))
-	}
-	for channel := range later.channels {
-		notifierOf(db).poke(channel)
-	}
-	return nil
-}
-
-// afterCommit collects the notifications of a transaction inTx owns.
-type afterCommit struct {
-	tx       *sql.Tx
-	channels map[string]bool
-}
-
-type afterCommitKey struct{}
-
-// unavailable marks errors that mean "the database cannot be reached" so
-// that callers answer 503 (retry later) rather than 500.
-func unavailable(err error) error {
-	if err == nil || errors.Is(err, app.ErrUnavailable) {
-		return err
-	}
-	if isConnectionError(err) {
-		return fmt.Errorf("%w: %w", app.ErrUnavailable, err)
-	}
-	return err
-}
-
-// refusedValue marks errors of a value the store cannot hold as
-// app.ErrInvalidData, so that callers answer 4xx for the request that
-// brought it, not 500: PostgreSQL's data exceptions (class 22: U+0000 or
-// invalid UTF-8 in text, a time or number out of range) and program limits
-// (54000: a value too large to index).
-func refusedValue(err error) error {
-	var pqErr *pq.Error
-	if !errors.As(err, &pqErr) || errors.Is(err, app.ErrInvalidData) {
-		return err
-	}
-	if pqErr.Code.Class() == "22" || pqErr.Code == "54000" {
-		return fmt.Errorf("%w: %w", app.ErrInvalidData, err)
-	}
-	return err
-}
-
-func isConnectionError(err error) bool {
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) {
-		code := string(pqErr.Code)
-		// 08: connection exception; 57P: operator intervention (shutdown, crash
-		// recovery, cannot connect now); 53300: too many connections.
-		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P") || code == "53300"
-	}
-	var netErr net.Error
-	if errors.As(err, &netErr) {
-		return true
-	}
-	msg := err.Error()
-	return errors.Is(err, sql.ErrConnDone) || strings.Contains(msg, "bad connection") ||
-		strings.Contains(msg, "connection refused") || strings.Contains(msg, "EOF") ||
-		strings.Contains(msg, "broken pipe") || strings.Contains(msg, "connection reset")
-}
-
-// hasCode tells whether err is a PostgreSQL error with one of codes
-// (SQLSTATE).
-func hasCode(err error, codes ...pq.ErrorCode) bool {
-	var pqErr *pq.Error
-	return errors.As(err, &pqErr) && slices.Contains(codes, pqErr.Code)
-}
-
-func isDeadlock(err error) bool { return hasCode(err, "40P01") }
-
-// notify wakes listeners once tx commits. A transaction that inTx owns
-// sends it after its commit: a NOTIFY inside a transaction takes a
-// database-wide lock through the commit's WAL flush, which would serialise
-// every concurrent ingest. Other transactions (the projection's) notify
-// inside, and PostgreSQL delivers at commit.
-func notify(ctx context.Context, tx *sql.Tx, channel string) error {
-	if later, ok := ctx.Value(afterCommitKey{}).(*afterCommit); ok && later.tx == tx {
-		later.channels[channel] = true
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_notify($1, '')`, channel); err != nil {
-		return fmt.Errorf("notify %s: %w", channel, err)
-	}
-	return nil
-}
-
-// Channels the store notifies on commit.
-const (
-	ChannelLog        = "ctj_log"
-	ChannelDeliveries = "ctj_deliveries"
-)

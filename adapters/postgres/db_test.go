@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"testing"
+
+	"ctjournal/adapters/postgres/internal/testkit"
 )
 
 // Sessions run in UTC (the log's created_at has no time zone), without JIT
@@ -11,8 +13,8 @@ import (
 // was made for).
 func TestOpen_SessionSettings(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
-	got := texts(t, s.db, `SELECT concat_ws(' ', current_setting('TimeZone'), current_setting('jit'), current_setting('plan_cache_mode'))`)
+	s := testkit.NewStore(t)
+	got := testkit.Texts(t, s.DB, `SELECT concat_ws(' ', current_setting('TimeZone'), current_setting('jit'), current_setting('plan_cache_mode'))`)
 	if want := "UTC off force_custom_plan"; len(got) != 1 || got[0] != want {
 		t.Fatalf("session settings (TimeZone, jit, plan_cache_mode): %v, want [%s]", got, want)
 	}

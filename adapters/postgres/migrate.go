@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"sort"
 
+	"ctjournal/adapters/postgres/internal/pgdb"
+
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 )
@@ -18,25 +20,22 @@ var migrations embed.FS
 // migrationLock serialises schema changes of several processes starting at once.
 const migrationLock = 7_405_170_001
 
-// PoisonTopic holds log records the projection could never apply.
-const PoisonTopic = "poison"
-
 // Migrate creates or upgrades the schema: watermill-sql's tables for the
 // log first, then ours, each migration once, under an advisory lock.
 func Migrate(ctx context.Context, db *sql.DB) error {
-	for _, topic := range []string{LogTopic, PoisonTopic} {
+	for _, topic := range []string{pgdb.LogTopic, pgdb.PoisonTopic} {
 		sub, err := wsql.NewSubscriber(wsql.BeginnerFromStdSQL(db), wsql.SubscriberConfig{
-			SchemaAdapter:  newLogSchema(0),
-			OffsetsAdapter: offsetsAdapter(),
+			SchemaAdapter:  pgdb.NewLogSchema(0),
+			OffsetsAdapter: pgdb.OffsetsAdapter(),
 		}, watermill.NopLogger{})
 		if err != nil {
 			return fmt.Errorf("log subscriber: %w", err)
 		}
 		if err := sub.SubscribeInitialize(topic); err != nil {
-			return unavailable(fmt.Errorf("create log table %s: %w", topic, err))
+			return pgdb.Unavailable(fmt.Errorf("create log table %s: %w", topic, err))
 		}
 	}
-	return inTx(ctx, db, func(ctx context.Context, tx *sql.Tx) error {
+	return pgdb.InTx(ctx, db, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 			return fmt.Errorf("lock schema: %w", err)
 		}

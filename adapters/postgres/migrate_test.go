@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/internal/testkit"
 	"ctjournal/adapters/postgres/pgtest"
 	"ctjournal/app/storetest"
 )
@@ -48,7 +49,7 @@ func TestMigrate_ConcurrentStartsOnAnEmptyDatabase(t *testing.T) {
 	if err := postgres.Migrate(ctx, db); err != nil {
 		t.Fatalf("migrate a migrated database: %v", err)
 	}
-	got := texts(t, db, `SELECT name FROM ctj_schema_migrations ORDER BY name`)
+	got := testkit.Texts(t, db, `SELECT name FROM ctj_schema_migrations ORDER BY name`)
 	want, err := filepath.Glob("migrations/*.sql")
 	if err != nil || len(want) == 0 {
 		t.Fatalf("list the migration files: %v %v", want, err)
@@ -63,32 +64,32 @@ func TestMigrate_ConcurrentStartsOnAnEmptyDatabase(t *testing.T) {
 // and orders explain as they did.
 func TestMigrate_PointsEventRowsOfAnOlderSchemaAtTheirLogRecords(t *testing.T) {
 	t.Parallel()
-	s := newStore(t)
-	stop := startProjection(t, s.db, time.Hour)
-	setPolicy(t, s, "w", nil)
-	ingest(t, s, storetest.Ordered("o-1", "w"), storetest.Failed("o-1", "w", 1), storetest.Answered("o-1", "w", 2),
+	s := testkit.NewStore(t)
+	stop := testkit.StartProjection(t, s.DB, time.Hour)
+	testkit.SetValidPolicy(t, s, "w", nil)
+	testkit.Ingest(t, s, storetest.Ordered("o-1", "w"), storetest.Failed("o-1", "w", 1), storetest.Answered("o-1", "w", 2),
 		storetest.Ordered("o-2", "w"), storetest.Answered("o-2", "w", 1))
-	settle(t, s.db)
+	testkit.Settle(t, s.DB)
 	stop()
 	ctx := context.Background()
-	before, err := s.queries.Explain(ctx, "o-1")
+	before, err := s.Queries.Explain(ctx, "o-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.Exec(`ALTER TABLE ctj_order_events ADD COLUMN fact jsonb;
+	if _, err := s.DB.Exec(`ALTER TABLE ctj_order_events ADD COLUMN fact jsonb;
 		UPDATE ctj_order_events e SET fact = l.payload FROM ctj_log l WHERE l."offset" = e.position;
 		ALTER TABLE ctj_order_events ALTER COLUMN fact SET NOT NULL, DROP COLUMN transaction_id;
 		DELETE FROM ctj_schema_migrations WHERE name = 'migrations/006_order_events_fact_in_log.sql'`); err != nil {
 		t.Fatalf("go back to the schema before 006: %v", err)
 	}
-	if err := postgres.Migrate(ctx, s.db); err != nil {
+	if err := postgres.Migrate(ctx, s.DB); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	if n := count(t, s.db, `SELECT count(*) FROM ctj_order_events e
+	if n := testkit.Count(t, s.DB, `SELECT count(*) FROM ctj_order_events e
 		JOIN ctj_log l ON l.transaction_id = e.transaction_id AND l."offset" = e.position`); n != 5 {
 		t.Fatalf("%d event rows point at their log records, want 5", n)
 	}
-	after, err := s.queries.Explain(ctx, "o-1")
+	after, err := s.Queries.Explain(ctx, "o-1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"ctjournal/adapters/postgres/internal/pgdb"
+
 	"github.com/lib/pq"
 )
 
@@ -54,7 +56,7 @@ func (n *Notifications) Run(ctx context.Context) {
 		case note := <-n.listener.Notify:
 			for name, w := range n.wakes {
 				if note == nil || note.Channel == name {
-					wake(w)
+					pgdb.Wake(w)
 				}
 			}
 		}
@@ -65,9 +67,15 @@ func (n *Notifications) Run(ctx context.Context) {
 // through db, at once rather than through PostgreSQL's NOTIFY.
 func (n *Notifications) HearLocally(db *sql.DB) {
 	for name, w := range n.wakes {
-		notifierOf(db).listen(name, w)
+		pgdb.NotifierOf(db).Listen(name, w)
 	}
 }
 
 // Close stops listening.
 func (n *Notifications) Close() error { return n.listener.Close() }
+
+// Channels the store notifies on commit, for Listen.
+const (
+	ChannelLog        = pgdb.ChannelLog
+	ChannelDeliveries = pgdb.ChannelDeliveries
+)

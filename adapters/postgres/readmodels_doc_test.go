@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"ctjournal/adapters/postgres/internal/testkit"
 )
 
 // TestReadModelsDoc_QueriesRun runs every SQL query docs/read-models.md
@@ -20,7 +22,7 @@ func TestReadModelsDoc_QueriesRun(t *testing.T) {
 	if len(queries) < 5 {
 		t.Fatalf("found %d queries in docs/read-models.md", len(queries))
 	}
-	db := rbProjectedHistory(t)
+	db := testkit.ProjectedHistory(t)
 	// Some leads delivered (latency), one refused, as the delivery worker logs them.
 	if _, err := db.Exec(`INSERT INTO ctj_delivery_tries (position, key, try, at, duration_ms, http_status, response, outcome)
 		SELECT -row_number() OVER (), key, 1, decided_at + interval '2 seconds', 80, 200, '{}', 'delivered'
@@ -67,7 +69,7 @@ func TestReadModelsDoc_QueriesRun(t *testing.T) {
 				documented = append(documented, strings.Trim(c, "`"))
 			}
 		}
-		actual := texts(t, db, `SELECT column_name::text FROM information_schema.columns WHERE table_name = '`+name[1]+`' ORDER BY ordinal_position`)
+		actual := testkit.Texts(t, db, `SELECT column_name::text FROM information_schema.columns WHERE table_name = '`+name[1]+`' ORDER BY ordinal_position`)
 		if strings.Join(documented, ",") != strings.Join(actual, ",") {
 			t.Fatalf("%s: documented columns %v, the table has %v", name[1], documented, actual)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"ctjournal/app"
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // T0 is the time the fixtures' facts happened at; whole seconds, so that
@@ -90,7 +91,7 @@ func Batch(t testing.TB, events ...domain.CallEvent) []app.NewEvent {
 	t.Helper()
 	out := make([]app.NewEvent, len(events))
 	for i, e := range events {
-		canonical, err := domain.MarshalEvent(e)
+		canonical, err := wire.MarshalEvent(e)
 		if err != nil {
 			t.Fatalf("marshal event %d: %v", i, err)
 		}

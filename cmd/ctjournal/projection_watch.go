@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"ctjournal/adapters/postgres/projection"
 
-	"ctjournal/adapters/postgres"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // stallAfter is how long records may stay held back by another open
@@ -23,7 +23,7 @@ const stallAfter = 5 * time.Second
 // the transaction that holds the projection back; the log names its pid,
 // database, user and state, never its SQL text (another application's).
 type projectionWatch struct {
-	check       func(context.Context) (postgres.ProjectionHealth, error)
+	check       func(context.Context) (projection.Health, error)
 	log         *slog.Logger
 	behind      prometheus.Gauge
 	heldBack    prometheus.Gauge
@@ -35,7 +35,7 @@ type projectionWatch struct {
 	stallError error
 }
 
-func newProjectionWatch(check func(context.Context) (postgres.ProjectionHealth, error), reg *prometheus.Registry, log *slog.Logger) *projectionWatch {
+func newProjectionWatch(check func(context.Context) (projection.Health, error), reg *prometheus.Registry, log *slog.Logger) *projectionWatch {
 	w := &projectionWatch{
 		check: check, log: log,
 		behind:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "ctj_projection_behind_records", Help: "Committed log records the projection has not folded yet."}),

@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/projection"
 	"ctjournal/app"
 )
 
@@ -34,10 +34,10 @@ func TestNextCheck_SpacesSlowCountsOut(t *testing.T) {
 // (pid, database, user, state, age), never with what it runs.
 func TestProjectionWatch_StallNamesNothingOfTheBlockerButInTheLog(t *testing.T) {
 	var logged bytes.Buffer
-	health := postgres.ProjectionHealth{ProjectionStatus: app.ProjectionStatus{BehindRecords: 7, HeldBackRecords: 7,
+	health := projection.Health{ProjectionStatus: app.ProjectionStatus{BehindRecords: 7, HeldBackRecords: 7,
 		HeldBackBy: &app.OpenTransaction{PID: 4242, Database: "billing", User: "reports", State: "idle in transaction", AgeSeconds: 9}},
 		Quarantined: 3}
-	w := newProjectionWatch(func(context.Context) (postgres.ProjectionHealth, error) { return health, nil },
+	w := newProjectionWatch(func(context.Context) (projection.Health, error) { return health, nil },
 		prometheus.NewRegistry(), slog.New(slog.NewJSONHandler(&logged, nil)))
 	t0 := time.Date(2026, 11, 24, 7, 15, 0, 0, time.UTC)
 	w.observe(context.Background(), t0)

@@ -16,9 +16,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"ctjournal/adapters/calltouch"
 	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/projection"
 	"ctjournal/app"
+	"ctjournal/app/delivery"
 	"ctjournal/domain"
 	"ctjournal/ports/console"
 	"ctjournal/ports/httpapi"
@@ -44,19 +45,20 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := newEngineMetrics(reg)
-	watch := newProjectionWatch(func(ctx context.Context) (postgres.ProjectionHealth, error) {
-		return postgres.CheckProjection(ctx, s.db)
+	watch := newProjectionWatch(func(ctx context.Context) (projection.Health, error) {
+		return projection.Check(ctx, s.db)
 	}, reg, log.With("part", "projection"))
 
-	deliver := app.NewDeliverLeads(postgres.NewDeliveries(s.db), postgres.NewPolicies(s.db),
-		calltouch.New(cfg.CalltouchTimeout, version), postgres.NewSiteRate(s.db, cfg.CalltouchRPS),
-		time.Now, rand.Float64, deliveryConfig(cfg), log.With("part", "delivery"), metrics.observeTry)
+	deliver, err := delivery.NewWorker(s.ports, deliveryConfig(cfg, log.With("part", "delivery"), metrics.observeTry))
+	if err != nil {
+		return err
+	}
 	projectionDB, err := postgres.OpenProjectionPool(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer projectionDB.Close()
-	router, err := postgres.NewProjectionRouter(s.db, s.project, postgres.ProjectionConfig{
+	router, err := projection.NewRouter(s.db, s.app.Projection, projection.Config{
 		Batch: 500, PollInterval: time.Second, Wake: notes.Wake(postgres.ChannelLog),
 		// Leads the projection decides go straight to this process's
 		// delivery worker when it has a slot free.
@@ -116,22 +118,23 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return runErr
 }
 
-func deliveryConfig(cfg Config) app.DeliveryConfig {
+func deliveryConfig(cfg Config, log *slog.Logger, observe func(app.DeliveryTried)) delivery.Config {
 	batch := 64
 	if cfg.CalltouchRPS > 0 {
 		// Claim no more than the limit lets out in a few seconds, so claims
 		// don't wait long behind it and a stop stays quick.
 		batch = max(1, min(batch, int(cfg.CalltouchRPS*4)))
 	}
-	return app.DeliveryConfig{
+	return delivery.Config{
 		Owner:        fmt.Sprintf("%s/%d/%s", hostname(), os.Getpid(), uuid.NewString()[:8]),
 		Retry:        domain.RetryPolicy{Base: cfg.RetryBase, Max: cfg.RetryMax},
-		GiveUpAfter:  cfg.GiveUpAfter,
-		Lease:        2*cfg.CalltouchTimeout + 5*time.Second, // a try plus its record, with room
-		Batch:        batch,
-		Parallel:     16,
 		TryTimeout:   cfg.CalltouchTimeout,
+		Batch:        batch,
 		AllowedHosts: cfg.CalltouchAllowedHosts,
+		Now:          time.Now,
+		Jitter:       rand.Float64,
+		Log:          log,
+		Observe:      observe,
 	}
 }
 

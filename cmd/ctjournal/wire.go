@@ -12,16 +12,23 @@ import (
 
 	"github.com/lib/pq"
 
+	"ctjournal/adapters/calltouch"
 	"ctjournal/adapters/postgres"
+	"ctjournal/adapters/postgres/eventlog"
+	"ctjournal/adapters/postgres/projection"
+	"ctjournal/adapters/postgres/quarantine"
+	"ctjournal/adapters/postgres/query"
+	"ctjournal/adapters/postgres/queue"
+	"ctjournal/adapters/postgres/rebuild"
 	"ctjournal/app"
 )
 
 // store is the opened PostgreSQL store and the application over it.
 type store struct {
 	db         *sql.DB
-	log        *postgres.EventLog
-	quarantine *postgres.Quarantine
-	project    app.ProjectRecord // the projection's rules over the live read models
+	log        *eventlog.EventLog
+	quarantine *quarantine.Quarantine
+	ports      app.Ports
 	app        app.Application
 }
 
@@ -45,34 +52,33 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 		db.Close()
 		return nil, fmt.Errorf("migrate schema: %w", err)
 	}
-	policies := postgres.NewPolicies(db)
-	queries := postgres.NewQueries(db)
-	deliveries := postgres.NewDeliveries(db)
-	eventLog := postgres.NewEventLog(db)
-	quarantine := postgres.NewQuarantine(db)
-	project := app.NewProjectRecord(postgres.NewReadModel(db), postgres.NewOutbox(db, cfg.GiveUpAfter))
-	return &store{db: db, log: eventLog, quarantine: quarantine, project: project, app: app.Application{
-		Commands: app.Commands{
-			IngestEvents:      app.NewIngestEvents(eventLog),
-			SetPolicy:         app.NewSetPolicy(policies, cfg.CalltouchAllowedHosts),
-			DisablePolicy:     app.NewDisablePolicy(policies),
-			RedeliverLead:     app.NewRedeliverLead(deliveries, time.Now, cfg.GiveUpAfter),
-			RebuildReadModels: app.NewRebuildReadModels(postgres.NewRebuilder(db, postgres.RebuildConfig{}), time.Now),
-			RetryQuarantined:  app.NewRetryQuarantined(quarantine, project),
-		},
-		Queries: app.AppQueries{
-			GetPolicy:       app.NewGetPolicy(policies),
-			ExplainOrder:    app.NewExplainOrder(queries, quarantine, policies),
-			ListLeads:       app.NewListLeads(queries),
-			ExplainWidget:   app.NewExplainWidget(postgres.NewWidgetSummaries(db)),
-			SimulatePolicy:  app.NewSimulatePolicy(postgres.NewHistory(db)),
-			ListQuarantined: app.NewListQuarantined(quarantine),
-			GetStatus:       app.NewGetStatus(postgres.NewStatus(db)),
-
-			ListPolicyVersions: app.NewListPolicyVersions(postgres.NewPolicyVersions(db)),
-			CountLeadsPerDay:   app.NewCountLeadsPerDay(postgres.NewWidgetSummaries(db)),
-		},
-	}}, nil
+	eventLog := eventlog.NewEventLog(db)
+	quarantine := quarantine.NewQuarantine(db)
+	ports := app.Ports{
+		EventLog:        eventLog,
+		Policies:        eventlog.NewPolicies(db),
+		ReadModel:       projection.NewReadModel(db),
+		Outbox:          projection.NewOutbox(db, cfg.GiveUpAfter),
+		DeliveryQueue:   queue.NewDeliveries(db),
+		Queries:         query.NewQueries(db),
+		Quarantine:      quarantine,
+		Status:          projection.NewStatus(db),
+		WidgetSummaries: query.NewWidgetSummaries(db),
+		History:         query.NewHistory(db),
+		PolicyVersions:  query.NewPolicyVersions(db),
+		LeadsPerDay:     query.NewWidgetSummaries(db),
+		Rebuild:         rebuild.New(db, rebuild.Config{}),
+		Calltouch:       calltouch.New(cfg.CalltouchTimeout, version),
+		SiteLimiter:     queue.NewSiteRate(db, cfg.CalltouchRPS),
+	}
+	application, err := app.NewApplication(ports, app.Config{
+		GiveUpAfter: cfg.GiveUpAfter, AllowedHosts: cfg.CalltouchAllowedHosts, Now: time.Now,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &store{db: db, log: eventLog, quarantine: quarantine, ports: ports, app: application}, nil
 }
 
 func openApp(ctx context.Context, cfg Config, log *slog.Logger) (app.Application, func(), error) {

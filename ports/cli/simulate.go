@@ -12,6 +12,7 @@ import (
 
 	"ctjournal/app"
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // simulationToken stands in for the token a simulation never uses, so a
@@ -89,7 +90,7 @@ func readPolicyFile(path string) (domain.Policy, error) {
 		fields["token"], _ = json.Marshal(simulationToken)
 	}
 	raw, _ = json.Marshal(fields)
-	p, err := domain.ParsePolicy(raw)
+	p, err := wire.ParsePolicy(raw)
 	var fe *domain.FieldError
 	if errors.As(err, &fe) {
 		return p, fmt.Errorf("policy %s: %s: %s", path, fe.Field, fe.Message)

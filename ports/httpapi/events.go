@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"ctjournal/app"
-	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // maxIngestBody is the largest POST /v1/events body (contract.md).
@@ -35,8 +35,8 @@ func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	events, err := domain.ParseBatch(body)
-	var bad *domain.BatchError
+	events, err := wire.ParseBatch(body)
+	var bad *wire.BatchError
 	if errors.As(err, &bad) {
 		e := ingestError{Error: bad.Error()}
 		if bad.Index >= 0 {

@@ -6,6 +6,7 @@ import (
 
 	"ctjournal/app"
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // maxPolicyBody bounds a policy PUT; a policy is a few hundred bytes.
@@ -49,7 +50,7 @@ func (s server) putPolicy(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, err := domain.ParsePolicy(body)
+	p, err := wire.ParsePolicy(body)
 	if err != nil {
 		s.writeAppError(w, r, err)
 		return

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"ctjournal/adapters/calltouch/calltouchfake"
-	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // deliveryResult is the burst of queued leads reaching the fake Calltouch.
@@ -46,7 +46,7 @@ func (b *bench) delivery(ctx context.Context, n int) (deliveryResult, error) {
 	defer b.fake.SetDefault(calltouchfake.OK())
 	heldFrom := b.fake.Count()
 	p := startProgress("delivery: queue leads", len(pairs), b.p.progressInterval)
-	for chunk := range slices.Chunk(pairs, domain.MaxBatch) {
+	for chunk := range slices.Chunk(pairs, wire.MaxBatch) {
 		if err := b.postEvents(ctx, batchBody(chunk)); err != nil {
 			p.end()
 			return deliveryResult{}, err

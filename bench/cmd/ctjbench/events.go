@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // event is one envelope as POST /v1/events takes it, and the canonical JSON
@@ -97,11 +98,11 @@ func (o orders) envelope(n int, t domain.EventType, at time.Time, data string) e
 // computes it, for the baselines to insert the very bytes ctjournal stores.
 func withCanonical(events []event) error {
 	for i := range events {
-		e, err := domain.ParseEvent(json.RawMessage(events[i].envelope))
+		e, err := wire.ParseEvent(json.RawMessage(events[i].envelope))
 		if err != nil {
 			return fmt.Errorf("generated event is invalid: %w: %s", err, events[i].envelope)
 		}
-		if events[i].canonical, err = domain.MarshalEvent(e); err != nil {
+		if events[i].canonical, err = wire.MarshalEvent(e); err != nil {
 			return err
 		}
 	}

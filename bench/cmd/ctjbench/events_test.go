@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 func TestOrders_StreamsAreValidDistinctEvents(t *testing.T) {
@@ -25,7 +25,7 @@ func TestOrders_StreamsAreValidDistinctEvents(t *testing.T) {
 		}
 		seen[e.id] = true
 	}
-	if _, err := domain.ParseBatch(batchBody(events)); err != nil {
+	if _, err := wire.ParseBatch(batchBody(events)); err != nil {
 		t.Errorf("a batch of generated events is refused: %v", err)
 	}
 }

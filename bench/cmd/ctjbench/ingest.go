@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"ctjournal/domain"
+	"ctjournal/wire"
 )
 
 // Raw INSERTs as watermill-sql's publisher writes the log: uuid, payload,
@@ -79,16 +79,16 @@ func (b *bench) ingestSingleBaseline(ctx context.Context, label string, streams 
 	}), nil
 }
 
-// batches prepares n batches of domain.MaxBatch events.
+// batches prepares n batches of wire.MaxBatch events.
 func (b *bench) batches(n int) ([][]event, [][]byte, error) {
-	all := newOrders(b.nextPrefix("batch"), ingestWidget).stream(0, n*domain.MaxBatch)
+	all := newOrders(b.nextPrefix("batch"), ingestWidget).stream(0, n*wire.MaxBatch)
 	if err := withCanonical(all); err != nil {
 		return nil, nil, err
 	}
 	events := make([][]event, n)
 	bodies := make([][]byte, n)
 	for i := range n {
-		events[i] = all[i*domain.MaxBatch : (i+1)*domain.MaxBatch]
+		events[i] = all[i*wire.MaxBatch : (i+1)*wire.MaxBatch]
 		bodies[i] = batchBody(events[i])
 	}
 	return events, bodies, nil
@@ -96,7 +96,7 @@ func (b *bench) batches(n int) ([][]event, [][]byte, error) {
 
 func (b *bench) ingestBatches(ctx context.Context, label string, bodies [][]byte) throughput {
 	r := clientRun{label: label, clients: b.p.batchClients, ops: len(bodies), limit: b.p.batchTimeLimit,
-		unit: domain.MaxBatch, every: b.p.progressInterval}
+		unit: wire.MaxBatch, every: b.p.progressInterval}
 	return r.run(ctx, func(ctx context.Context, _, i int) error {
 		return b.postEvents(ctx, bodies[i])
 	})
@@ -110,9 +110,9 @@ func (b *bench) ingestBatchesBaseline(ctx context.Context, label string, batches
 		return throughput{}, err
 	}
 	defer closeAll(conns)
-	query := insertMany(domain.MaxBatch)
+	query := insertMany(wire.MaxBatch)
 	r := clientRun{label: label, clients: b.p.batchClients, ops: len(batches), limit: b.p.batchTimeLimit,
-		unit: domain.MaxBatch, every: b.p.progressInterval}
+		unit: wire.MaxBatch, every: b.p.progressInterval}
 	return r.run(ctx, func(ctx context.Context, c, i int) error {
 		args := make([]any, 0, 3*len(batches[i]))
 		for _, e := range batches[i] {

@@ -1,0 +1,147 @@
+package pgdb
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/lib/pq"
+)
+
+// LogTopic is the watermill topic whose table, ctj_log, is the event log.
+const LogTopic = "log"
+
+// Metadata keys the subscriber adds to every message it hands out.
+const (
+	MetaPosition   = "position"
+	MetaRecordedAt = "recorded_at"
+	// metaTransactionID is the record's place in the subscriber's order
+	// with the position: (transaction_id, offset).
+	MetaTransactionID = "transaction_id"
+)
+
+// LogSchema is watermill-sql's PostgreSQL schema with three changes: the
+// tables are named ctj_<topic>, the payload is JSONB (so analysts can query
+// the log), and every message carries its log position, transaction id and recorded
+// time.
+// The select seeks the primary key (transaction_id, offset) directly past
+// the consumer's last offset, so a poll reads one batch, not the backlog.
+type LogSchema struct {
+	wsql.DefaultPostgreSQLSchema
+}
+
+func NewLogSchema(batch int) LogSchema {
+	return LogSchema{wsql.DefaultPostgreSQLSchema{
+		GenerateMessagesTableName: tableName,
+		GeneratePayloadType:       func(string) string { return "JSONB" },
+		SubscribeBatchSize:        batch,
+	}}
+}
+
+func tableName(topic string) string { return `"ctj_` + topic + `"` }
+
+func OffsetsAdapter() wsql.DefaultPostgreSQLOffsetsAdapter {
+	return wsql.DefaultPostgreSQLOffsetsAdapter{
+		GenerateMessagesOffsetsTableName: func(topic string) string { return `"ctj_` + topic + `_offsets"` },
+	}
+}
+
+// InsertQuery is watermill's, with the payload passed as text: JSONB
+// takes no plain JSON in binary format (see binary_parameters in the root package's db.go).
+func (s LogSchema) InsertQuery(params wsql.InsertQueryParams) (wsql.Query, error) {
+	q, err := s.DefaultPostgreSQLSchema.InsertQuery(params)
+	for i, a := range q.Args {
+		if b, ok := a.([]byte); ok {
+			q.Args[i] = string(b)
+		}
+	}
+	return q, err
+}
+
+// TyingLogSchema appends call events like LogSchema and, in the same
+// statement, ties each order they name to its widget: the function
+// ctj_append_events (migrations 003 and 008) says how, and how anything
+// already known refuses the whole statement, so nothing is half-stored.
+//
+// Its text is the same for one message or a thousand (the rows travel as
+// three arrays), so it is prepared once per connection and its planning
+// does not grow with the batch.
+type TyingLogSchema struct{ LogSchema }
+
+func (s TyingLogSchema) InsertQuery(params wsql.InsertQueryParams) (wsql.Query, error) {
+	ids := make([]string, len(params.Msgs))
+	var payloads, metadata bytes.Buffer
+	payloads.WriteByte('[')
+	metadata.WriteByte('[')
+	for i, m := range params.Msgs {
+		if i > 0 {
+			payloads.WriteByte(',')
+			metadata.WriteByte(',')
+		}
+		ids[i] = m.UUID
+		payloads.Write(m.Payload)
+		meta, err := json.Marshal(m.Metadata)
+		if err != nil {
+			return wsql.Query{}, fmt.Errorf("metadata of message %s: %w", m.UUID, err)
+		}
+		metadata.Write(meta)
+	}
+	payloads.WriteByte(']')
+	metadata.WriteByte(']')
+	return wsql.Query{Query: `SELECT ctj_append_events($1, $2, $3)`, Args: []any{pq.Array(ids), payloads.String(), metadata.String()}}, nil
+}
+
+func (s LogSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
+	next, err := params.OffsetsAdapter.NextOffsetQuery(wsql.NextOffsetQueryParams{
+		Topic: params.Topic, ConsumerGroup: params.ConsumerGroup,
+	})
+	if err != nil {
+		return wsql.Query{}, err
+	}
+	batch := s.SubscribeBatchSize
+	if batch == 0 {
+		batch = 100
+	}
+	q := `WITH last_processed AS (` + next.Query + `)
+		SELECT "offset", transaction_id, uuid, payload, metadata, created_at
+		FROM ` + s.MessagesTable(params.Topic) + `
+		WHERE (transaction_id, "offset") > (
+				(SELECT last_processed_transaction_id FROM last_processed),
+				(SELECT offset_acked FROM last_processed))
+			AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY transaction_id ASC, "offset" ASC
+		LIMIT ` + strconv.Itoa(batch)
+	return wsql.Query{Query: q, Args: next.Args}, nil
+}
+
+func (s LogSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
+	var (
+		r          wsql.Row
+		txID       wsql.XID8
+		recordedAt time.Time
+	)
+	if err := params.Row.Scan(&r.Offset, &txID, &r.UUID, &r.Payload, &r.Metadata, &recordedAt); err != nil {
+		return wsql.Row{}, fmt.Errorf("scan log row: %w", err)
+	}
+	msg := message.NewMessage(string(r.UUID), r.Payload)
+	msg.Metadata.Set(MetaPosition, strconv.FormatInt(r.Offset, 10))
+	msg.Metadata.Set(MetaRecordedAt, recordedAt.UTC().Format(time.RFC3339Nano))
+	msg.Metadata.Set(MetaTransactionID, strconv.FormatUint(uint64(txID), 10))
+	r.Msg = msg
+	r.ExtraData = map[string]any{"transaction_id": txID}
+	if p, ok := params.Row.(interface{ polled(payload []byte) }); ok {
+		p.polled(r.Payload)
+	}
+	return r, nil
+}
+
+// PoisonTopic holds log records the projection could never apply.
+const PoisonTopic = "poison"
+
+// ProjectionConsumerGroup is the watermill consumer group whose stored
+// offset says how far the projection has folded the log.
+const ProjectionConsumerGroup = "projection"
