@@ -13,7 +13,7 @@ import (
 )
 
 // OrderExplanation is an order's story: every fact in log order and every
-// decision with its reason, payload and tries (contract.md, GET /v1/orders).
+// decision with its reason, payload and tries (docs/api.md, GET /v1/orders).
 type OrderExplanation struct {
 	OrderID       string              `json:"order_id"`
 	WidgetID      string              `json:"widget_id"`

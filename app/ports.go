@@ -148,7 +148,7 @@ type Queries interface {
 }
 
 // QuarantinedRecord is a log record the projection set aside because it
-// could not apply it (contract.md, Quarantine).
+// could not apply it (docs/api.md, Quarantine).
 type QuarantinedRecord struct {
 	Position   int64
 	OrderID    string // the order the record names; empty when none can be read

@@ -15,7 +15,7 @@ const (
 )
 
 // comment is the lead's comment: "CallKeeper", then with details one
-// "label: value" line per item that has something to say (domain.md, "What
+// "label: value" line per item that has something to say (docs/rules.md, "What
 // a lead carries"). outcome is nil for a lead sent at order time.
 func comment(details bool, o *OrderData, outcome *CallEvent) string {
 	if !details {

@@ -11,7 +11,7 @@ const (
 	Refused   TryOutcome = "refused"   // Calltouch rejects this request: retrying will not help
 )
 
-// ClassifyTry reads the HTTP status of one try (calltouch.md, "The answer").
+// ClassifyTry reads the HTTP status of one try (docs/calltouch.md, "The answer").
 // Status 0 means no HTTP answer arrived: a network error or a timeout.
 func ClassifyTry(status int) TryOutcome {
 	switch {

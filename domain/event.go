@@ -23,7 +23,7 @@ const (
 )
 
 // An attempt is numbered from 1 to MaxAttempt, and a call.answered reports
-// at most MaxTalkSeconds of talk, a day (contract.md).
+// at most MaxTalkSeconds of talk, a day (docs/api.md).
 const (
 	MaxAttempt     = 100
 	MaxTalkSeconds = 86400

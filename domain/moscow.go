@@ -7,7 +7,7 @@ import "time"
 var moscow = time.FixedZone("MSK", 3*3600)
 
 const (
-	// requestDateLayout is the requestDate format calltouch.md fixes.
+	// requestDateLayout is the requestDate format docs/calltouch.md fixes.
 	requestDateLayout = "02-01-2006 15:04:05"
 	// scheduledLayout dates a deferred call in the comment's details block.
 	scheduledLayout = "02.01.2006 15:04"

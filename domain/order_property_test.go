@@ -58,7 +58,7 @@ func TestFold_ArrivalOrderAndRedeliveryDoNotChangeTheDecisions(t *testing.T) {
 
 // TestFold_ArrivalOrderChangesOnlyWhatTheFirstRecordedSettles folds every
 // table case without a policy change, and random sets of facts under every
-// kind of policy, in many arrival orders, and checks what domain.md says
+// kind of policy, in many arrival orders, and checks what docs/rules.md says
 // stays the same when "first recorded stands" lets the order matter.
 func TestFold_ArrivalOrderChangesOnlyWhatTheFirstRecordedSettles(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2026, 12))

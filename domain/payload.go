@@ -7,7 +7,7 @@ import (
 )
 
 // Payload is exactly what one lead sends to Calltouch: the form fields of
-// calltouch.md, in that order. Optional fields are empty when absent.
+// docs/calltouch.md, in that order. Optional fields are empty when absent.
 type Payload struct {
 	PhoneNumber   string
 	RequestNumber string
@@ -32,7 +32,7 @@ func (p Payload) fields() [][2]string {
 	return out
 }
 
-// Form is the request body: UTF-8, form-encoded, fields in calltouch.md order.
+// Form is the request body: UTF-8, form-encoded, fields in docs/calltouch.md order.
 func (p Payload) Form() string {
 	var b bytes.Buffer
 	for i, f := range p.fields() {

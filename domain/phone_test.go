@@ -8,7 +8,7 @@ import (
 
 func TestNormalizePhone_GivesCountryCodeAndDigits(t *testing.T) {
 	tests := []struct{ in, want string }{
-		// domain.md's examples.
+		// docs/rules.md's examples.
 		{"+7 916 123-45-67", "79161234567"},
 		{"8 (916) 123-45-67", "79161234567"},
 		{"9161234567", "79161234567"},

@@ -8,7 +8,7 @@ const (
 	HookAfterCall  Hook = "after_call"
 )
 
-// Policy is one widget's Calltouch integration setting (domain.md, "Policy").
+// Policy is one widget's Calltouch integration setting (docs/rules.md, "Policy").
 // wire.ParsePolicy builds it from a request body, with defaults, validated.
 type Policy struct {
 	Enabled         bool   `json:"enabled"`

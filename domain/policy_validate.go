@@ -76,7 +76,7 @@ func isHostName(s string) bool {
 	return true
 }
 
-// BaseURL is where Calltouch requests go (calltouch.md): https:// for a bare
+// BaseURL is where Calltouch requests go (docs/calltouch.md): https:// for a bare
 // host, a URL as given without its trailing "/".
 func (p Policy) BaseURL() string {
 	if strings.Contains(p.Server, "://") {

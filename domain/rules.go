@@ -8,7 +8,7 @@ import (
 // reasonHasLead skips a candidate whose single lead key was already sent.
 const reasonHasLead = "order already has a lead"
 
-// orderRules applies rules 1–8 of domain.md to one order's facts under the
+// orderRules applies rules 1–8 of docs/rules.md to one order's facts under the
 // policy the order was placed with.
 type orderRules struct {
 	orderID   string

@@ -33,7 +33,7 @@ const (
 	waitOrdered   = "waiting for call.ordered"
 )
 
-// ruleExamples are the rows of domain.md's Examples table, in its order.
+// ruleExamples are the rows of docs/rules.md's Examples table, in its order.
 var ruleExamples = []ruleCase{
 	{
 		name:   "no filter sends every finished attempt under its own key",

@@ -28,7 +28,7 @@ const maxMaskPasses = 8
 // a JSON string. That covers what json.Marshal, url.QueryEscape and
 // url.PathEscape make of a token, and other encoders' choices. Calltouch
 // may quote the token back in an answer, and nothing stored or shown may
-// hold it (contract.md, "Tokens").
+// hold it (docs/api.md, "Tokens").
 func MaskTokenIn(text, token string) string {
 	if token == "" {
 		return text

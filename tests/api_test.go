@@ -316,7 +316,7 @@ func TestOrderExplanation(t *testing.T) {
 	})
 }
 
-// checkExplanationShape checks every field contract.md lists, with its JSON type.
+// checkExplanationShape checks every field docs/api.md lists, with its JSON type.
 func checkExplanationShape(t *testing.T, x map[string]any, orderID, widgetID string) {
 	t.Helper()
 	if x["order_id"] != orderID || x["widget_id"] != widgetID || x["policy_version"] != 1.0 {

@@ -38,7 +38,7 @@ var badEnv = []string{
 	"DATABASE_URL=postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1",
 }
 
-// TestCLI_HelpVersionAndWrongCalls checks contract.md's Running: help and
+// TestCLI_HelpVersionAndWrongCalls checks docs/api.md's Running: help and
 // COMMAND --help/-h print usage and exit 0 without starting or opening
 // anything, --version and version print the version, and an unknown
 // command or flag prints the usage and exits 2.

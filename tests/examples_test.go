@@ -13,7 +13,7 @@ import (
 	"ctjournal/adapters/calltouch/calltouchfake"
 )
 
-// warnNoSession is the warning domain.md gives a lead sent without sessionId.
+// warnNoSession is the warning docs/rules.md gives a lead sent without sessionId.
 const warnNoSession = "no Calltouch session id: the traffic source will be unknown"
 
 // registerPath is where every lead of a policy with site_id 12345 goes.
@@ -139,7 +139,7 @@ func tomorrowAt10() (rfc3339, shown string) {
 	return at.Format(time.RFC3339), at.Format("02.01.2006 15:04")
 }
 
-// TestExamples runs every row of domain.md's Examples table through the
+// TestExamples runs every row of docs/rules.md's Examples table through the
 // binary: the facts in arrival order as separate requests, then exactly
 // which requests Calltouch got and every decision with its reason.
 func TestExamples(t *testing.T) {
@@ -280,7 +280,7 @@ func TestExamples(t *testing.T) {
 		},
 	}
 	if len(rows) != 16 {
-		t.Fatalf("the table has %d rows; domain.md's Examples table has 16", len(rows))
+		t.Fatalf("the table has %d rows; docs/rules.md's Examples table has 16", len(rows))
 	}
 
 	for i, row := range rows {
@@ -586,7 +586,7 @@ func wantFieldOrder(names ...string) func(t *testing.T, r calltouchfake.Request)
 	}
 }
 
-// TestMoreRules runs rules of domain.md that the Examples table does not
+// TestMoreRules runs rules of docs/rules.md that the Examples table does not
 // show, through the same machinery.
 func TestMoreRules(t *testing.T) {
 	t.Parallel()

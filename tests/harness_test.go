@@ -533,7 +533,7 @@ func (e *engine) send(method, path, contentType string, body []byte, headers ...
 }
 
 // serverError tells an answer no request may get: a 500 (or any 5xx but
-// 503) is a bug (contract.md); a 503 says the store is away, which some
+// 503) is a bug (docs/api.md); a 503 says the store is away, which some
 // tests bring about.
 func serverError(status int) bool {
 	return status >= 500 && status != http.StatusServiceUnavailable

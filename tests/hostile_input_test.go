@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Input the store cannot hold (contract.md, "Events in"): times outside
+// Input the store cannot hold (docs/api.md, "Events in"): times outside
 // 2000–2100, U+0000 in any string, numbers beyond their field, parameters
 // that are not valid UTF-8. Each is refused at the door with 400 naming it,
 // nothing of its request is stored, and no other request is affected.

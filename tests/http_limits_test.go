@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// TestHTTPLimits checks contract.md's HTTP limits on the real binary:
+// TestHTTPLimits checks docs/api.md's HTTP limits on the real binary:
 // a body trickling in is cut off after 30 s, a request refused before its
 // body is read is answered at once without waiting for it, headers over
 // 64 KiB are 431, and the bearer scheme is case-insensitive.

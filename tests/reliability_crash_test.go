@@ -48,7 +48,7 @@ func runLoad(g *loadGen, clients int, hardLimit time.Duration) (stop func()) {
 // started again, several times. Every event answered 202 is in the log
 // afterwards, and every lead those events qualify for is decided and
 // delivered; Calltouch accepts each key once, save for the crash window
-// of calltouch.md (a double send needs a kill of the serve that sent the
+// of docs/calltouch.md (a double send needs a kill of the serve that sent the
 // first acceptance, at most crashWindow after it).
 func TestReliability_NothingAcceptedIsLost(t *testing.T) {
 	// The lease is 2×CTJ_CALLTOUCH_TIMEOUT+5s: a killed serve's claims

@@ -306,7 +306,7 @@ const (
 )
 
 // doubleSends counts the keys Calltouch accepted more than once, and of
-// them those calltouch.md's window does not explain: a key may be
+// them those docs/calltouch.md's window does not explain: a key may be
 // accepted again only after a SIGKILL of the serve that sent the first
 // acceptance (it came over one of that serve's connections), which came
 // at most crashWindow after it (Calltouch accepted, the process died

@@ -161,7 +161,7 @@ func TestReliability_EachLeadSentOnceByThreeServes(t *testing.T) {
 // Promise 3 — a serve SIGKILLed in the middle of a send: its claim lapses
 // (lease = 2×CTJ_CALLTOUCH_TIMEOUT+5s) and another serve finishes the
 // work. Then one of two serves is SIGKILLed again and again under load to
-// measure how often calltouch.md's double-send window (Calltouch accepted,
+// measure how often docs/calltouch.md's double-send window (Calltouch accepted,
 // the answer not yet recorded) is hit.
 func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
 	e := startEngine(t, withEnv("CTJ_CALLTOUCH_TIMEOUT", "2s")) // lease 9 s

@@ -85,7 +85,7 @@ func sampleSchedule(ctx context.Context, db *sql.DB, keys []string, seen map[str
 	return rows.Err()
 }
 
-// checkBackoff requires a lead's tries to follow calltouch.md: CTJ_RETRY_BASE
+// checkBackoff requires a lead's tries to follow docs/calltouch.md: CTJ_RETRY_BASE
 // doubling per try, capped at CTJ_RETRY_MAX, ±20 % jitter (still capped),
 // and a longer Retry-After honoured. It checks what a busy machine cannot
 // make up: the tries come in order; each comes no sooner than its delay

@@ -15,7 +15,7 @@ const MaxBatch = 1000
 // maxDetailsBytes bounds call.ordered's details, measured as compact JSON.
 const maxDetailsBytes = 16 << 10
 
-// An event's times must lie in [earliestTime, latestTime) (contract.md),
+// An event's times must lie in [earliestTime, latestTime) (docs/api.md),
 // compared as instants: every store holds them, and none is near the end
 // of a range where an offset could tip it over.
 var (
@@ -23,7 +23,7 @@ var (
 	latestTime   = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// ParseEvent validates one event envelope (contract.md, "Events in") and
+// ParseEvent validates one event envelope (docs/api.md, "Events in") and
 // returns the fact it states, with phones normalised and times in UTC.
 // A *domain.FieldError names the first offending field ("event_id", "data.attempt",
 // "data.client_phone", …). Unknown fields are ignored, so producers can send

@@ -6,7 +6,7 @@ import (
 	"ctjournal/domain"
 )
 
-// policyFields are the members a policy body may have (contract.md).
+// policyFields are the members a policy body may have (docs/api.md).
 var policyFields = []string{
 	"enabled", "site_id", "server", "token", "hook", "only_successful",
 	"only_last_attempt", "send_form_name", "send_order_date", "comment_details", "tap2call",

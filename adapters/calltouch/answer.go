@@ -17,7 +17,7 @@ import (
 
 const (
 	maxBody    = 64 << 10 // read at most this much of an answer: a broken proxy may send megabytes
-	maxExcerpt = 1 << 10  // the try event keeps this much of it (calltouch.md)
+	maxExcerpt = 1 << 10  // the try event keeps this much of it (docs/calltouch.md)
 )
 
 // readAnswer reads an HTTP answer; now is when its headers arrived.

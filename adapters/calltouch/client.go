@@ -1,5 +1,5 @@
 // Package calltouch sends leads to Calltouch's "register request" API
-// (calltouch.md, "The request").
+// (docs/calltouch.md, "The request").
 package calltouch
 
 import (

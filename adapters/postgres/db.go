@@ -66,12 +66,12 @@ const ProjectionApplicationName = "ctjournal-projection"
 // OpenProjectionPool connects the few connections the projection's
 // transactions run on (ProjectionConfig.Transactions). Their commits do
 // not wait for the WAL to reach the disk (synchronous_commit off), which
-// took a flush, and the wait for the ingest's flushes under way, off every
-// batch: a quarter of the projection's time at 200 events/s. A batch holds
+// takes a flush, and the wait for the ingest's flushes under way, off every
+// batch (docs/performance.md). A batch holds
 // only what it derived from records the log already holds durably, with
 // the offset that says so, all in one transaction; a crash can lose the
 // last batches, never part of one, and the projection then folds their
-// records again to the same rows (README, Guarantees). Any later commit
+// records again to the same rows (docs/guarantees.md). Any later commit
 // that waits, an append or a try, flushes them first; the leads a batch
 // hands over wait for that before they are sent (queuedLeads.committed).
 func OpenProjectionPool(ctx context.Context, databaseURL string) (*sql.DB, error) {
@@ -114,11 +114,10 @@ func withUTC(databaseURL string, session func(url.Values)) (string, error) {
 	// Statements are prepared once (statements.go), but planned at every
 	// run with its values and the tables' current sizes: a generic plan,
 	// made once while a table was small, is kept however much it grows
-	// when nothing ANALYZEs it. Measured both ways: the log poll went from
-	// milliseconds to hundreds of them on a seq scan at a million events,
-	// and so did a delivery-history batch joined to ctj_decisions by hash,
-	// which made each decision take 200 ms. Planning costs up to a quarter
-	// of the server's statement time at 200 events/s; the one statement
+	// when nothing ANALYZEs it: the log poll then turned into a seq scan
+	// at a million events, and a delivery-history batch into a hash join
+	// over ctj_decisions (docs/performance.md). Planning costs a share of
+	// the server's statement time that way; the one statement
 	// whose plan is safe to keep and costly to make, the ingest's append,
 	// keeps its own (migration 003).
 	if q.Get("plan_cache_mode") == "" {

@@ -16,7 +16,7 @@ const localDatabaseURL = "postgres://postgres@127.0.0.1:5432/ctjournal?sslmode=d
 // defaultAllowedHosts are Calltouch's API nodes, over https.
 const defaultAllowedHosts = "*.calltouch.ru"
 
-// Config is every setting of contract.md, read from the environment once
+// Config is every setting of docs/api.md, read from the environment once
 // and checked before anything starts.
 type Config struct {
 	DatabaseURL      string

@@ -5,9 +5,8 @@ import "runtime/debug"
 // Serve's collector settings. Its live heap is small (tens of MB) and it
 // allocates briskly for every event (the body, its parse, the canonical
 // JSON, the fold), so with Go's default (GOGC=100) it collected every few
-// megabytes: in A/B runs of the quick benchmark, GOGC=400 took batch
-// ingest from 33–35k to 65k events/s and single events from 1.6–2.1k to
-// 2.9k, for a peak RSS of 72 MB instead of 42. The soft ceiling keeps the
+// megabytes; GOGC=400 trades some peak memory for much faster ingest
+// (docs/operations.md has the A/B figures). The soft ceiling keeps the
 // heap bounded when it does grow: near it, the collector works harder
 // again.
 const (

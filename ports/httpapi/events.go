@@ -9,7 +9,7 @@ import (
 	"ctjournal/wire"
 )
 
-// maxIngestBody is the largest POST /v1/events body (contract.md).
+// maxIngestBody is the largest POST /v1/events body (docs/api.md).
 const maxIngestBody = 1 << 20
 
 // ingestError is the 400 answer of POST /v1/events: index and field are

@@ -7,7 +7,7 @@ import (
 )
 
 // Limits bound how long and how much one client may hold a connection
-// (contract.md, HTTP limits).
+// (docs/hardening.md, HTTP limits).
 type Limits struct {
 	Header      time.Duration // the request line and headers must arrive within this
 	Body        time.Duration // the whole body within this once the headers are in
@@ -16,7 +16,7 @@ type Limits struct {
 	HeaderBytes int           // the request line and headers together, at most
 }
 
-// DefaultLimits are contract.md's. Write leaves a request the whole Body
+// DefaultLimits are docs/api.md's. Write leaves a request the whole Body
 // time and as long again to be worked on and answered.
 var DefaultLimits = Limits{
 	Header:      10 * time.Second,

@@ -1,4 +1,4 @@
-// Package httpapi is ctjournal's HTTP port (contract.md): thin handlers
+// Package httpapi is ctjournal's HTTP port (docs/api.md): thin handlers
 // that decode, call one app handler and encode.
 package httpapi
 

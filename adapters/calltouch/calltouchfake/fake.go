@@ -1,6 +1,6 @@
 // Package calltouchfake is a fake Calltouch for tests: an HTTP server on
 // 127.0.0.1 that records every request and answers as it is told
-// (calltouch.md, "Tests"). Point a policy's server at URL().
+// (docs/calltouch.md, "Tests"). Point a policy's server at URL().
 //
 // Each request gets, in this order: the next scripted answer (Script), else
 // the FailRate failure when it draws one, else the default answer (OK unless
