@@ -18,13 +18,31 @@ const consoleToken = "console-admin-token-42f1c9"
 // Chromium, with JavaScript off, against the real binary and store: log
 // in, find an order and read why it was decided so, page through leads,
 // open a widget and its chart, send a failed lead again and see the fake
-// Calltouch take it. Every page is screenshotted when
+// Calltouch take it, see a damaged record in the quarantine, the order and
+// the status, log out. Every page is screenshotted when
 // CTJ_CONSOLE_SCREENSHOTS names a directory.
 func TestConsole_InTheBrowser(t *testing.T) {
 	t.Parallel()
 	chromium := requireChromium(t)
 	e := startEngine(t, withEnv("CTJ_ADMIN_TOKEN", consoleToken))
 	b := newBrowser(t, chromium, e.url("/"))
+	consoleInTheBrowser(t, e, b, func(payload string) { writeDamagedRecord(e, payload) })
+}
+
+// The same on the embedded store, but for the damaged record, which only
+// PostgreSQL lets a test write into the log; no screenshots.
+func TestEmbeddedStore_ConsoleInTheBrowser(t *testing.T) {
+	t.Parallel()
+	chromium := requireChromium(t)
+	e := startEngine(t, onEmbeddedStore(t.TempDir()), withEnv("CTJ_ADMIN_TOKEN", consoleToken))
+	b := newBrowser(t, chromium, e.url("/"))
+	b.shots = ""
+	consoleInTheBrowser(t, e, b, nil)
+}
+
+// consoleInTheBrowser is the console's scenario; damage, when not nil,
+// writes a record into the log as it is.
+func consoleInTheBrowser(t *testing.T, e *engine, b *browser, damage func(payload string)) {
 	const widget = "cs-w"
 	orders := consoleHistory(e, widget)
 
@@ -134,8 +152,23 @@ func TestConsole_InTheBrowser(t *testing.T) {
 	}
 	b.screenshot("order")
 
+	if damage != nil {
+		consoleQuarantine(t, e, b, widget, damage)
+	}
+
+	b.step("log out: the console asks for the token again")
+	b.follow(".logout button", http.StatusOK, "login")
+	b.open("/ui/leads", http.StatusOK, "login")
+
+	responses := b.check()
+	t.Logf("browser: %d steps, %d responses from the engine, none 5xx, no request elsewhere", b.steps, responses)
+}
+
+// consoleQuarantine damages a record of the widget's: the quarantine page
+// lists it, its order shows it, the status page counts it.
+func consoleQuarantine(t *testing.T, e *engine, b *browser, widget string, damage func(payload string)) {
 	b.step("a record the projection cannot apply: the quarantine lists it, the order and the status show it")
-	writeDamagedRecord(e, canonicalEnvelope(t, "call.transferred", "cs-odd", widget, map[string]any{"attempt": 1}, nil))
+	damage(canonicalEnvelope(t, "call.transferred", "cs-odd", widget, map[string]any{"attempt": 1}, nil))
 	eventually(t, "the record set aside", func() (bool, string) {
 		_, st := e.doJSON(http.MethodGet, "/v1/status", nil)
 		return st["quarantined_records"] == float64(1), fmt.Sprint(st)
@@ -161,13 +194,6 @@ func TestConsole_InTheBrowser(t *testing.T) {
 		}
 	}
 	b.screenshot("status")
-
-	b.step("log out: the console asks for the token again")
-	b.follow(".logout button", http.StatusOK, "login")
-	b.open("/ui/leads", http.StatusOK, "login")
-
-	responses := b.check()
-	t.Logf("browser: %d steps, %d responses from the engine, none 5xx, no request elsewhere", b.steps, responses)
 }
 
 // consoleHistory gives the widget two policy versions and orders of every

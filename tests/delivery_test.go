@@ -56,7 +56,11 @@ func settled(t *testing.T, fake *calltouchfake.Server, n int) []calltouchfake.Re
 
 func TestDelivery(t *testing.T) {
 	t.Parallel()
-	base := sharedEngine(t)
+	delivery(t, sharedEngine(t))
+}
+
+// delivery runs the checks on base, an engine on either store.
+func delivery(t *testing.T, base *engine) {
 
 	t.Run("5xx answers are retried until delivered", func(t *testing.T) {
 		t.Parallel()

@@ -144,7 +144,11 @@ func tomorrowAt10() (rfc3339, shown string) {
 // which requests Calltouch got and every decision with its reason.
 func TestExamples(t *testing.T) {
 	t.Parallel()
-	base := sharedEngine(t)
+	examples(t, sharedEngine(t))
+}
+
+// examples runs the checks on base, an engine on either store.
+func examples(t *testing.T, base *engine) {
 	scheduled, scheduledShown := tomorrowAt10()
 	fiveFacts := []step{orderedStep(nil), dialedStep(1), failedStep(1, "no_answer"), dialedStep(2), answeredStep(2, 42)}
 

@@ -139,6 +139,10 @@ func withEnv(name, value string) engineOption {
 	return func(env map[string]string) { env[name] = value }
 }
 
+// onEmbeddedStore runs serve on the embedded store in dir: DATABASE_URL
+// unset, CTJ_DATA_DIR set.
+func onEmbeddedStore(dir string) engineOption { return withEnv("CTJ_DATA_DIR", dir) }
+
 // engine is one running `ctjournal serve` on its own database, with a fake
 // Calltouch, and the HTTP helpers the tests talk to it with. Helpers fail
 // the test t; subtests and tests sharing an engine use their own view,
@@ -200,11 +204,13 @@ func launch(env map[string]string) (*process, error) {
 		adminToken:  env["CTJ_ADMIN_TOKEN"],
 		stderr:      &syncBuffer{},
 	}
-	p.dbName = fmt.Sprintf("%s%d_%s", dbPrefix, os.Getpid(), randomHex(6))
-	if err := adminExec(`CREATE DATABASE "` + p.dbName + `"`); err != nil {
-		return nil, fmt.Errorf("create database %s (is PostgreSQL up on 127.0.0.1:5432?): %w", p.dbName, err)
+	if env["CTJ_DATA_DIR"] == "" { // on the embedded store otherwise (onEmbeddedStore)
+		p.dbName = fmt.Sprintf("%s%d_%s", dbPrefix, os.Getpid(), randomHex(6))
+		if err := adminExec(`CREATE DATABASE "` + p.dbName + `"`); err != nil {
+			return nil, fmt.Errorf("create database %s (is PostgreSQL up on 127.0.0.1:5432?): %w", p.dbName, err)
+		}
+		p.dbURL = "postgres://postgres@127.0.0.1:5432/" + p.dbName + "?sslmode=disable"
 	}
-	p.dbURL = "postgres://postgres@127.0.0.1:5432/" + p.dbName + "?sslmode=disable"
 	p.fake = calltouchfake.New()
 	if err := p.start(); err != nil {
 		return p, errors.Join(err, p.shutdown())

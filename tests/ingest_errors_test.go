@@ -59,7 +59,11 @@ func assertNotStored(e *engine, fake *calltouchfake.Server, widget string, order
 
 func TestIngestErrors(t *testing.T) {
 	t.Parallel()
-	base := sharedEngine(t)
+	ingestErrors(t, sharedEngine(t))
+}
+
+// ingestErrors runs the checks on base, an engine on either store.
+func ingestErrors(t *testing.T, base *engine) {
 
 	t.Run("a bad event stores nothing of its batch", func(t *testing.T) {
 		t.Parallel()

@@ -9,18 +9,13 @@ import (
 	"ctjournal/domain"
 )
 
-// localDatabaseURL is used while DATABASE_URL is unset, until the embedded
-// store exists: the machine's own PostgreSQL, database ctjournal.
-const localDatabaseURL = "postgres://postgres@127.0.0.1:5432/ctjournal?sslmode=disable"
-
 // defaultAllowedHosts are Calltouch's API nodes, over https.
 const defaultAllowedHosts = "*.calltouch.ru"
 
 // Config is every setting of docs/api.md, read from the environment once
 // and checked before anything starts.
 type Config struct {
-	DatabaseURL      string
-	DatabaseDefault  bool // DATABASE_URL was unset
+	DatabaseURL      string // empty: the embedded store under DataDir
 	DataDir          string
 	HTTPAddr         string
 	IngestToken      string
@@ -45,9 +40,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		IngestToken: getenv("CTJ_INGEST_TOKEN"),
 		AdminToken:  getenv("CTJ_ADMIN_TOKEN"),
 		DebugAddr:   getenv("CTJ_DEBUG_ADDR"),
-	}
-	if c.DatabaseURL == "" {
-		c.DatabaseURL, c.DatabaseDefault = localDatabaseURL, true
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return c, fmt.Errorf("CTJ_HTTP_ADDR %q: want host:port: %w", c.HTTPAddr, err)

@@ -30,11 +30,15 @@ import (
 // the projection between transactions.
 func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	tuneGC(os.Getenv)
+	if cfg.DatabaseURL == "" {
+		return serveEmbedded(ctx, cfg, log)
+	}
 	s, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer s.close()
+	log.Info("store: PostgreSQL (DATABASE_URL)")
 	notes, err := postgres.Listen(cfg.DatabaseURL, log, postgres.ChannelLog, postgres.ChannelDeliveries)
 	if err != nil {
 		return err
@@ -73,14 +77,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	// The support console answers at /ui/, the API everywhere else.
-	routes := http.NewServeMux()
-	routes.Handle("/", httpapi.Handler(s.app, httpapi.Config{
+	httpServer := httpapi.NewServer(withConsole(httpapi.Handler(s.app, httpapi.Config{
 		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
 		Ready: readiness(s.quarantine.Count, watch),
-	}))
-	routes.Handle("/ui/", console.Handler(s.app, console.Config{AdminToken: cfg.AdminToken, Log: log.With("part", "console")}))
-	httpServer := httpapi.NewServer(routes, httpapi.DefaultLimits)
+	}), s.app, cfg, log), httpapi.DefaultLimits)
 
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
@@ -116,6 +116,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	log.Info("stopped", "err", runErr)
 	return runErr
+}
+
+// withConsole serves the support console at /ui/ and api everywhere else.
+func withConsole(api http.Handler, a app.Application, cfg Config, log *slog.Logger) http.Handler {
+	routes := http.NewServeMux()
+	routes.Handle("/", api)
+	routes.Handle("/ui/", console.Handler(a, console.Config{AdminToken: cfg.AdminToken, Log: log.With("part", "console")}))
+	return routes
 }
 
 func deliveryConfig(cfg Config, log *slog.Logger, observe func(app.DeliveryTried)) delivery.Config {

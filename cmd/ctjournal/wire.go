@@ -3,14 +3,9 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strings"
 	"time"
-
-	"github.com/lib/pq"
 
 	"ctjournal/adapters/calltouch"
 	"ctjournal/adapters/postgres"
@@ -38,12 +33,6 @@ func (s *store) close() {
 }
 
 func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error) {
-	if cfg.DatabaseDefault {
-		log.Warn("DATABASE_URL is unset: using the local PostgreSQL database ctjournal until the embedded store exists")
-		if err := createDatabase(ctx, cfg.DatabaseURL); err != nil {
-			return nil, err
-		}
-	}
 	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -81,31 +70,19 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 	return &store{db: db, log: eventLog, quarantine: quarantine, ports: ports, app: application}, nil
 }
 
+// openApp opens the store the configuration names, for a command other
+// than serve: PostgreSQL at DATABASE_URL, or the embedded store.
 func openApp(ctx context.Context, cfg Config, log *slog.Logger) (app.Application, func(), error) {
+	if cfg.DatabaseURL == "" {
+		s, err := openEmbedded(ctx, cfg)
+		if err != nil {
+			return app.Application{}, nil, err
+		}
+		return s.app, s.close, nil
+	}
 	s, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return app.Application{}, nil, err
 	}
 	return s.app, s.close, nil
-}
-
-// createDatabase creates the default local database on first use.
-func createDatabase(ctx context.Context, databaseURL string) error {
-	u, err := url.Parse(databaseURL)
-	if err != nil {
-		return err
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	u.Path = "/postgres"
-	db, err := postgres.Open(ctx, u.String())
-	if err != nil {
-		return fmt.Errorf("connect to the local PostgreSQL: %w", err)
-	}
-	defer db.Close()
-	_, err = db.ExecContext(ctx, `CREATE DATABASE `+pq.QuoteIdentifier(name))
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Code == "42P04" { // already exists
-		return nil
-	}
-	return err
 }

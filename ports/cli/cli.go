@@ -99,6 +99,15 @@ func printUsage(w io.Writer) {
 	_, _ = io.WriteString(w, b.String())
 }
 
+// ExitError ends a command with its own exit code.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e ExitError) Error() string { return e.Err.Error() }
+func (e ExitError) Unwrap() error { return e.Err }
+
 // usageError is a command called wrongly: exit code 2, with its usage.
 type usageError struct{ msg string }
 

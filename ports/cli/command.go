@@ -51,11 +51,15 @@ func (c command) run(ctx context.Context, args []string, env Env) int {
 	}
 	err = act(ctx, positional, env)
 	var wrong usageError
+	var exit ExitError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &wrong):
 		return c.wrongCall(env, wrong.msg)
+	case errors.As(err, &exit):
+		fmt.Fprintf(env.Stderr, "ctjournal %s: %s\n", c.name, exit.Err)
+		return exit.Code
 	default:
 		fmt.Fprintf(env.Stderr, "ctjournal %s: %s\n", c.name, err)
 		return 1

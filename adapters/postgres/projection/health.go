@@ -10,14 +10,14 @@ import (
 	"ctjournal/app"
 )
 
-// ProjectionHealth is how far the projection is behind the log, why, and
+// Health is how far the projection is behind the log, why, and
 // how many records it set aside.
 type Health struct {
 	app.ProjectionStatus
 	Quarantined int64
 }
 
-// CheckProjection measures the projection's backlog. Records are held
+// Check measures the projection's backlog. Records are held
 // back when watermill-sql cannot hand them out yet: it hands out only
 // records older than the oldest transaction still open on the whole server
 // (pg_snapshot_xmin), so one long-open transaction anywhere holds every

@@ -1,0 +1,210 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/google/uuid"
+
+	"ctjournal/adapters/sqlite/sqlitelog"
+	"ctjournal/app"
+)
+
+// LogTopic is the log's watermill topic: table ctj_log, offsets in
+// ctj_log_offsets, as in the PostgreSQL store.
+const LogTopic = "log"
+
+// Metadata a log message carries to the projection.
+const (
+	metaPosition   = "position"
+	metaRecordedAt = "recorded_at"
+)
+
+var (
+	logSchema  = recordSchema{sqlitelog.Schema{GenerateMessagesTableName: func(string) string { return `"ctj_log"` }, JSONPayload: true}}
+	logOffsets = sqlitelog.Offsets{GenerateMessagesOffsetsTableName: func(string) string { return `"ctj_log_offsets"` }}
+)
+
+// recordSchema is the SQLite log schema that also hands each message its
+// position and the time it was recorded, as the projection needs them.
+type recordSchema struct{ sqlitelog.Schema }
+
+func (s recordSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
+	next, err := params.OffsetsAdapter.NextOffsetQuery(wsql.NextOffsetQueryParams{Topic: params.Topic, ConsumerGroup: params.ConsumerGroup})
+	if err != nil {
+		return wsql.Query{}, err
+	}
+	batch := s.SubscribeBatchSize
+	if batch == 0 {
+		batch = 100
+	}
+	return wsql.Query{Query: `SELECT "offset", uuid, payload, metadata, created_at FROM ` + s.MessagesTable(params.Topic) + `
+		WHERE "offset" > (` + next.Query + `) ORDER BY "offset" LIMIT ` + strconv.Itoa(batch), Args: next.Args}, nil
+}
+
+func (s recordSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
+	var (
+		r          wsql.Row
+		recordedAt string
+	)
+	if err := params.Row.Scan(&r.Offset, &r.UUID, &r.Payload, &r.Metadata, &recordedAt); err != nil {
+		return wsql.Row{}, fmt.Errorf("scan log row: %w", err)
+	}
+	msg := message.NewMessage(string(r.UUID), r.Payload)
+	if len(r.Metadata) > 0 {
+		if err := json.Unmarshal(r.Metadata, &msg.Metadata); err != nil {
+			return wsql.Row{}, fmt.Errorf("metadata of log row %d: %w", r.Offset, err)
+		}
+	}
+	msg.Metadata.Set(metaPosition, strconv.FormatInt(r.Offset, 10))
+	msg.Metadata.Set(metaRecordedAt, recordedAt)
+	r.Msg = msg
+	return r, nil
+}
+
+// logRecord reads what recordSchema put in a message.
+func logRecord(msg *message.Message) (app.LogRecord, error) {
+	pos, err := strconv.ParseInt(msg.Metadata.Get(metaPosition), 10, 64)
+	if err != nil {
+		return app.LogRecord{}, fmt.Errorf("message %s: no log position: %w", msg.UUID, err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, msg.Metadata.Get(metaRecordedAt))
+	if err != nil {
+		return app.LogRecord{}, fmt.Errorf("message %s: no recorded time: %w", msg.UUID, err)
+	}
+	return app.LogRecord{Position: pos, RecordedAt: at.UTC(), Payload: msg.Payload}, nil
+}
+
+// publish appends messages to the log inside tx, through watermill-sql's
+// publisher, so that they commit or vanish with the rest of tx.
+func publish(ctx context.Context, tx *sql.Tx, msgs ...*message.Message) error {
+	pub, err := wsql.NewPublisher(wsql.TxFromStdSQL(tx), wsql.PublisherConfig{SchemaAdapter: logSchema}, watermill.NopLogger{})
+	if err != nil {
+		return fmt.Errorf("log publisher: %w", err)
+	}
+	for _, m := range msgs {
+		m.SetContext(ctx)
+	}
+	if err := pub.Publish(LogTopic, msgs...); err != nil {
+		return fmt.Errorf("append to log: %w", err)
+	}
+	return nil
+}
+
+// record builds a log message for one of the app's log records.
+func record(v any) (*message.Message, error) { return recordWithID(uuid.NewString(), v) }
+
+func recordWithID(id string, v any) (*message.Message, error) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode log record: %w", err)
+	}
+	return message.NewMessage(id, payload), nil
+}
+
+// EventLog appends call events to the log (app.EventLog). SQLite has one
+// writer: each append is judged and stored in one IMMEDIATE transaction,
+// which sees every append committed before it.
+type EventLog struct{ s *Store }
+
+func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.AppendResult, error) {
+	var res app.AppendResult
+	err := l.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		stored, widgetOf, err := knownEventsAndOrders(ctx, tx, events)
+		if err != nil {
+			return unavailable(err)
+		}
+		accepted, newOrders, err := judge(events, stored, widgetOf)
+		if err != nil {
+			return err
+		}
+		for _, o := range newOrders {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ctj_order_widgets (order_id, widget_id) VALUES (?, ?)`,
+				o.Event.OrderID, o.Event.WidgetID); err != nil {
+				return unavailable(fmt.Errorf("tie order %s to its widget: %w", o.Event.OrderID, err))
+			}
+		}
+		res = app.AppendResult{Accepted: len(accepted), Duplicates: len(events) - len(accepted)}
+		if len(accepted) == 0 {
+			return nil
+		}
+		msgs := make([]*message.Message, len(accepted))
+		for i, e := range accepted {
+			msgs[i] = message.NewMessage(e.Event.EventID, e.Canonical)
+		}
+		return unavailable(publish(ctx, tx, msgs...))
+	})
+	if err != nil {
+		return app.AppendResult{}, err
+	}
+	return res, nil
+}
+
+// knownEventsAndOrders reads the stored content of the events' ids and
+// the widgets of their orders.
+func knownEventsAndOrders(ctx context.Context, q querier, events []app.NewEvent) (map[string][]byte, map[string]string, error) {
+	stored, widgetOf := map[string][]byte{}, map[string]string{}
+	for _, e := range events {
+		var payload []byte
+		err := q.QueryRowContext(ctx, `SELECT payload FROM ctj_log WHERE uuid = ?`, e.Event.EventID).Scan(&payload)
+		switch {
+		case err == nil:
+			stored[e.Event.EventID] = payload
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, nil, fmt.Errorf("look up event %s: %w", e.Event.EventID, err)
+		}
+		if _, ok := widgetOf[e.Event.OrderID]; ok {
+			continue
+		}
+		var widget string
+		err = q.QueryRowContext(ctx, `SELECT widget_id FROM ctj_order_widgets WHERE order_id = ?`, e.Event.OrderID).Scan(&widget)
+		switch {
+		case err == nil:
+			widgetOf[e.Event.OrderID] = widget
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, nil, fmt.Errorf("look up order %s: %w", e.Event.OrderID, err)
+		}
+	}
+	return stored, widgetOf, nil
+}
+
+// judge sorts the events into new ones and duplicates, and refuses the
+// whole append on the first conflict.
+func judge(events []app.NewEvent, stored map[string][]byte, widgetOf map[string]string) (accepted, newOrders []app.NewEvent, err error) {
+	newWidgetOf := map[string]string{}
+	seen := map[string][]byte{} // events earlier in this append
+	for _, e := range events {
+		id, order := e.Event.EventID, e.Event.OrderID
+		prev, ok := stored[id]
+		if !ok {
+			prev, ok = seen[id]
+		}
+		if ok {
+			if string(prev) != string(e.Canonical) {
+				return nil, nil, &app.ConflictError{Index: e.Index, Message: fmt.Sprintf("event_id %s is already stored with other content", id)}
+			}
+			continue
+		}
+		w, ok := widgetOf[order]
+		if !ok {
+			w, ok = newWidgetOf[order]
+		}
+		if ok && w != e.Event.WidgetID {
+			return nil, nil, &app.ConflictError{Index: e.Index, Message: fmt.Sprintf("order %s belongs to widget %s, not %s", order, w, e.Event.WidgetID)}
+		} else if !ok {
+			newWidgetOf[order] = e.Event.WidgetID
+			newOrders = append(newOrders, e)
+		}
+		seen[id] = e.Canonical
+		accepted = append(accepted, e)
+	}
+	return accepted, newOrders, nil
+}

@@ -1,0 +1,96 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"ctjournal/app"
+)
+
+// ProjectionConsumerGroup is the projection's consumer group on the log.
+const ProjectionConsumerGroup = "projection"
+
+// ProjectionConfig tunes the projection's subscriber.
+type ProjectionConfig struct {
+	Batch        int           // log records per poll, applied in one transaction; 100 when 0
+	PollInterval time.Duration // how often the log is read when idle; 100 ms when 0
+}
+
+// NewProjectionRouter consumes the log through watermill-sql's subscriber
+// with the SQLite adapters and applies each record through project, in
+// the subscriber's transaction: the read models and the offset commit
+// together. A record the projection cannot apply is set aside in the same
+// transaction (ctj_poison) and the log goes on; trouble with the file
+// itself fails the batch, which is read again.
+func (s *Store) NewProjectionRouter(project app.ProjectRecord, cfg ProjectionConfig, logger watermill.LoggerAdapter) (*message.Router, error) {
+	if cfg.Batch == 0 {
+		cfg.Batch = 100
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = 100 * time.Millisecond
+	}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("projection router: %w", err)
+	}
+	schema := logSchema
+	schema.SubscribeBatchSize = cfg.Batch
+	sub, err := wsql.NewSubscriber(wsql.BeginnerFromStdSQL(s.db), wsql.SubscriberConfig{
+		ConsumerGroup:  ProjectionConsumerGroup,
+		PollInterval:   cfg.PollInterval,
+		AckDeadline:    ptr(sqlitelogAckDeadline),
+		ResendInterval: 100 * time.Millisecond,
+		RetryInterval:  time.Second,
+		SchemaAdapter:  schema,
+		OffsetsAdapter: logOffsets,
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("projection subscriber: %w", err)
+	}
+	router.AddMiddleware(middleware.Recoverer)
+	router.AddConsumerHandler("projection", LogTopic, sub, func(msg *message.Message) error {
+		return s.apply(msg, project)
+	})
+	return router, nil
+}
+
+// sqlitelogAckDeadline bounds a batch's handling, below the file's busy
+// timeout that other writers wait out.
+const sqlitelogAckDeadline = 5 * time.Second
+
+func ptr[T any](v T) *T { return &v }
+
+// apply applies one record in the subscriber's transaction, or sets it
+// aside when the projection cannot apply it.
+func (s *Store) apply(msg *message.Message, project app.ProjectRecord) error {
+	ctx := msg.Context()
+	tx := txOf(ctx)
+	if tx == nil {
+		return errors.New("projection: no subscriber transaction in the message context")
+	}
+	rec, err := logRecord(msg)
+	if err != nil {
+		return err
+	}
+	err = inSavepoint(ctx, tx, func() error { return safely(func() error { return project.Handle(ctx, rec) }) })
+	if err == nil || errors.Is(err, app.ErrUnavailable) || ctx.Err() != nil {
+		return err
+	}
+	return setAside(ctx, tx, rec, err)
+}
+
+// safely turns a panic of fn into an error: the record is set aside.
+func safely(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return fn()
+}
