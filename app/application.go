@@ -21,7 +21,7 @@ type Application struct {
 
 // Commands change state.
 type Commands struct {
-	IngestEvents  IngestEvents
+	IngestBody    IngestBody
 	SetPolicy     SetPolicy
 	DisablePolicy DisablePolicy
 	RedeliverLead RedeliverLead
@@ -136,7 +136,7 @@ func NewApplication(ports Ports, cfg Config) (Application, error) {
 	project := NewProjectRecord(ports.ReadModel, ports.Outbox)
 	return Application{
 		Commands: Commands{
-			IngestEvents:      NewIngestEvents(ports.EventLog),
+			IngestBody:        NewIngestBody(NewIngestEvents(ports.EventLog)),
 			SetPolicy:         NewSetPolicy(ports.Policies, cfg.AllowedHosts),
 			DisablePolicy:     NewDisablePolicy(ports.Policies),
 			RedeliverLead:     NewRedeliverLead(ports.DeliveryQueue, cfg.Now, cfg.GiveUpAfter),

@@ -9,6 +9,16 @@ type EngineStatus struct {
 	QuarantinedRecords int64 `json:"quarantined_records"`
 	// DeliveryQueue counts the queued leads by status.
 	DeliveryQueue map[string]int64 `json:"delivery_queue"`
+	// Brokers is each configured broker consumer by source (nats, amqp),
+	// filled in by serve, which runs them.
+	Brokers map[string]BrokerStatus `json:"brokers"`
+}
+
+// BrokerStatus is a broker consumer's state: subscribed once, for good;
+// connected while its connection is up.
+type BrokerStatus struct {
+	Subscribed bool `json:"subscribed"`
+	Connected  bool `json:"connected"`
 }
 
 // ProjectionStatus is how far the projection is behind the log, and why.

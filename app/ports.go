@@ -283,3 +283,69 @@ type RebuildProgress interface {
 	Advanced(n int)
 	Stage(what string)
 }
+
+// CopiedRecord is one log record as a copy carries it from store to
+// store: its position, id, time, payload and Watermill metadata unchanged.
+type CopiedRecord struct {
+	Position   int64
+	UUID       string
+	RecordedAt time.Time
+	Payload    []byte
+	Metadata   []byte // JSON; nil when the record has none
+}
+
+// OrderWidget ties an order to its widget, as the write side keeps it.
+type OrderWidget struct {
+	OrderID  string
+	WidgetID string
+}
+
+// StoreSource is a store read whole for a copy (copy-store).
+type StoreSource interface {
+	// Export opens one consistent snapshot of the store; it changes nothing.
+	Export(ctx context.Context) (StoreExport, error)
+}
+
+// StoreExport is a snapshot of a store being read for a copy.
+type StoreExport interface {
+	// LogSize is how many records the log holds.
+	LogSize() int64
+	// NextLogPage returns the log's next records in log order; none at
+	// the end.
+	NextLogPage(ctx context.Context) ([]CopiedRecord, error)
+	// Policies are each widget's latest policy, token included.
+	Policies(ctx context.Context) ([]StoredPolicy, error)
+	// OrderWidgets calls each with the order→widget ties, a page at a time.
+	OrderWidgets(ctx context.Context, each func([]OrderWidget) error) error
+	// Quarantined are the records the projection set aside.
+	Quarantined(ctx context.Context) ([]QuarantinedRecord, error)
+	Close() error
+}
+
+// StoreTarget is an empty store a copy writes into (copy-store).
+type StoreTarget interface {
+	// StartImport checks that the store's log is empty (*StateError when
+	// not) and readies it for the copy.
+	StartImport(ctx context.Context) (StoreImport, error)
+}
+
+// StoreImport writes a copy into the target store.
+type StoreImport interface {
+	// WriteLog appends records in the order given, each at its position.
+	WriteLog(ctx context.Context, recs []CopiedRecord) error
+	WritePolicies(ctx context.Context, policies []StoredPolicy) error
+	WriteOrderWidgets(ctx context.Context, ties []OrderWidget) error
+	// SetAside quarantines the copied records at the given positions.
+	SetAside(ctx context.Context, recs []QuarantinedRecord) error
+	// SealLog puts the projection's offset at the log's end: a rebuild
+	// replays the whole log, and serve folds only what comes after it.
+	SealLog(ctx context.Context) error
+	// QueueLeads fills the delivery queue from the rebuilt read models:
+	// every lead decided "send", with the status, tries and give-up
+	// deadline its history in the log gives it. Pending leads are due at
+	// now. It returns how many leads it queued, by status.
+	QueueLeads(ctx context.Context, giveUpAfter time.Duration, now time.Time) (map[string]int64, error)
+	// Abort empties what the copy wrote, so that the store can take
+	// another copy.
+	Abort(ctx context.Context) error
+}

@@ -159,7 +159,11 @@ func wantPolicy(t *testing.T, what string, got, want map[string]any) {
 // that `ctjournal explain` tells the same story.
 func TestOrderExplanation(t *testing.T) {
 	t.Parallel()
-	e := sharedEngine(t)
+	orderExplanation(t, sharedEngine(t))
+}
+
+// orderExplanation checks GET /v1/orders/{id} and ctjournal explain on e.
+func orderExplanation(t *testing.T, e *engine) {
 	fake := e.newFake(t)
 	w := "expl-w"
 	e.putPolicy(w, policyFor(fake, map[string]any{"only_successful": true}))

@@ -51,11 +51,12 @@ func TestCLI_HelpVersionAndWrongCalls(t *testing.T) {
 		}
 	}
 	commands := map[string][]string{ // each command and flags its help must show
-		"serve":     nil,
-		"explain":   {"--json", "--widget W", "--since T", "--until T"},
-		"redeliver": nil,
-		"rebuild":   nil,
-		"simulate":  {"--widget W", "--policy FILE.json", "--since T", "--until T", "--json"},
+		"serve":      nil,
+		"explain":    {"--json", "--widget W", "--since T", "--until T"},
+		"redeliver":  nil,
+		"rebuild":    nil,
+		"simulate":   {"--widget W", "--policy FILE.json", "--since T", "--until T", "--json"},
+		"copy-store": {"--to URL"},
 	}
 	for name, flags := range commands {
 		for _, help := range []string{"--help", "-h"} {

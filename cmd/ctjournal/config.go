@@ -28,6 +28,7 @@ type Config struct {
 	// CalltouchAllowedHosts is what a policy's server may name.
 	CalltouchAllowedHosts domain.HostAllowlist
 	DebugAddr             string // CTJ_DEBUG_ADDR: serve net/http/pprof there when set
+	Brokers               Brokers
 }
 
 // LoadConfig reads the configuration from getenv; an error names the
@@ -81,7 +82,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("CTJ_CALLTOUCH_ALLOWED_HOSTS %q: %w", allowed, err)
 	}
 	c.CalltouchAllowedHosts = hosts
-	return c, nil
+	c.Brokers, err = loadBrokers(getenv)
+	return c, err
 }
 
 func or(v, def string) string {

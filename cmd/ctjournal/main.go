@@ -40,5 +40,8 @@ func run() int {
 		},
 		Serve: func(ctx context.Context) error { return serve(ctx, cfg, log) },
 		Open:  func(ctx context.Context) (app.Application, func(), error) { return openApp(ctx, cfg, log) },
+		CopyStore: func(ctx context.Context, to string) (app.CopyStore, func(), error) {
+			return openCopy(ctx, cfg, log, to)
+		},
 	})
 }

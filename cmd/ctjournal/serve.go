@@ -49,6 +49,14 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := newEngineMetrics(reg)
+	ingest := newIngestMetrics(reg)
+	consumers, err := newBrokerConsumers(cfg.Brokers, s.app.Commands.IngestBody, ingest, reg, log)
+	if err == nil {
+		err = consumers.connect(ctx)
+	}
+	if err != nil {
+		return err
+	}
 	watch := newProjectionWatch(func(ctx context.Context) (projection.Health, error) {
 		return projection.Check(ctx, s.db)
 	}, reg, log.With("part", "projection"))
@@ -79,14 +87,18 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	httpServer := httpapi.NewServer(withConsole(httpapi.Handler(s.app, httpapi.Config{
 		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
-		Ready: readiness(s.quarantine.Count, watch),
-	}), s.app, cfg, log), httpapi.DefaultLimits)
+		Ready:         consumers.ready(readiness(s.quarantine.Count, watch)),
+		ObserveIngest: ingest.observer("http"),
+		Brokers:       consumers.status,
+	}), s.app, consoleConfig(cfg, log, consumers)), httpapi.DefaultLimits)
 
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { notes.Run(background) })
 	wg.Go(func() { watch.Run(background, time.Second) })
 	wg.Go(func() { deliver.Run(background, notes.Wake(postgres.ChannelDeliveries), 250*time.Millisecond) })
+	brokersFailed := make(chan error, len(consumers))
+	consumers.run(background, &wg, brokersFailed)
 	routerDone := make(chan error, 1)
 	go func() { routerDone <- router.Run(background) }()
 	httpDone := make(chan error, 1)
@@ -100,6 +112,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case runErr = <-httpDone:
 	case runErr = <-routerDone:
 		runErr = fmt.Errorf("projection stopped: %w", runErr)
+	case runErr = <-brokersFailed:
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -119,11 +132,15 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 }
 
 // withConsole serves the support console at /ui/ and api everywhere else.
-func withConsole(api http.Handler, a app.Application, cfg Config, log *slog.Logger) http.Handler {
+func withConsole(api http.Handler, a app.Application, cfg console.Config) http.Handler {
 	routes := http.NewServeMux()
 	routes.Handle("/", api)
-	routes.Handle("/ui/", console.Handler(a, console.Config{AdminToken: cfg.AdminToken, Log: log.With("part", "console")}))
+	routes.Handle("/ui/", console.Handler(a, cfg))
 	return routes
+}
+
+func consoleConfig(cfg Config, log *slog.Logger, consumers brokerConsumers) console.Config {
+	return console.Config{AdminToken: cfg.AdminToken, Brokers: consumers.status, Log: log.With("part", "console")}
 }
 
 func deliveryConfig(cfg Config, log *slog.Logger, observe func(app.DeliveryTried)) delivery.Config {

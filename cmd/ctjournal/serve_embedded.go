@@ -43,6 +43,14 @@ func serveEmbedded(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := newEngineMetrics(reg)
+	ingest := newIngestMetrics(reg)
+	consumers, err := newBrokerConsumers(cfg.Brokers, s.app.Commands.IngestBody, ingest, reg, log)
+	if err == nil {
+		err = consumers.connect(ctx)
+	}
+	if err != nil {
+		return err
+	}
 	watch := newProjectionWatch(func(ctx context.Context) (projection.Health, error) {
 		st, err := s.ports.Status.Status(ctx)
 		return projection.Health{ProjectionStatus: st.Projection, Quarantined: st.QuarantinedRecords}, err
@@ -62,13 +70,17 @@ func serveEmbedded(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	httpServer := httpapi.NewServer(withConsole(httpapi.Handler(s.app, httpapi.Config{
 		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
-		Ready: readiness(s.ports.Quarantine.Count, watch),
-	}), s.app, cfg, log), httpapi.DefaultLimits)
+		Ready:         consumers.ready(readiness(s.ports.Quarantine.Count, watch)),
+		ObserveIngest: ingest.observer("http"),
+		Brokers:       consumers.status,
+	}), s.app, consoleConfig(cfg, log, consumers)), httpapi.DefaultLimits)
 
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { watch.Run(background, time.Second) })
 	wg.Go(func() { deliver.Run(background, s.store.LeadsQueued(), 250*time.Millisecond) })
+	brokersFailed := make(chan error, len(consumers))
+	consumers.run(background, &wg, brokersFailed)
 	routerDone := make(chan error, 1)
 	go func() { routerDone <- router.Run(background) }()
 	httpDone := make(chan error, 1)
@@ -82,6 +94,7 @@ func serveEmbedded(ctx context.Context, cfg Config, log *slog.Logger) error {
 	case runErr = <-httpDone:
 	case runErr = <-routerDone:
 		runErr = fmt.Errorf("projection stopped: %w", runErr)
+	case runErr = <-brokersFailed:
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -15,13 +15,15 @@ import (
 // configuration: it is called once a command's flags are parsed, never
 // for help, version or a wrong flag, so that those work whatever the
 // environment holds. Open connects to the store for one command and
-// returns a function that disconnects.
+// returns a function that disconnects; CopyStore opens it with the empty
+// PostgreSQL store at a URL, for copy-store.
 type Env struct {
 	Stdout, Stderr io.Writer
 	Version        string
 	Configure      func() error
 	Serve          func(ctx context.Context) error
 	Open           func(ctx context.Context) (app.Application, func(), error)
+	CopyStore      func(ctx context.Context, to string) (app.CopyStore, func(), error)
 }
 
 // Run runs one command and returns the process exit code: 0 success (help

@@ -12,7 +12,7 @@ import (
 // commands is every subcommand, in the order the usage lists them; a new
 // command is one more entry.
 func commands() []command {
-	return []command{serveCommand, explainCommand, redeliverCommand, rebuildCommand, simulateCommand, quarantineCommand}
+	return []command{serveCommand, explainCommand, redeliverCommand, rebuildCommand, simulateCommand, quarantineCommand, copyStoreCommand}
 }
 
 // command is one subcommand. Its --help is written from its usage lines,

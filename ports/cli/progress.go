@@ -14,10 +14,16 @@ import (
 // newRebuildProgress shows a rebuild's progress: a bar when w is a
 // terminal, else a plain line every interval (for logs and pipes).
 func newRebuildProgress(w io.Writer, interval time.Duration) rebuildProgress {
+	return newProgress(w, interval, "rebuild", "replaying")
+}
+
+// newProgress shows the progress of a pass over the log: command names
+// the lines, doing what the pass does to each record.
+func newProgress(w io.Writer, interval time.Duration, command, doing string) rebuildProgress {
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return &barProgress{w: w}
+		return &barProgress{w: w, doing: doing}
 	}
-	return &lineProgress{w: w, interval: interval, now: time.Now}
+	return &lineProgress{w: w, interval: interval, now: time.Now, command: command, doing: doing}
 }
 
 type rebuildProgress interface {
@@ -29,14 +35,15 @@ type rebuildProgress interface {
 
 // barProgress draws a progress bar with the rate and time left.
 type barProgress struct {
-	w   io.Writer
-	bar *progressbar.ProgressBar
+	w     io.Writer
+	doing string
+	bar   *progressbar.ProgressBar
 }
 
 func (p *barProgress) Started(total int64) {
 	p.bar = progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(p.w),
-		progressbar.OptionSetDescription("replaying the log"),
+		progressbar.OptionSetDescription(p.doing+" the log"),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("events"),
@@ -65,6 +72,8 @@ type lineProgress struct {
 	w        io.Writer
 	interval time.Duration
 	now      func() time.Time
+	command  string // names each line
+	doing    string
 
 	mu       sync.Mutex
 	total    int64
@@ -78,7 +87,7 @@ func (p *lineProgress) Started(total int64) {
 	p.mu.Lock()
 	p.total, p.start, p.stop = total, p.now(), make(chan struct{})
 	p.mu.Unlock()
-	fmt.Fprintf(p.w, "rebuild: replaying %d log records\n", total)
+	fmt.Fprintf(p.w, "%s: %s %d log records\n", p.command, p.doing, total)
 	go func() {
 		t := time.NewTicker(p.interval)
 		defer t.Stop()
@@ -105,7 +114,7 @@ func (p *lineProgress) line() {
 	if p.total > 0 {
 		pct = 100 * float64(p.done) / float64(p.total)
 	}
-	fmt.Fprintf(p.w, "rebuild: %d/%d events (%.0f%%), %.0f events/s\n", p.done, p.total, pct, rate)
+	fmt.Fprintf(p.w, "%s: %d/%d events (%.0f%%), %.0f events/s\n", p.command, p.done, p.total, pct, rate)
 }
 
 func (p *lineProgress) Advanced(n int) {
@@ -122,7 +131,7 @@ func (p *lineProgress) Stage(what string) {
 			p.line()
 		}
 	})
-	fmt.Fprintf(p.w, "rebuild: %s\n", what)
+	fmt.Fprintf(p.w, "%s: %s\n", p.command, what)
 }
 
 func (p *lineProgress) Close() {

@@ -25,7 +25,10 @@ import (
 type Config struct {
 	// AdminToken, when set, is asked for on the login page.
 	AdminToken string
-	Log        *slog.Logger
+	// Brokers tells the status page the broker consumers' state; nil:
+	// none runs.
+	Brokers func() map[string]app.BrokerStatus
+	Log     *slog.Logger
 	// Now is the clock of sessions and default periods; time.Now when nil.
 	Now func() time.Time
 }

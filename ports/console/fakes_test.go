@@ -35,6 +35,7 @@ type fakeStore struct {
 	days         []app.DayCount
 	aside        []app.QuarantinedRecord
 	status       app.EngineStatus
+	brokers      map[string]app.BrokerStatus // nil: no broker runs
 	redeliverErr error
 
 	askedOrders  []string
@@ -195,7 +196,13 @@ type client struct {
 }
 
 func newConsole(t *testing.T, f *fakeStore, adminToken string) *client {
-	h := console.Handler(f.application(), console.Config{AdminToken: adminToken, Now: func() time.Time { return now }})
+	cfg := console.Config{AdminToken: adminToken, Now: func() time.Time { return now }}
+	cfg.Brokers = func() map[string]app.BrokerStatus {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.brokers
+	}
+	h := console.Handler(f.application(), cfg)
 	return &client{t: t, handler: h, cookies: map[string]*http.Cookie{}}
 }
 

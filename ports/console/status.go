@@ -12,9 +12,16 @@ import (
 // statusPage is the engine's state, as GET /v1/status reports it.
 type statusPage struct {
 	S app.EngineStatus
-	// Queue is the delivery queue in the order of app.LeadStatuses, then
-	// any other status the store has.
+	// Queue is the delivery queue: pending, delivered and failed, then any
+	// other status the store has.
 	Queue []queueCount
+	// Brokers are the broker consumers by source, in name order.
+	Brokers []brokerView
+}
+
+type brokerView struct {
+	Source string
+	app.BrokerStatus
 }
 
 type queueCount struct {
@@ -40,6 +47,12 @@ func (c *console) status(w http.ResponseWriter, r *http.Request, ses session) {
 	}
 	for _, status := range queued {
 		p.Queue = append(p.Queue, queueCount{status, st.DeliveryQueue[status]})
+	}
+	if c.cfg.Brokers != nil {
+		brokers := c.cfg.Brokers()
+		for _, source := range slices.Sorted(maps.Keys(brokers)) {
+			p.Brokers = append(p.Brokers, brokerView{source, brokers[source]})
+		}
 	}
 	c.render(w, r, http.StatusOK, "status", ses, p)
 }

@@ -13,17 +13,24 @@ import (
 // the body, or when more arrives; 408 when the body did not arrive within
 // the server's body limit.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, limitText string) ([]byte, bool) {
-	if r.ContentLength > limit {
+	return readBodyOr(w, r, limit, func() {
 		writeError(w, http.StatusRequestEntityTooLarge, "body is larger than "+limitText, nil)
+	})
+}
+
+// readBodyOr is readBody with the 413 answered by tooLarge.
+func readBodyOr(w http.ResponseWriter, r *http.Request, limit int64, tooLarge func()) ([]byte, bool) {
+	if r.ContentLength > limit {
+		tooLarge()
 		return nil, false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooLarge *http.MaxBytesError
+	var over *http.MaxBytesError
 	switch {
 	case err == nil:
 		return body, true
-	case errors.As(err, &tooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "body is larger than "+limitText, nil)
+	case errors.As(err, &over):
+		tooLarge()
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		writeError(w, http.StatusRequestTimeout, "the body did not arrive in time", nil)
 	default:

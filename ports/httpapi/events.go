@@ -1,29 +1,17 @@
 package httpapi
 
 import (
-	"errors"
 	"mime"
 	"net/http"
 
 	"ctjournal/app"
-	"ctjournal/wire"
 )
 
-// maxIngestBody is the largest POST /v1/events body (docs/api.md).
-const maxIngestBody = 1 << 20
-
-// ingestError is the 400 answer of POST /v1/events: index and field are
-// always present, null when they do not apply.
-type ingestError struct {
-	Error string  `json:"error"`
-	Index *int    `json:"index"`
-	Field *string `json:"field"`
-}
-
-// ingestConflict is the 409 answer: the later event's index, no field.
-type ingestConflict struct {
-	Error string `json:"error"`
-	Index int    `json:"index"`
+// refusalStatus answers each kind of refused body.
+var refusalStatus = map[app.RefusalKind]int{
+	app.RefusedInvalid:  http.StatusBadRequest,
+	app.RefusedConflict: http.StatusConflict,
+	app.RefusedTooLarge: http.StatusRequestEntityTooLarge,
 }
 
 func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
@@ -31,43 +19,29 @@ func (s server) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json", nil)
 		return
 	}
-	body, ok := readBody(w, r, maxIngestBody, "1 MiB")
+	body, ok := readBodyOr(w, r, app.MaxIngestBody, func() {
+		s.answerIngest(w, r, app.IngestOutcome{Refused: app.TooLargeRefusal()})
+	})
 	if !ok {
 		return
 	}
-	events, err := wire.ParseBatch(body)
-	var bad *wire.BatchError
-	if errors.As(err, &bad) {
-		e := ingestError{Error: bad.Error()}
-		if bad.Index >= 0 {
-			e.Index = ptr(bad.Index)
-		}
-		if bad.Field != "" {
-			e.Field = ptr(bad.Field)
-		}
-		writeJSON(w, http.StatusBadRequest, e)
-		return
-	}
+	outcome, err := s.app.Commands.IngestBody.Handle(r.Context(), body)
 	if err != nil {
 		s.writeAppError(w, r, err)
 		return
 	}
-	res, err := s.app.Commands.IngestEvents.Handle(r.Context(), events)
-	var conflict *app.ConflictError
-	if errors.As(err, &conflict) {
-		writeJSON(w, http.StatusConflict, ingestConflict{Error: conflict.Message, Index: conflict.Index})
+	s.answerIngest(w, r, outcome)
+}
+
+// answerIngest answers a body stored or refused, and counts it.
+func (s server) answerIngest(w http.ResponseWriter, r *http.Request, o app.IngestOutcome) {
+	s.cfg.ObserveIngest(o)
+	if refused := o.Refused; refused != nil {
+		if refused.Cause != nil {
+			s.logRefusedValue(r, refused.Cause)
+		}
+		writeJSON(w, refusalStatus[refused.Kind], refused)
 		return
 	}
-	if errors.Is(err, app.ErrInvalidData) {
-		s.logRefusedValue(r, err)
-		writeJSON(w, http.StatusBadRequest, ingestError{Error: refusedValueMessage})
-		return
-	}
-	if err != nil {
-		s.writeAppError(w, r, err)
-		return
-	}
-	s.metrics.ingested.Add(float64(res.Accepted))
-	s.metrics.duplicates.Add(float64(res.Duplicates))
-	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": res.Accepted, "duplicates": res.Duplicates})
+	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": o.Stored.Accepted, "duplicates": o.Stored.Duplicates})
 }

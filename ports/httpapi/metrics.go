@@ -9,9 +9,7 @@ import (
 )
 
 type httpMetrics struct {
-	requests   *prometheus.HistogramVec
-	ingested   prometheus.Counter
-	duplicates prometheus.Counter
+	requests *prometheus.HistogramVec
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) httpMetrics {
@@ -20,10 +18,8 @@ func newHTTPMetrics(reg *prometheus.Registry) httpMetrics {
 			Name: "ctj_http_request_duration_seconds", Help: "HTTP requests by route and status.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"route", "status"}),
-		ingested:   prometheus.NewCounter(prometheus.CounterOpts{Name: "ctj_events_ingested_total", Help: "Call events stored in the log."}),
-		duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "ctj_events_duplicate_total", Help: "Call events acknowledged as already known."}),
 	}
-	reg.MustRegister(m.requests, m.ingested, m.duplicates)
+	reg.MustRegister(m.requests)
 	return m
 }
 

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"ctjournal/app"
 )
 
 // refuseUnstorableParams answers 400 {"error","field"} to a request whose
@@ -20,7 +22,7 @@ func refuseUnstorableParams(routes *http.ServeMux, next http.Handler) http.Handl
 		if field, bad := unstorableParam(pattern, r.URL); bad {
 			msg := field + ": must be valid UTF-8 without U+0000"
 			if pattern == "POST /v1/events" { // its 400 always has index and field
-				writeJSON(w, http.StatusBadRequest, ingestError{Error: msg, Field: &field})
+				writeJSON(w, http.StatusBadRequest, app.IngestRefusal{Kind: app.RefusedInvalid, Message: msg, Field: &field})
 				return
 			}
 			writeError(w, http.StatusBadRequest, msg, &field)

@@ -27,9 +27,6 @@ func writeError(w http.ResponseWriter, status int, msg string, field *string) {
 	writeJSON(w, status, errorBody{Error: msg, Field: field})
 }
 
-// refusedValueMessage answers a request with a value the store refused.
-const refusedValueMessage = "a value of the request cannot be stored (a time, number or text beyond what the store holds); nothing was stored"
-
 // logRefusedValue notes a value the store refused: the input checks should
 // have refused it first, with the field named.
 func (s server) logRefusedValue(r *http.Request, err error) {
@@ -53,7 +50,7 @@ func (s server) writeAppError(w http.ResponseWriter, r *http.Request, err error)
 		writeError(w, http.StatusBadRequest, fieldErr.Error(), field)
 	case errors.Is(err, app.ErrInvalidData):
 		s.logRefusedValue(r, err)
-		writeError(w, http.StatusBadRequest, refusedValueMessage, nil)
+		writeError(w, http.StatusBadRequest, app.RefusedValueMessage, nil)
 	case errors.Is(err, app.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not found", nil)
 	case errors.As(err, &stateErr):

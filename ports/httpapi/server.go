@@ -25,10 +25,19 @@ type Config struct {
 	Ready    func(ctx context.Context) (quarantined int64, err error)
 	Registry *prometheus.Registry
 	Log      *slog.Logger
+
+	// ObserveIngest counts each POST /v1/events body stored or refused;
+	// nil counts nothing.
+	ObserveIngest func(app.IngestOutcome)
+	// Brokers tells GET /v1/status the broker consumers' state; nil: none.
+	Brokers func() map[string]app.BrokerStatus
 }
 
 // Handler builds the whole HTTP API.
 func Handler(a app.Application, cfg Config) http.Handler {
+	if cfg.ObserveIngest == nil {
+		cfg.ObserveIngest = func(app.IngestOutcome) {}
+	}
 	s := server{app: a, cfg: cfg, metrics: newHTTPMetrics(cfg.Registry)}
 	mux := http.NewServeMux()
 	for _, r := range s.routes() {

@@ -41,6 +41,8 @@ type bench struct {
 	// that would not finish before it are skipped.
 	deadline time.Time
 	res      *results
+
+	brokers *brokers // the run's NATS and RabbitMQ, for the broker phase
 }
 
 func newBench(ctx context.Context, cfg config) (*bench, error) {
@@ -61,10 +63,11 @@ func newBench(ctx context.Context, cfg config) (*bench, error) {
 		prof = &profiler{dir: cfg.profile, seconds: seconds, db: db.admin, dbName: db.name}
 	}
 	transport := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, DisableCompression: true}
+	res := newResults(cfg.plan)
 	return &bench{
 		cfg: cfg, p: cfg.plan, db: db, fake: calltouchfake.New(),
 		client: &http.Client{Transport: transport, Timeout: 60 * time.Second},
-		res:    newResults(cfg.plan), prof: prof,
+		res:    res, prof: prof, brokers: connectBrokers(db.name, res),
 	}, nil
 }
 
@@ -77,6 +80,9 @@ func (b *bench) close() error {
 		b.eng = nil
 	}
 	b.fake.Close()
+	if err := b.brokers.close(); err != nil {
+		errs = append(errs, err)
+	}
 	if b.cfg.keep {
 		say("kept database %s", b.db.name)
 		b.db.db.Close()
@@ -139,7 +145,7 @@ func (b *bench) start(ctx context.Context) error {
 	var eng *engine
 	var err error
 	for range 30 {
-		eng, err = startEngine(ctx, b.cfg.bin, b.db.url, b.prof != nil)
+		eng, err = startEngine(ctx, b.cfg.bin, b.db.url, b.prof != nil, b.brokers.env()...)
 		if err == nil || !strings.Contains(err.Error(), "connect to database") {
 			break
 		}

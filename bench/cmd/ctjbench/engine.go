@@ -40,12 +40,13 @@ func engineEnv(databaseURL string, extra ...string) []string {
 	return append(env, extra...)
 }
 
-func startEngine(ctx context.Context, bin, databaseURL string, profiling bool) (*engine, error) {
+// startEngine starts serve with settings (NAME=value) besides engineEnv's.
+func startEngine(ctx context.Context, bin, databaseURL string, profiling bool, settings ...string) (*engine, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	var extra []string
+	extra := settings
 	debug := ""
 	if profiling {
 		debugPort, err := freePort()

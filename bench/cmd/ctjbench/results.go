@@ -45,6 +45,13 @@ type results struct {
 	CatchUpPerS            *float64 `json:"projection_catch_up_events_per_s"`
 	ServePeakRSS           *float64 `json:"serve_peak_rss_mb"`
 
+	// Batches of 1000 events published as messages, and their ratio to
+	// the HTTP batch ingest (brokers.go).
+	BrokerNATS      *float64 `json:"broker_nats_events_per_s"`
+	BrokerNATSRatio *float64 `json:"broker_nats_ratio"`
+	BrokerAMQP      *float64 `json:"broker_amqp_events_per_s"`
+	BrokerAMQPRatio *float64 `json:"broker_amqp_ratio"`
+
 	Single       sides                  `json:"ingest_single"`
 	Batch        sides                  `json:"ingest_batch"`
 	Decision     *latency               `json:"decision"`
@@ -56,6 +63,9 @@ type results struct {
 	GoBenchmarks map[string]goBenchmark `json:"go_benchmarks"`
 	Plan         map[string]any         `json:"plan"`
 	Notes        []string               `json:"notes"`
+
+	NATS *throughput `json:"broker_nats"`
+	AMQP *throughput `json:"broker_amqp"`
 
 	cpuPhases []string // CPU's keys in the order measured
 }

@@ -72,7 +72,7 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 	phases := []struct {
 		name string
 		run  func(context.Context) error
-	}{{"ingest single", b.singlePhase}, {"ingest batch", b.batchPhase}, {"decision latency", b.latencyPhase}, {"delivery", b.deliveryPhase}}
+	}{{"ingest single", b.singlePhase}, {"ingest batch", b.batchPhase}, {"ingest through brokers", b.brokerPhase}, {"decision latency", b.latencyPhase}, {"delivery", b.deliveryPhase}}
 	for _, phase := range phases {
 		if err := phase.run(ctx); err != nil {
 			if fatal(ctx, b, err) {

@@ -46,6 +46,10 @@ func printTable(w io.Writer, r *results) {
 		"", nil, "single-row INSERTs, autocommit")
 	row(fmt.Sprintf("ingest, batches of 1000, %d clients (events/s)", r.Plan["batch_clients"]), r.IngestBatch, r.IngestBatchBase, 0,
 		"ratio ≥ 0.50", atLeast(r.IngestBatchRatio, 0.50), "1000-row INSERTs, autocommit")
+	row("ingest, NATS JetStream, messages of 1000 (events/s)", r.BrokerNATS, r.IngestBatch, 0,
+		"ratio ≥ 0.80", atLeast(r.BrokerNATSRatio, 0.80), "HTTP batches of 1000, above")
+	row("ingest, RabbitMQ, messages of 1000 (events/s)", r.BrokerAMQP, r.IngestBatch, 0,
+		"ratio ≥ 0.80", atLeast(r.BrokerAMQPRatio, 0.80), "HTTP batches of 1000, above")
 	row("decision latency p50 (ms)", r.DecisionP50, r.NotifyP50, 1, "", nil, "INSERT+NOTIFY → LISTEN")
 	row("decision latency p99 (ms)", r.DecisionP99, r.NotifyP99, 1, "≤ 50", atMost(r.DecisionP99, 50), "INSERT+NOTIFY → LISTEN")
 	row("decision latency max (ms)", r.DecisionMax, r.NotifyMax, 1, "", nil, "INSERT+NOTIFY → LISTEN")

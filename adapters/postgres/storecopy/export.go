@@ -1,0 +1,167 @@
+// Package storecopy reads a PostgreSQL store whole and writes a copy into
+// an empty one (copy-store): the log at its positions and in its order,
+// the write side, the quarantine, and the delivery queue from the rebuilt
+// read models.
+package storecopy
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"ctjournal/adapters/postgres/internal/pgdb"
+	"ctjournal/app"
+)
+
+// exportPage is how many rows one read of a copy takes.
+const exportPage = 5000
+
+// Source reads a store for a copy (app.StoreSource).
+type Source struct{ db *sql.DB }
+
+func NewSource(db *sql.DB) *Source { return &Source{db: db} }
+
+// Export reads the store in one read-only, repeatable-read transaction:
+// one snapshot throughout, whatever a serve commits meanwhile.
+func (s *Source) Export(ctx context.Context) (app.StoreExport, error) {
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return nil, pgdb.Unavailable(fmt.Errorf("begin the snapshot: %w", err))
+	}
+	e := &export{tx: tx}
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM ctj_log`).Scan(&e.size); err != nil {
+		return nil, errors.Join(fmt.Errorf("count the log: %w", err), tx.Rollback())
+	}
+	return e, nil
+}
+
+// export is one snapshot being read (app.StoreExport).
+type export struct {
+	tx   *sql.Tx
+	size int64
+	// The last record read, by its key in the log's order.
+	afterTx     string
+	afterOffset int64
+}
+
+func (e *export) LogSize() int64 { return e.size }
+
+// NextLogPage reads the log in its order, (transaction_id, offset),
+// seeking its primary key past the last record read.
+func (e *export) NextLogPage(ctx context.Context) ([]app.CopiedRecord, error) {
+	afterTx := e.afterTx
+	if afterTx == "" {
+		afterTx = "0"
+	}
+	rows, err := e.tx.QueryContext(ctx, `SELECT "offset", transaction_id::text AS tx, uuid, created_at, payload::text, metadata::text
+		FROM ctj_log WHERE (transaction_id, "offset") > ($1::xid8, $2)
+		ORDER BY transaction_id, "offset" LIMIT $3`, afterTx, e.afterOffset, exportPage)
+	if err != nil {
+		return nil, fmt.Errorf("read the log after %d: %w", e.afterOffset, err)
+	}
+	defer rows.Close()
+	var out []app.CopiedRecord
+	for rows.Next() {
+		var (
+			r        app.CopiedRecord
+			payload  string
+			metadata sql.NullString
+			at       time.Time
+		)
+		if err := rows.Scan(&r.Position, &e.afterTx, &r.UUID, &at, &payload, &metadata); err != nil {
+			return nil, fmt.Errorf("read the log after %d: %w", e.afterOffset, err)
+		}
+		r.RecordedAt, r.Payload = at.UTC(), []byte(payload)
+		if metadata.Valid {
+			r.Metadata = []byte(metadata.String)
+		}
+		e.afterOffset = r.Position
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (e *export) Policies(ctx context.Context) ([]app.StoredPolicy, error) {
+	rows, err := e.tx.QueryContext(ctx, `SELECT widget_id, version, policy::text, updated_at FROM ctj_widget_policies ORDER BY widget_id`)
+	if err != nil {
+		return nil, fmt.Errorf("read the policies: %w", err)
+	}
+	defer rows.Close()
+	var out []app.StoredPolicy
+	for rows.Next() {
+		var (
+			p    app.StoredPolicy
+			body string
+		)
+		if err := rows.Scan(&p.WidgetID, &p.Version, &body, &p.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("read the policies: %w", err)
+		}
+		if err := json.Unmarshal([]byte(body), &p.Policy); err != nil {
+			return nil, fmt.Errorf("decode policy of widget %s: %w", p.WidgetID, err)
+		}
+		p.UpdatedAt = p.UpdatedAt.UTC()
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func (e *export) OrderWidgets(ctx context.Context, each func([]app.OrderWidget) error) error {
+	after := ""
+	for {
+		page, err := e.orderWidgets(ctx, after)
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		if err := each(page); err != nil {
+			return err
+		}
+		after = page[len(page)-1].OrderID
+	}
+}
+
+func (e *export) orderWidgets(ctx context.Context, after string) ([]app.OrderWidget, error) {
+	rows, err := e.tx.QueryContext(ctx, `SELECT order_id, widget_id FROM ctj_order_widgets
+		WHERE order_id > $1 ORDER BY order_id LIMIT $2`, after, exportPage)
+	if err != nil {
+		return nil, fmt.Errorf("read orders' widgets: %w", err)
+	}
+	defer rows.Close()
+	var out []app.OrderWidget
+	for rows.Next() {
+		var t app.OrderWidget
+		if err := rows.Scan(&t.OrderID, &t.WidgetID); err != nil {
+			return nil, fmt.Errorf("read orders' widgets: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func (e *export) Quarantined(ctx context.Context) ([]app.QuarantinedRecord, error) {
+	rows, err := e.tx.QueryContext(ctx, `SELECT p.position, coalesce(p.order_id, ''), coalesce(p.error, ''), p.created_at, l.created_at, l.payload::text
+		FROM ctj_poison p JOIN ctj_log l ON (l.transaction_id, l."offset") = (p.log_transaction_id, p.position)
+		ORDER BY l.transaction_id, l."offset"`)
+	if err != nil {
+		return nil, fmt.Errorf("read the quarantine: %w", err)
+	}
+	defer rows.Close()
+	var out []app.QuarantinedRecord
+	for rows.Next() {
+		var (
+			r       app.QuarantinedRecord
+			payload string
+		)
+		if err := rows.Scan(&r.Position, &r.OrderID, &r.Error, &r.At, &r.RecordedAt, &payload); err != nil {
+			return nil, fmt.Errorf("read the quarantine: %w", err)
+		}
+		r.At, r.RecordedAt, r.Payload = r.At.UTC(), r.RecordedAt.UTC(), []byte(payload)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Close ends the snapshot; it wrote nothing.
+func (e *export) Close() error { return e.tx.Rollback() }
