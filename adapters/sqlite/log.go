@@ -118,7 +118,8 @@ type EventLog struct{ s *Store }
 func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.AppendResult, error) {
 	var res app.AppendResult
 	err := l.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		stored, widgetOf, err := knownEventsAndOrders(ctx, tx, events)
+		stmts := l.s.prepared(tx)
+		stored, widgetOf, err := knownEventsAndOrders(ctx, stmts, events)
 		if err != nil {
 			return unavailable(err)
 		}
@@ -127,7 +128,7 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 			return err
 		}
 		for _, o := range newOrders {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ctj_order_widgets (order_id, widget_id) VALUES (?, ?)`,
+			if _, err := stmts.ExecContext(ctx, `INSERT INTO ctj_order_widgets (order_id, widget_id) VALUES (?, ?)`,
 				o.Event.OrderID, o.Event.WidgetID); err != nil {
 				return unavailable(fmt.Errorf("tie order %s to its widget: %w", o.Event.OrderID, err))
 			}
