@@ -32,6 +32,8 @@ type Store struct {
 	// leadsQueued is poked when a commit queued leads, to wake this
 	// process's delivery worker.
 	leadsQueued chan struct{}
+	// stmts are the statements of the write transaction under way.
+	stmts txStatements
 }
 
 // Open opens (creating on first use) the store in dir and brings its

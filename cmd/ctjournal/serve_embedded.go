@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"os"
 	"sync"
 	"time"
 
@@ -75,40 +73,11 @@ func serveEmbedded(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Brokers:       consumers.status,
 	}), s.app, consoleConfig(cfg, log, consumers)), httpapi.DefaultLimits)
 
-	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { watch.Run(background, time.Second) })
-	wg.Go(func() { deliver.Run(background, s.store.LeadsQueued(), 250*time.Millisecond) })
-	brokersFailed := make(chan error, len(consumers))
-	consumers.run(background, &wg, brokersFailed)
-	routerDone := make(chan error, 1)
-	go func() { routerDone <- router.Run(background) }()
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- httpServer.Serve(listener) }()
-	log.Info("ctjournal serving", "addr", listener.Addr().String(), "version", version, "pid", os.Getpid(), "store", "embedded")
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("stopping: finishing requests and tries in flight")
-	case runErr = <-httpDone:
-	case runErr = <-routerDone:
-		runErr = fmt.Errorf("projection stopped: %w", runErr)
-	case runErr = <-brokersFailed:
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := httpServer.Shutdown(shutdownCtx); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("http shutdown: %w", err))
-	}
-	stopBackground()
-	wg.Wait()
-	if err := router.Close(); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("projection shutdown: %w", err))
-	}
-	if errors.Is(runErr, http.ErrServerClosed) {
-		runErr = nil
-	}
-	log.Info("stopped", "err", runErr)
-	return runErr
+	return engine{
+		log: log, store: "embedded", listener: listener, http: httpServer, router: router, consumers: consumers,
+		loops: func(ctx context.Context, wg *sync.WaitGroup) {
+			wg.Go(func() { watch.Run(ctx, time.Second) })
+			wg.Go(func() { deliver.Run(ctx, s.store.LeadsQueued(), 250*time.Millisecond) })
+		},
+	}.run(ctx)
 }
