@@ -19,7 +19,6 @@ import (
 	"ctjournal/app"
 	"ctjournal/app/delivery"
 	"ctjournal/domain"
-	"ctjournal/ports/console"
 	"ctjournal/ports/httpapi"
 )
 
@@ -98,18 +97,6 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 			wg.Go(func() { deliver.Run(ctx, notes.Wake(postgres.ChannelDeliveries), 250*time.Millisecond) })
 		},
 	}.run(ctx)
-}
-
-// withConsole serves the support console at /ui/ and api everywhere else.
-func withConsole(api http.Handler, a app.Application, cfg console.Config) http.Handler {
-	routes := http.NewServeMux()
-	routes.Handle("/", api)
-	routes.Handle("/ui/", console.Handler(a, cfg))
-	return routes
-}
-
-func consoleConfig(cfg Config, log *slog.Logger, consumers brokerConsumers) console.Config {
-	return console.Config{AdminToken: cfg.AdminToken, Brokers: consumers.status, Log: log.With("part", "console")}
 }
 
 func deliveryConfig(cfg Config, log *slog.Logger, observe func(app.DeliveryTried)) delivery.Config {
