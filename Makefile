@@ -15,8 +15,7 @@ run: build
 # Unit, store (real PostgreSQL) and end-to-end tests (the built binary),
 # one package at a time: a transaction a store test keeps open for seconds
 # holds back every projection on the server, and end-to-end tests running
-# alongside ran out of their waits behind one (twice in fresh-clone runs
-# of 12-03, for 10 and 30 s).
+# alongside could run out of their waits behind one.
 # The second step runs, alone and one package at a time, the tests that
 # disturb the whole PostgreSQL server (they restart it, or hold a
 # transaction open on it). Each calls pgtest.Exclusive, which skips it in
@@ -28,7 +27,7 @@ EXCLUSIVE_LOG := bin/exclusive-tests.log
 test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
-	$(GO) test -count=1 -p 1 -timeout 12m ./...
+	$(GO) test -count=1 -p 1 -timeout 15m ./...
 	@mkdir -p bin
 	CTJ_E2E_EXCLUSIVE=1 $(GO) test -count=1 -p 1 -timeout 5m -v -run 'Exclusive' ./... 2>&1 | tee $(EXCLUSIVE_LOG)
 	@want=$$(grep -rhE --include='*_test.go' '^[[:space:]]*pgtest\.Exclusive\(t\)' . | wc -l); \

@@ -66,12 +66,12 @@ func serveEmbedded(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	httpServer := httpapi.NewServer(httpapi.Handler(s.app, httpapi.Config{
+	httpServer := httpapi.NewServer(withConsole(httpapi.Handler(s.app, httpapi.Config{
 		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
 		Ready:         consumers.ready(readiness(s.ports.Quarantine.Count, watch)),
 		ObserveIngest: ingest.observer("http"),
 		Brokers:       consumers.status,
-	}), httpapi.DefaultLimits)
+	}), s.app, consoleConfig(cfg, log, consumers)), httpapi.DefaultLimits)
 
 	return engine{
 		log: log, store: "embedded", listener: listener, http: httpServer, router: router, consumers: consumers,

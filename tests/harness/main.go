@@ -67,14 +67,8 @@ func Run(m *testing.M) int {
 // BuildBinary builds cmd/ctjournal from the module root; flags go to
 // go build.
 func BuildBinary(out string, flags ...string) error {
-	root := ".."
-	if gomod, err := exec.Command("go", "env", "GOMOD").Output(); err == nil {
-		if path := strings.TrimSpace(string(gomod)); path != "" && path != os.DevNull {
-			root = filepath.Dir(path)
-		}
-	}
 	cmd := exec.Command("go", append(append([]string{"build", "-o", out}, flags...), "ctjournal/cmd/ctjournal")...)
-	cmd.Dir = root
+	cmd.Dir = ModuleRoot()
 	if output, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%w\n%s", err, output)
 	}
@@ -110,4 +104,14 @@ func dropAbandonedDatabases() {
 	for _, name := range stale {
 		_, _ = db.Exec(`DROP DATABASE IF EXISTS "` + name + `" WITH (FORCE)`)
 	}
+}
+
+// ModuleRoot is the directory of go.mod.
+func ModuleRoot() string {
+	if gomod, err := exec.Command("go", "env", "GOMOD").Output(); err == nil {
+		if path := strings.TrimSpace(string(gomod)); path != "" && path != os.DevNull {
+			return filepath.Dir(path)
+		}
+	}
+	return ".."
 }

@@ -24,27 +24,29 @@ type engine struct {
 // engineEnv is the configuration every run of the binary gets: no Calltouch
 // rate limit, quick retries, a short Calltouch timeout (the delivery phase
 // holds requests at the fake until that timeout), and the fake's host
-// allowed; extra settings (NAME=value) come on top.
-func engineEnv(databaseURL string, extra ...string) []string {
+// allowed. store is where the store is: DATABASE_URL, or CTJ_DATA_DIR for
+// the embedded store, which DATABASE_URL unset selects; extra settings
+// (NAME=value) come on top.
+func engineEnv(store []string, extra ...string) []string {
 	vars := map[string]string{
-		"DATABASE_URL":                databaseURL,
 		"CTJ_CALLTOUCH_RPS":           "0",
 		"CTJ_RETRY_BASE":              "50ms",
 		"CTJ_RETRY_MAX":               "1s",
 		"CTJ_CALLTOUCH_TIMEOUT":       "2s",
 		"CTJ_CALLTOUCH_ALLOWED_HOSTS": "127.0.0.1",
 	}
-	for _, kv := range extra {
+	for _, kv := range append(store, extra...) {
 		name, value, _ := strings.Cut(kv, "=")
 		vars[name] = value
 	}
 	return harness.Environ(vars)
 }
 
-// startEngine starts serve with settings (NAME=value) besides engineEnv's,
-// as the end-to-end tests do. It stops (SIGTERM) when this tool dies,
-// however it dies: a run killed with SIGKILL left its serve running.
-func startEngine(ctx context.Context, bin, databaseURL string, profiling bool, settings ...string) (*engine, error) {
+// startEngine starts serve on store with settings (NAME=value) besides
+// engineEnv's, as the end-to-end tests do. It stops (SIGTERM) when this
+// tool dies, however it dies: a run killed with SIGKILL left its serve
+// running.
+func startEngine(ctx context.Context, bin string, store []string, profiling bool, settings ...string) (*engine, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -66,7 +68,7 @@ func startEngine(ctx context.Context, bin, databaseURL string, profiling bool, s
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	s, err := harness.StartServe(ctx, harness.ServeConfig{
 		Binary:     bin,
-		Env:        engineEnv(databaseURL, append(extra, "CTJ_HTTP_ADDR="+addr)...),
+		Env:        engineEnv(store, append(extra, "CTJ_HTTP_ADDR="+addr)...),
 		Addr:       addr,
 		Output:     logFile,
 		Ready:      30 * time.Second,
