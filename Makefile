@@ -47,13 +47,13 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$(dirname $$file) || exit 1; \
 	  done; \
 	done
-	CTJ_HOSTILE_BODIES=$(HOSTILE_BODIES) $(GO) test -count=1 -timeout 60m -run 'TestHostileInput' -v ./tests/
+	CTJ_HOSTILE_BODIES=$(HOSTILE_BODIES) $(GO) test -count=1 -timeout 60m -run 'TestHostileInput' -v ./tests/hostile/
 
 # The soak (README, Guarantees): a steady load for CTJ_SOAK_DURATION
 # (default 5m) at CTJ_SOAK_RATE orders a second (default 20), Calltouch
 # failing 10 % of requests; memory and goroutines must stay flat.
 soak:
-	CTJ_SOAK=1 $(GO) test -count=1 -timeout 30m -run 'Soak' -v ./tests/
+	CTJ_SOAK=1 $(GO) test -count=1 -timeout 30m -run 'Soak' -v ./tests/reliability/
 
 # The benchmark (bench/README.md): the built binary on a fresh PostgreSQL
 # database with the fake Calltouch; prints a table, writes bench/results.json.

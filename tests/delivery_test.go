@@ -19,42 +19,6 @@ func deliveryCase(e *harness.Engine, fake *calltouchfake.Server, o, w string) {
 	e.MustPost(harness.Ordered(o, w, nil), harness.Answered(o, w, 1))
 }
 
-// statusesOf lists the HTTP status of every try (0: no answer).
-func statusesOf(tries []harness.Try) []int {
-	var out []int
-	for _, tr := range tries {
-		out = append(out, deref0(tr.HTTPStatus))
-	}
-	return out
-}
-
-func deref0(p *int) int {
-	if p == nil {
-		return 0
-	}
-	return *p
-}
-
-// sameBodies requires every request to carry byte for byte the same body.
-func sameBodies(t *testing.T, reqs []calltouchfake.Request) {
-	t.Helper()
-	for i, r := range reqs {
-		if r.Body != reqs[0].Body {
-			t.Errorf("request %d body %q differs from the first %q", i+1, r.Body, reqs[0].Body)
-		}
-	}
-}
-
-// settled waits a moment and requires the fake to have got exactly n requests.
-func settled(t *testing.T, fake *calltouchfake.Server, n int) []calltouchfake.Request {
-	t.Helper()
-	time.Sleep(harness.Settle)
-	if got := fake.Count(); got != n {
-		t.Errorf("Calltouch got %d requests, want exactly %d", got, n)
-	}
-	return fake.Requests()
-}
-
 func TestDelivery(t *testing.T) {
 	t.Parallel()
 	delivery(t, harness.Shared(t))
@@ -71,11 +35,11 @@ func delivery(t *testing.T, base *harness.Engine) {
 
 		d := e.WaitForLead("dl-5xx~1", "delivered")
 
-		if got := statusesOf(d.Tries); !slices.Equal(got, []int{503, 503, 200}) {
+		if got := harness.StatusesOf(d.Tries); !slices.Equal(got, []int{503, 503, 200}) {
 			t.Errorf("tries %v, want 503, 503, 200", got)
 		}
-		reqs := settled(t, fake, 3)
-		sameBodies(t, reqs)
+		reqs := harness.Settled(t, fake, 3)
+		harness.SameBodies(t, reqs)
 		if l := e.Leads("widget_id=dl-5xx-w").Leads; len(l) != 1 || l[0].Status != "delivered" || l[0].DeliveredAt == nil {
 			t.Errorf("GET /v1/leads: %+v, want the lead delivered", l)
 		}
@@ -89,10 +53,10 @@ func delivery(t *testing.T, base *harness.Engine) {
 
 		d := e.WaitForLead("dl-drop~1", "delivered")
 
-		if len(d.Tries) != 2 || d.Tries[0].HTTPStatus != nil || d.Tries[0].Error == nil || deref0(d.Tries[1].HTTPStatus) != 200 {
+		if len(d.Tries) != 2 || d.Tries[0].HTTPStatus != nil || d.Tries[0].Error == nil || harness.Deref0(d.Tries[1].HTTPStatus) != 200 {
 			t.Errorf("tries %+v, want an error without status, then 200", d.Tries)
 		}
-		sameBodies(t, settled(t, fake, 2))
+		harness.SameBodies(t, harness.Settled(t, fake, 2))
 	})
 
 	t.Run("429 with Retry-After is honoured", func(t *testing.T) {
@@ -103,8 +67,8 @@ func delivery(t *testing.T, base *harness.Engine) {
 
 		d := e.WaitForLead("dl-429~1", "delivered")
 
-		reqs := settled(t, fake, 2)
-		if got := statusesOf(d.Tries); !slices.Equal(got, []int{429, 200}) {
+		reqs := harness.Settled(t, fake, 2)
+		if got := harness.StatusesOf(d.Tries); !slices.Equal(got, []int{429, 200}) {
 			t.Fatalf("tries %v, want 429, 200", got)
 		}
 		// The engine's retry base is 50 ms: only Retry-After explains a second's wait.
@@ -121,8 +85,8 @@ func delivery(t *testing.T, base *harness.Engine) {
 
 		d := e.WaitForLead("dl-400~1", "failed")
 
-		settled(t, fake, 1)
-		if len(d.Tries) != 1 || deref0(d.Tries[0].HTTPStatus) != 400 || d.Tries[0].Response == "" {
+		harness.Settled(t, fake, 1)
+		if len(d.Tries) != 1 || harness.Deref0(d.Tries[0].HTTPStatus) != 400 || d.Tries[0].Response == "" {
 			t.Errorf("tries %+v, want one 400 with its response recorded", d.Tries)
 		}
 		if l := e.Leads("widget_id=dl-400-w").Leads; len(l) != 1 || l[0].Status != "failed" || l[0].DeliveredAt != nil {
@@ -136,7 +100,7 @@ func delivery(t *testing.T, base *harness.Engine) {
 		fake.Script(calltouchfake.Status(422, `{"error": "site blocked"}`))
 		deliveryCase(e, fake, "dl-redo", "dl-redo-w")
 		e.WaitForLead("dl-redo~1", "failed")
-		settled(t, fake, 1)
+		harness.Settled(t, fake, 1)
 
 		status, got := e.DoJSON(http.MethodPost, "/v1/leads/dl-redo~1/redeliver", nil)
 		if status != http.StatusAccepted {
@@ -144,18 +108,18 @@ func delivery(t *testing.T, base *harness.Engine) {
 		}
 		d := e.WaitForLead("dl-redo~1", "delivered")
 
-		if got := statusesOf(d.Tries); !slices.Equal(got, []int{422, 200}) {
+		if got := harness.StatusesOf(d.Tries); !slices.Equal(got, []int{422, 200}) {
 			t.Errorf("tries %v, want 422, 200", got)
 		}
-		reqs := settled(t, fake, 2)
-		sameBodies(t, reqs)
+		reqs := harness.Settled(t, fake, 2)
+		harness.SameBodies(t, reqs)
 		if status, got := e.DoJSON(http.MethodPost, "/v1/leads/dl-redo~1/redeliver", nil); status != http.StatusConflict {
 			t.Errorf("redeliver a delivered lead: %d %v, want 409", status, got)
 		}
 		if status, got := e.DoJSON(http.MethodPost, "/v1/leads/dl-nobody~1/redeliver", nil); status != http.StatusNotFound {
 			t.Errorf("redeliver an unknown key: %d %v, want 404", status, got)
 		}
-		settled(t, fake, 2)
+		harness.Settled(t, fake, 2)
 	})
 
 	t.Run("ctjournal redeliver sends a failed lead again", func(t *testing.T) {
@@ -169,7 +133,7 @@ func delivery(t *testing.T, base *harness.Engine) {
 			t.Fatalf("ctjournal redeliver dl-cli~1: exit %d\n%s%s", code, out, errOut)
 		}
 		e.WaitForLead("dl-cli~1", "delivered")
-		sameBodies(t, settled(t, fake, 2))
+		harness.SameBodies(t, harness.Settled(t, fake, 2))
 
 		if out, errOut, code := e.CLI("redeliver", "dl-cli~1"); code == 0 {
 			t.Errorf("ctjournal redeliver of a delivered lead: exit 0, want a refusal\n%s%s", out, errOut)
@@ -177,7 +141,7 @@ func delivery(t *testing.T, base *harness.Engine) {
 		if out, errOut, code := e.CLI("redeliver", "dl-nobody~1"); code == 0 {
 			t.Errorf("ctjournal redeliver of an unknown key: exit 0, want a failure\n%s%s", out, errOut)
 		}
-		settled(t, fake, 2)
+		harness.Settled(t, fake, 2)
 	})
 
 	t.Run("redeliver refuses a pending lead", func(t *testing.T) {
@@ -220,7 +184,7 @@ func delivery(t *testing.T, base *harness.Engine) {
 		if last := reqs[len(reqs)-1]; last.Status != 200 || last.Header.Get("Access-Token") != harness.RotatedToken {
 			t.Errorf("the delivering try: status %d, token %q; want 200 with the rotated token", last.Status, last.Header.Get("Access-Token"))
 		}
-		sameBodies(t, reqs)
+		harness.SameBodies(t, reqs)
 		if l := e.Logs() + e.Responses(); strings.Contains(l, harness.RotatedToken) || strings.Contains(l, harness.TestToken) {
 			t.Errorf("a token appears in serve's log or in an API answer")
 		}
@@ -262,11 +226,11 @@ func TestDelivery_TimeoutIsTransient(t *testing.T) {
 	d := e.WaitForLead("dl-hang~1", "delivered")
 
 	tries := d.Tries
-	if len(tries) < 2 || tries[0].HTTPStatus != nil || tries[0].Error == nil || deref0(tries[len(tries)-1].HTTPStatus) != 200 {
+	if len(tries) < 2 || tries[0].HTTPStatus != nil || tries[0].Error == nil || harness.Deref0(tries[len(tries)-1].HTTPStatus) != 200 {
 		t.Errorf("tries %+v, want a timeout without status first, 200 last", d.Tries)
 	}
-	reqs := settled(t, e.Fake, len(tries))
-	sameBodies(t, reqs)
+	reqs := harness.Settled(t, e.Fake, len(tries))
+	harness.SameBodies(t, reqs)
 	if reqs[0].Answered {
 		t.Errorf("the first request was answered; the fake should have hung")
 	}
@@ -283,10 +247,10 @@ func TestDelivery_GivesUp(t *testing.T) {
 	d := e.WaitForLead("dl-giveup~1", "failed")
 
 	n := e.Fake.Count()
-	settled(t, e.Fake, n)
+	harness.Settled(t, e.Fake, n)
 	// How many tries fit in 2 s depends on the machine's load; each one
 	// must be a recorded 503.
-	if got := statusesOf(d.Tries); len(got) != n || slices.ContainsFunc(got, func(s int) bool { return s != 503 }) {
+	if got := harness.StatusesOf(d.Tries); len(got) != n || slices.ContainsFunc(got, func(s int) bool { return s != 503 }) {
 		t.Errorf("tries %v, want one 503 per request Calltouch got (%d)", got, n)
 	}
 	if len(d.History) != 1 || d.History[0].Event != "given_up" {
@@ -301,8 +265,8 @@ func TestDelivery_GivesUp(t *testing.T) {
 		t.Fatalf("redeliver a given-up lead: %d %v, want 202", status, got)
 	}
 	e.WaitForLead("dl-giveup~1", "delivered")
-	reqs := settled(t, e.Fake, n+1)
-	sameBodies(t, reqs)
+	reqs := harness.Settled(t, e.Fake, n+1)
+	harness.SameBodies(t, reqs)
 }
 
 // TestDelivery_SurvivesRestart: retries are scheduled from the log, so a
@@ -324,8 +288,8 @@ func TestDelivery_SurvivesRestart(t *testing.T) {
 	e.Fake.SetDefault(calltouchfake.OK())
 
 	d := e.WaitForLead("dl-restart~1", "delivered")
-	reqs := settled(t, e.Fake, len(d.Tries))
-	sameBodies(t, reqs)
+	reqs := harness.Settled(t, e.Fake, len(d.Tries))
+	harness.SameBodies(t, reqs)
 	delivered := 0
 	for _, r := range reqs {
 		if r.Status == 200 {
@@ -335,7 +299,7 @@ func TestDelivery_SurvivesRestart(t *testing.T) {
 	if delivered != 1 {
 		t.Errorf("Calltouch accepted the lead %d times, want once", delivered)
 	}
-	if got := statusesOf(d.Tries); len(got) < 3 || got[len(got)-1] != 200 {
+	if got := harness.StatusesOf(d.Tries); len(got) < 3 || got[len(got)-1] != 200 {
 		t.Errorf("tries %v, want 503s then 200", got)
 	}
 }

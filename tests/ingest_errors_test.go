@@ -10,53 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"ctjournal/adapters/calltouch/calltouchfake"
 	"ctjournal/tests/harness"
 )
-
-// wantIngestError checks a 400/409 answer of POST /v1/events: the status,
-// a message, the index (nil: the key present with null) and, when field is
-// not empty, the field.
-func wantIngestError(t *testing.T, what string, status int, got map[string]any, wantStatus int, index any, field string) {
-	t.Helper()
-	if status != wantStatus {
-		t.Errorf("%s: status %d %v, want %d", what, status, got, wantStatus)
-		return
-	}
-	if msg, _ := got["error"].(string); msg == "" {
-		t.Errorf("%s: no error message in %v", what, got)
-	}
-	gotIndex, present := got["index"]
-	if !present {
-		t.Errorf("%s: no index in %v, want %v", what, got, index)
-	} else if fmt.Sprint(gotIndex) != fmt.Sprint(index) {
-		t.Errorf("%s: index %v, want %v (answer %v)", what, gotIndex, index, got)
-	}
-	if field != "" && got["field"] != field {
-		t.Errorf("%s: field %v, want %q (answer %v)", what, got["field"], field, got)
-	}
-}
-
-// assertNotStored proves that the orders were not stored: a later event of
-// the widget is projected, and still none of the orders is known, and the
-// fake Calltouch got nothing.
-func assertNotStored(e *harness.Engine, fake *calltouchfake.Server, widget string, orders ...string) {
-	e.T.Helper()
-	sentinel := "sentinel-" + harness.RandomHex(4)
-	e.MustPost(harness.Ordered(sentinel, widget, nil))
-	e.WaitForEvents(sentinel, 1)
-	for _, o := range orders {
-		if status, x := e.Order(o); status != http.StatusNotFound {
-			e.T.Errorf("order %s: GET /v1/orders answered %d %+v, want 404: part of a refused batch was stored", o, status, x)
-		}
-	}
-	if fake != nil {
-		time.Sleep(harness.Settle)
-		if n := fake.Count(); n != 0 {
-			e.T.Errorf("Calltouch got %d requests from a refused batch, want 0", n)
-		}
-	}
-}
 
 func TestIngestErrors(t *testing.T) {
 	t.Parallel()
@@ -79,8 +34,8 @@ func ingestErrors(t *testing.T, base *harness.Engine) {
 			harness.Answered("ie-batch-b", w, 1).WithData("attempt", 0),
 		})
 
-		wantIngestError(t, "attempt 0 at index 2", status, got, http.StatusBadRequest, 2, "data.attempt")
-		assertNotStored(e, fake, w, "ie-batch-a", "ie-batch-b")
+		harness.WantIngestError(t, "attempt 0 at index 2", status, got, http.StatusBadRequest, 2, "data.attempt")
+		harness.AssertNotStored(e, fake, w, "ie-batch-a", "ie-batch-b")
 	})
 
 	t.Run("each invalid field is named with its index", func(t *testing.T) {
@@ -129,12 +84,12 @@ func ingestErrors(t *testing.T, base *harness.Engine) {
 			good := fmt.Sprintf("ie-fields-good-%d", i)
 			orders = append(orders, good, fmt.Sprintf("ie-fields-bad-%d", i))
 			status, got := e.PostEvents([]harness.Event{harness.Ordered(good, w, nil), c.bad(fmt.Sprintf("ie-fields-bad-%d", i))})
-			wantIngestError(t, c.name, status, got, http.StatusBadRequest, 1, c.field)
+			harness.WantIngestError(t, c.name, status, got, http.StatusBadRequest, 1, c.field)
 		}
 		// A lone envelope that is invalid is index 0.
 		status, got := e.PostEvents(harness.Ordered("ie-fields-single", w, map[string]any{"client_phone": "+7 916"}))
-		wantIngestError(t, "single envelope with an invalid phone", status, got, http.StatusBadRequest, 0, "data.client_phone")
-		assertNotStored(e, nil, w, append(orders, "ie-fields-single")...)
+		harness.WantIngestError(t, "single envelope with an invalid phone", status, got, http.StatusBadRequest, 0, "data.client_phone")
+		harness.AssertNotStored(e, nil, w, append(orders, "ie-fields-single")...)
 	})
 
 	t.Run("errors about the whole body have index null", func(t *testing.T) {
@@ -160,9 +115,9 @@ func ingestErrors(t *testing.T, base *harness.Engine) {
 		}
 		for _, c := range cases {
 			status, got := e.PostRaw("application/json", c.body)
-			wantIngestError(t, c.name, status, got, http.StatusBadRequest, nil, "")
+			harness.WantIngestError(t, c.name, status, got, http.StatusBadRequest, nil, "")
 		}
-		assertNotStored(e, nil, w, "ie-body-trailing", "ie-body-many-0", "ie-body-many-1000")
+		harness.AssertNotStored(e, nil, w, "ie-body-trailing", "ie-body-many-0", "ie-body-many-1000")
 	})
 
 	t.Run("1000 events are one batch", func(t *testing.T) {
@@ -190,8 +145,8 @@ func ingestErrors(t *testing.T, base *harness.Engine) {
 
 		status, got := e.PostEvents([]harness.Event{harness.Ordered("ie-conflict-b", w, nil), changed})
 
-		wantIngestError(t, "changed resend at index 1", status, got, http.StatusConflict, 1, "")
-		assertNotStored(e, fake, w, "ie-conflict-b")
+		harness.WantIngestError(t, "changed resend at index 1", status, got, http.StatusConflict, 1, "")
+		harness.AssertNotStored(e, fake, w, "ie-conflict-b")
 		if x := e.MustOrder("ie-conflict-a"); len(x.Events) != 1 {
 			t.Errorf("order ie-conflict-a has %d events, want the first one only", len(x.Events))
 		}
@@ -205,8 +160,8 @@ func ingestErrors(t *testing.T, base *harness.Engine) {
 			harness.Ordered("ie-2w", "ie-2w-a", nil),
 			harness.Answered("ie-2w", "ie-2w-b", 1),
 		})
-		wantIngestError(t, "second widget at index 2", status, got, http.StatusConflict, 2, "")
-		assertNotStored(e, nil, "ie-2w-a", "ie-2w", "ie-2w-other")
+		harness.WantIngestError(t, "second widget at index 2", status, got, http.StatusConflict, 2, "")
+		harness.AssertNotStored(e, nil, "ie-2w-a", "ie-2w", "ie-2w-other")
 	})
 
 	t.Run("an order naming another widget than the stored one is a conflict", func(t *testing.T) {
@@ -214,8 +169,8 @@ func ingestErrors(t *testing.T, base *harness.Engine) {
 		e := base.On(t)
 		e.MustPost(harness.Ordered("ie-2ws", "ie-2ws-a", nil))
 		status, got := e.PostEvents([]harness.Event{harness.Ordered("ie-2ws-other", "ie-2ws-a", nil), harness.Answered("ie-2ws", "ie-2ws-b", 1)})
-		wantIngestError(t, "stored order, other widget at index 1", status, got, http.StatusConflict, 1, "")
-		assertNotStored(e, nil, "ie-2ws-a", "ie-2ws-other")
+		harness.WantIngestError(t, "stored order, other widget at index 1", status, got, http.StatusConflict, 1, "")
+		harness.AssertNotStored(e, nil, "ie-2ws-a", "ie-2ws-other")
 		if x := e.MustOrder("ie-2ws"); len(x.Events) != 1 || x.WidgetID != "ie-2ws-a" {
 			t.Errorf("order ie-2ws: widget %s with %d events, want ie-2ws-a with 1", x.WidgetID, len(x.Events))
 		}
@@ -304,7 +259,7 @@ func ingestErrors(t *testing.T, base *harness.Engine) {
 		if status != http.StatusAccepted || got["accepted"] != 1.0 {
 			t.Errorf("exactly 1 MiB: %d %v, want 202", status, got)
 		}
-		assertNotStored(e, nil, w, "ie-size-over")
+		harness.AssertNotStored(e, nil, w, "ie-size-over")
 	})
 
 	t.Run("a body that is not JSON by Content-Type is 415", func(t *testing.T) {
@@ -324,7 +279,7 @@ func ingestErrors(t *testing.T, base *harness.Engine) {
 		if status != http.StatusAccepted {
 			t.Errorf("application/json; charset=utf-8: %d %v, want 202", status, got)
 		}
-		assertNotStored(e, nil, w, "ie-ct-plain", "ie-ct-none")
+		harness.AssertNotStored(e, nil, w, "ie-ct-plain", "ie-ct-none")
 	})
 }
 

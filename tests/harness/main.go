@@ -11,6 +11,7 @@ package harness
 import (
 	"database/sql"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -40,7 +41,24 @@ const Settle = 500 * time.Millisecond
 // Binary is the ctjournal Run builds once.
 var Binary string
 
-func Run(m *testing.M) int {
+// Main is the TestMain of an end-to-end test package: it runs the tests
+// with the binary built once, eight at a time unless -parallel says
+// otherwise, and exits.
+func Main(m *testing.M) {
+	flag.Parse()
+	// The tests mostly wait on engines and the fake; let more of them wait
+	// at once than the machine has cores, unless -parallel was given.
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", "8")
+	}
+	os.Exit(run(m))
+}
+
+// run runs the tests with the binary built once, and returns their exit
+// code.
+func run(m *testing.M) int {
 	// The binary's path deliberately avoids the word ctjournal, so that
 	// someone stopping their own engine by name (pkill -f "ctjournal serve")
 	// does not stop the suite's engines too.

@@ -1,4 +1,4 @@
-package tests
+package reliability
 
 import (
 	"database/sql"
@@ -200,7 +200,7 @@ func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
 	}
 
 	d := survivor.WaitForLead("rel-mid~1", "delivered")
-	reqs := settled(t, e.Fake, 2)
+	reqs := harness.Settled(t, e.Fake, 2)
 	if len(reqs) == 2 {
 		if reqs[0].Answered || reqs[1].Status != 200 {
 			t.Errorf("requests: first answered %v, second status %d; want the cut-off one unanswered, then 200", reqs[0].Answered, reqs[1].Status)
@@ -208,11 +208,11 @@ func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
 		if reqs[1].At.Before(claimedUntil) {
 			t.Errorf("the lead was sent again at %s, before the dead serve's claim lapsed at %s", reqs[1].At, claimedUntil)
 		}
-		sameBodies(t, reqs)
+		harness.SameBodies(t, reqs)
 		t.Logf("killed mid-send at %s; the claim lapsed at %s and the other serve delivered it %s after the kill",
 			killed.At.Format("15:04:05.000"), claimedUntil.Format("15:04:05.000"), reqs[1].At.Sub(killed.At).Round(time.Millisecond))
 	}
-	if got := statusesOf(d.Tries); len(got) != 1 || got[0] != 200 {
+	if got := harness.StatusesOf(d.Tries); len(got) != 1 || got[0] != 200 {
 		t.Errorf("recorded tries %v, want the one 200 (the cut-off send left no record)", got)
 	}
 

@@ -1,4 +1,4 @@
-package tests
+package brokers
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"ctjournal/tests/harness"
+	"ctjournal/tests/harness/brokertest"
 
 	natsgo "github.com/nats-io/nats.go"
 )
@@ -19,17 +20,17 @@ import (
 // its lead too.
 func TestScaling_EachShardDeliversItsOwnWidgetsLeadsOnce(t *testing.T) {
 	t.Parallel()
-	js := harness.NATSJetStream(t)
+	js := brokertest.NATSJetStream(t)
 	id := harness.RandomHex(5)
 	prefix, stream := "ctje2e."+id, "CTJE2E_SHARDS_"+id
 	subjects := []string{prefix + ".events.>", prefix + ".rejected.>"}
 	if _, err := js.AddStream(&natsgo.StreamConfig{Name: stream, Subjects: subjects}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { harness.DeleteStream(t, js, stream) })
+	t.Cleanup(func() { brokertest.DeleteStream(t, js, stream) })
 	shard := func(name string) harness.Option {
 		return func(env map[string]string) {
-			env["CTJ_NATS_URL"] = harness.NATSURL
+			env["CTJ_NATS_URL"] = brokertest.NATSURL
 			env["CTJ_NATS_STREAM"] = stream
 			env["CTJ_NATS_SUBJECT"] = prefix + ".events." + name
 			env["CTJ_NATS_REJECT_SUBJECT"] = prefix + ".rejected." + name
@@ -48,7 +49,7 @@ func TestScaling_EachShardDeliversItsOwnWidgetsLeadsOnce(t *testing.T) {
 	for w, s := range widgets {
 		for i := range 20 {
 			o := fmt.Sprintf("%s-o%02d", w, i)
-			body := harness.BodyOf(t, harness.Ordered(o, w, nil), harness.Answered(o, w, 1))
+			body := brokertest.BodyOf(t, harness.Ordered(o, w, nil), harness.Answered(o, w, 1))
 			if _, err := js.Publish(prefix+".events."+s, body); err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +60,7 @@ func TestScaling_EachShardDeliversItsOwnWidgetsLeadsOnce(t *testing.T) {
 		e.LeadsDelivered(len(want[s]), 2*harness.WaitLimit)
 	}
 	for s, e := range shards {
-		settled(t, e.Fake, len(want[s]))
+		harness.Settled(t, e.Fake, len(want[s]))
 		var got []string
 		for key, k := range harness.RequestsPerKey(e.Fake.Requests()) {
 			if len(k.Accepted) != 1 {

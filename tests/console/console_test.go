@@ -1,4 +1,4 @@
-package tests
+package console
 
 import (
 	"fmt"
@@ -138,7 +138,7 @@ func consoleInTheBrowser(t *testing.T, e *harness.Engine, b *browser, damage fun
 	}
 	harness.WaitForRequests(t, e.Fake, before+1)
 	d := e.WaitForStatus("cs-fail", 1, "delivered")
-	if got := statusesOf(d.Tries); !slices.Equal(got, []int{422, 200}) {
+	if got := harness.StatusesOf(d.Tries); !slices.Equal(got, []int{422, 200}) {
 		t.Errorf("tries %v, want 422 then 200", got)
 	}
 	b.open("/ui/orders/cs-fail", http.StatusOK, "order")
@@ -169,7 +169,7 @@ func consoleInTheBrowser(t *testing.T, e *harness.Engine, b *browser, damage fun
 // lists it, its order shows it, the status page counts it.
 func consoleQuarantine(t *testing.T, e *harness.Engine, b *browser, widget string, damage func(payload string)) {
 	b.step("a record the projection cannot apply: the quarantine lists it, the order and the status show it")
-	damage(canonicalEnvelope(t, "call.transferred", "cs-odd", widget, map[string]any{"attempt": 1}, nil))
+	damage(harness.CanonicalEnvelope(t, "call.transferred", "cs-odd", widget, map[string]any{"attempt": 1}, nil))
 	harness.Eventually(t, "the record set aside", func() (bool, string) {
 		_, st := e.DoJSON(http.MethodGet, "/v1/status", nil)
 		return st["quarantined_records"] == float64(1), fmt.Sprint(st)

@@ -1,4 +1,4 @@
-package tests
+package reliability
 
 import (
 	"context"
@@ -35,26 +35,11 @@ type commitAt struct {
 	at  time.Time
 }
 
-// canonicalEvents is one order's events as the engine stores them: an
-// order with a client phone, answered on attempt 1.
-func canonicalEvents(order, widget string) (o *harness.GenOrder, payloads []string) {
-	at := time.Now().UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano)
-	ordID, ansID := harness.NewUUID(), harness.NewUUID()
-	payloads = []string{
-		fmt.Sprintf(`{"event_id":%q,"type":"call.ordered","order_id":%q,"widget_id":%q,"occurred_at":%q,`+
-			`"data":{"kind":"callback","client_phone":"79161234567","calltouch_session_id":"sess-%s"}}`, ordID, order, widget, at, order),
-		fmt.Sprintf(`{"event_id":%q,"type":"call.answered","order_id":%q,"widget_id":%q,"occurred_at":%q,"data":{"attempt":1}}`,
-			ansID, order, widget, at),
-	}
-	o = &harness.GenOrder{ID: order, Leads: map[string][]string{order + "~1": {ordID, ansID}}}
-	return o, payloads
-}
-
 // write runs one transaction: it takes its transaction id at once, waits
 // beforeInsert, inserts the order's events one by one (pausing between
 // them), holds the transaction open for hold, then commits or rolls back.
 func (w *directWriter) write(ctx context.Context, order string, beforeInsert, hold time.Duration, commit bool) error {
-	o, payloads := canonicalEvents(order, w.widget)
+	o, payloads := harness.CanonicalEvents(order, w.widget)
 	ids := []string{o.Leads[order+"~1"][0], o.Leads[order+"~1"][1]}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {

@@ -1,4 +1,4 @@
-package tests
+package hostile
 
 import (
 	"context"
@@ -67,7 +67,7 @@ func TestOutbound_LeadWhoseServerIsNoLongerAllowedFailsWithoutARequest(t *testin
 		!strings.Contains(*d.Tries[0].Error, "not allowed") || d.Tries[0].Outcome != "refused" {
 		t.Errorf("tries %+v, want one refused try without an HTTP status, saying the server is not allowed", d.Tries)
 	}
-	settled(t, e.Fake, 1)
+	harness.Settled(t, e.Fake, 1)
 	if status, got := e.DoJSON(http.MethodPut, "/v1/widgets/ob-gone/calltouch", harness.PolicyFor(e.Fake, nil)); status != http.StatusBadRequest || got["field"] != "server" {
 		t.Errorf("PUT the same policy again: %d %v, want 400 with field server", status, got)
 	}
@@ -103,7 +103,7 @@ func TestOutbound_TokenQuotedBackByCalltouchIsNeverShown(t *testing.T) {
 	e.MustPost(harness.Ordered("ob-echo", "ob-echo", nil), harness.Answered("ob-echo", "ob-echo", 1))
 
 	d := e.WaitForLead("ob-echo~1", "failed")
-	if got := statusesOf(d.Tries); len(got) != 2 || got[0] != 503 || got[1] != 400 {
+	if got := harness.StatusesOf(d.Tries); len(got) != 2 || got[0] != 503 || got[1] != 400 {
 		t.Fatalf("tries %v, want 503 then 400", got)
 	}
 	if reqs := fake.Requests(); reqs[0].Header.Get("Access-Token") != token {

@@ -1,4 +1,4 @@
-package tests
+package operations
 
 import (
 	"database/sql"
@@ -71,7 +71,7 @@ func copyStore(t *testing.T, src *harness.Engine, writeRecord func(payload strin
 		src.MustPost(harness.Ordered(o.order, o.widget, nil), harness.Dialed(o.order, o.widget, 1), harness.Answered(o.order, o.widget, 1))
 	}
 	src.MustPost(harness.Ordered(waitO, waitW, nil), harness.Dialed(waitO, waitW, 1), harness.Failed(waitO, waitW, 1, "no_answer"))
-	writeRecord(canonicalEnvelope(t, "call.dialed", damagedO, okW, map[string]any{"attempt": "one"}, nil))
+	writeRecord(harness.CanonicalEnvelope(t, "call.dialed", damagedO, okW, map[string]any{"attempt": "one"}, nil))
 
 	src.WaitForStatus(okO, 1, "delivered")
 	src.WaitForStatus(badO, 1, "failed")
@@ -159,12 +159,12 @@ func serveOn(t *testing.T, dbName, dbURL string) *harness.Engine {
 	return &harness.Engine{T: t, Process: p}
 }
 
-func listQuarantine(t *testing.T, e *harness.Engine) []listedRecord {
+func listQuarantine(t *testing.T, e *harness.Engine) []harness.ListedRecord {
 	stdout, stderr, code := e.CLI("quarantine", "--json")
 	if code != 0 {
 		t.Fatalf("ctjournal quarantine --json: exit %d\n%s", code, stderr)
 	}
-	var out []listedRecord
+	var out []harness.ListedRecord
 	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatalf("ctjournal quarantine --json: %v\n%s", err, stdout)
 	}

@@ -1,4 +1,4 @@
-package tests
+package hostile
 
 import (
 	"encoding/base64"
@@ -90,9 +90,9 @@ func TestHostileInput_EventsTheStoreCannotHoldAreRefusedNamingTheField(t *testin
 		good, bad := fmt.Sprintf("hi-ev-good-%d", i), fmt.Sprintf("hi-ev-bad-%d", i)
 		orders = append(orders, good, bad)
 		status, got := e.PostEvents([]harness.Event{harness.Ordered(good, w, nil), harness.Answered(good, w, 1), c.bad(bad)})
-		wantIngestError(t, c.name, status, got, http.StatusBadRequest, 2, c.field)
+		harness.WantIngestError(t, c.name, status, got, http.StatusBadRequest, 2, c.field)
 	}
-	assertNotStored(e, fake, w, orders...)
+	harness.AssertNotStored(e, fake, w, orders...)
 
 	// The edges of the range are in it, and the engine decides and sends on.
 	in := harness.Ordered("hi-ev-edges", w, map[string]any{"scheduled_at": "2099-12-31T23:59:59.999999Z"}).
@@ -246,7 +246,7 @@ func TestHostileInput_BadRequestsChangeNoOtherRequestsAnswer(t *testing.T) {
 
 	good := goodClients * rounds * perBatch
 	harness.WaitForRequests(t, fake, good)
-	assertNotStored(e, nil, w, badOrders...)
+	harness.AssertNotStored(e, nil, w, badOrders...)
 	time.Sleep(harness.Settle)
 	if n := fake.Count(); n != good {
 		t.Errorf("Calltouch got %d requests, want %d: one per valid order, none from a refused batch", n, good)

@@ -1,4 +1,4 @@
-package tests
+package reliability
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package tests
+package operations
 
 import (
 	"encoding/json"
@@ -20,17 +20,6 @@ type quarantineCase struct {
 	what    string
 	orderID string // the order it names, when that can be read
 	payload string
-}
-
-// canonicalEnvelope is a call event as the log keeps it, with data and
-// any top-level field overridden.
-func canonicalEnvelope(t *testing.T, typ, orderID, widget string, data map[string]any, overrides map[string]any) string {
-	e := harness.Event{"event_id": harness.NewUUID(), "type": typ, "order_id": orderID, "widget_id": widget,
-		"occurred_at": time.Now().UTC().Format(time.RFC3339), "data": data}
-	for k, v := range overrides {
-		e[k] = v
-	}
-	return string(harness.MustJSON(t, e))
 }
 
 // The promise of the quarantine, end to end: damaged records written
@@ -55,22 +44,22 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 	damaged := []quarantineCase{
 		{what: "broken JSON (in a JSON string)", payload: `"{\"type\": \"call.ordered\", \"order_id\": \"qa-json\""`},
 		{what: "a field of the wrong type", orderID: "qa-bad-type",
-			payload: canonicalEnvelope(t, "call.dialed", "qa-bad-type", w, map[string]any{"attempt": "one"}, nil)},
+			payload: harness.CanonicalEnvelope(t, "call.dialed", "qa-bad-type", w, map[string]any{"attempt": "one"}, nil)},
 		{what: "occurred_at in year 0", orderID: "qa-bad-year0",
-			payload: canonicalEnvelope(t, "call.ordered", "qa-bad-year0", w, callback, year0)},
+			payload: harness.CanonicalEnvelope(t, "call.ordered", "qa-bad-year0", w, callback, year0)},
 		{what: "a call.answered in year 0 of a valid order", orderID: "qa-4",
-			payload: canonicalEnvelope(t, "call.answered", "qa-4", w, map[string]any{"attempt": 1}, year0)},
+			payload: harness.CanonicalEnvelope(t, "call.answered", "qa-4", w, map[string]any{"attempt": 1}, year0)},
 		{what: "scheduled_at in year 0", orderID: "qa-bad-sched",
-			payload: canonicalEnvelope(t, "call.ordered", "qa-bad-sched", w, harness.Merge(callback, map[string]any{"scheduled_at": "0000-06-01T00:00:00Z"}), nil)},
+			payload: harness.CanonicalEnvelope(t, "call.ordered", "qa-bad-sched", w, harness.Merge(callback, map[string]any{"scheduled_at": "0000-06-01T00:00:00Z"}), nil)},
 		{what: "an unknown event type", orderID: "qa-bad-unknown",
-			payload: canonicalEnvelope(t, "call.transferred", "qa-bad-unknown", w, map[string]any{"attempt": 1}, nil)},
+			payload: harness.CanonicalEnvelope(t, "call.transferred", "qa-bad-unknown", w, map[string]any{"attempt": 1}, nil)},
 		{what: "a JSON array", payload: `[{"type": "call.ordered", "order_id": "qa-array"}]`},
 	}
 	// One transaction: valid orders qa-2…qa-5 and qa-ctl (ordered only,
 	// as qa-4 is without its damaged answer), the damaged records between.
 	var payloads []string
 	valid := func(order string, withAnswer bool) {
-		_, evs := canonicalEvents(order, w)
+		_, evs := harness.CanonicalEvents(order, w)
 		if !withAnswer {
 			evs = evs[:1]
 		}
@@ -135,7 +124,7 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("ctjournal quarantine --json: exit %d\n%s", code, stderr)
 	}
-	var listed []listedRecord
+	var listed []harness.ListedRecord
 	if err := json.Unmarshal([]byte(stdout), &listed); err != nil {
 		t.Fatalf("ctjournal quarantine --json: %v\n%s", err, stdout)
 	}
@@ -197,7 +186,7 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 	}
 
 	// A retry of a record still damaged leaves it aside.
-	year0Pos := listed[slices.IndexFunc(listed, func(l listedRecord) bool {
+	year0Pos := listed[slices.IndexFunc(listed, func(l harness.ListedRecord) bool {
 		return l.OrderID != nil && *l.OrderID == "qa-bad-year0"
 	})].Position
 	stdout, stderr, code = e.CLI("quarantine", "retry", strconv.FormatInt(year0Pos, 10))
@@ -239,14 +228,6 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 	}
 	t.Logf("%d records set aside, valid orders delivered %s after the write; %d projection error lines", len(damaged),
 		settled.Round(10*time.Millisecond), lines)
-}
-
-// listedRecord is one record of `ctjournal quarantine --json`.
-type listedRecord struct {
-	Position      int64     `json:"position"`
-	OrderID       *string   `json:"order_id"`
-	Error         string    `json:"error"`
-	QuarantinedAt time.Time `json:"quarantined_at"`
 }
 
 // decisionSummary is an order's decisions without times and keys: what

@@ -1,4 +1,4 @@
-package tests
+package reliability
 
 import (
 	"context"
@@ -212,7 +212,7 @@ func TestReliability_RetriesSurviveRestartsAndOutages(t *testing.T) {
 
 	for _, key := range append(outageKeys, "rel-retry-b~1") {
 		d := delivered[key]
-		got := statusesOf(d.Tries)
+		got := harness.StatusesOf(d.Tries)
 		retryAfter := map[int]time.Duration{}
 		if key == "rel-retry-b~1" {
 			retryAfter[1] = 2 * time.Second
@@ -222,15 +222,15 @@ func TestReliability_RetriesSurviveRestartsAndOutages(t *testing.T) {
 			got = got[1:]
 		}
 		if len(got) < 3 || got[len(got)-1] != 200 || slices.ContainsFunc(got[:len(got)-1], func(s int) bool { return s != 503 }) {
-			t.Errorf("lead %s: tries %v, want 503s then 200", key, statusesOf(d.Tries))
+			t.Errorf("lead %s: tries %v, want 503s then 200", key, harness.StatusesOf(d.Tries))
 		}
 		if !d.Tries[0].At.Before(restart[0]) || !d.Tries[len(d.Tries)-1].At.After(restart[1]) {
 			t.Errorf("lead %s: tries %v did not span the restart", key, d.Tries)
 		}
 		gaps := checkBackoff(t, key, d.Tries, schedules[key], base, maxDelay, retryAfter, restart)
-		t.Logf("lead %s: tries %v, gaps %v", key, statusesOf(d.Tries), gaps)
+		t.Logf("lead %s: tries %v, gaps %v", key, harness.StatusesOf(d.Tries), gaps)
 	}
-	sameBodies(t, slices.DeleteFunc(outage.Requests(), func(r calltouchfake.Request) bool {
+	harness.SameBodies(t, slices.DeleteFunc(outage.Requests(), func(r calltouchfake.Request) bool {
 		return r.Form.Get("requestNumber") != outageKeys[0]
 	}))
 
@@ -259,9 +259,9 @@ func TestReliability_RetriesSurviveRestartsAndOutages(t *testing.T) {
 		t.Fatalf("ctjournal redeliver rel-retry-c~1 (failed): exit %d\n%s%s", code, out, errOut)
 	}
 	d := e.WaitForLead("rel-retry-c~1", "delivered")
-	reqs := settled(t, gone, triesBefore+1)
-	sameBodies(t, reqs)
-	if got := statusesOf(d.Tries); len(got) != triesBefore+1 || got[len(got)-1] != 200 {
+	reqs := harness.Settled(t, gone, triesBefore+1)
+	harness.SameBodies(t, reqs)
+	if got := harness.StatusesOf(d.Tries); len(got) != triesBefore+1 || got[len(got)-1] != 200 {
 		t.Errorf("after redeliver: tries %v, want the %d before and one 200", got, triesBefore)
 	}
 	if !slices.ContainsFunc(d.History, func(h harness.LeadEvent) bool { return strings.Contains(h.Event, "redeliver") }) {
@@ -282,7 +282,7 @@ func TestReliability_RetriesSurviveRestartsAndOutages(t *testing.T) {
 	if status, got := e.DoJSON(http.MethodPost, "/v1/leads/rel-retry-c~1/redeliver", nil); status != http.StatusConflict {
 		t.Errorf("POST redeliver of a delivered lead: %d %v, want 409", status, got)
 	}
-	settled(t, gone, triesBefore+1)
+	harness.Settled(t, gone, triesBefore+1)
 	t.Logf("outage %s with a restart after %s; recovered, every lead delivered; redeliver: %q, then refused: exit %d %q",
 		recovered.Sub(posted).Round(100*time.Millisecond), restart[0].Sub(posted).Round(100*time.Millisecond),
 		strings.TrimSpace(out), code, strings.TrimSpace(errOut))

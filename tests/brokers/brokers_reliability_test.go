@@ -1,4 +1,4 @@
-package tests
+package brokers
 
 import (
 	"fmt"
@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"ctjournal/tests/harness"
+	"ctjournal/tests/harness/brokertest"
 )
 
 // publishOrders publishes count orders of widget to b, one message each
 // (ordered and answered: lead <id>~1), and returns their lead keys.
-func publishOrders(t *testing.T, b harness.TestBroker, prefix, widget string, from, count int) []string {
+func publishOrders(t *testing.T, b brokertest.TestBroker, prefix, widget string, from, count int) []string {
 	t.Helper()
 	var keys []string
 	for i := from; i < from+count; i++ {
 		o := fmt.Sprintf("%s-%s-%04d", prefix, b.Source(), i)
-		b.Publish(t, harness.BodyOf(t, harness.Ordered(o, widget, nil), harness.Answered(o, widget, 1)))
+		b.Publish(t, brokertest.BodyOf(t, harness.Ordered(o, widget, nil), harness.Answered(o, widget, 1)))
 		keys = append(keys, o+"~1")
 	}
 	return keys
@@ -48,13 +49,13 @@ func sentOnce(t *testing.T, e *harness.Engine, keys []string, kills []harness.Ki
 
 func TestBrokers_SIGKILLInTheMiddleOf1000MessagesLosesNothing(t *testing.T) {
 	t.Parallel()
-	n, a := harness.NewNATS(t), harness.NewAMQP(t)
+	n, a := brokertest.NewNATS(t), brokertest.NewAMQP(t)
 	e := harness.Start(t, n.Env, a.Env)
 	w := "bk-kill-w"
 	e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
 
 	var keys []string
-	for _, b := range []harness.TestBroker{n, a} {
+	for _, b := range []brokertest.TestBroker{n, a} {
 		keys = append(keys, publishOrders(t, b, "bk-kill", w, 0, 500)...)
 	}
 	harness.WaitUntil(t, 2*harness.WaitLimit, "serve in the middle of the messages", func() (bool, string) {
@@ -62,7 +63,7 @@ func TestBrokers_SIGKILLInTheMiddleOf1000MessagesLosesNothing(t *testing.T) {
 		return got >= 300, fmt.Sprintf("%d accepted", got)
 	})
 	k := e.SigKill()
-	for _, b := range []harness.TestBroker{n, a} { // the rest wait in the brokers
+	for _, b := range []brokertest.TestBroker{n, a} { // the rest wait in the brokers
 		keys = append(keys, publishOrders(t, b, "bk-kill", w, 500, 500)...)
 	}
 	e.RestartAfterKill(t)
@@ -78,13 +79,13 @@ func TestBrokers_SIGKILLInTheMiddleOf1000MessagesLosesNothing(t *testing.T) {
 
 func TestBrokers_TwoServesShareEachBrokerAndHandleEachMessageOnce(t *testing.T) {
 	t.Parallel()
-	n, a := harness.NewNATS(t), harness.NewAMQP(t)
+	n, a := brokertest.NewNATS(t), brokertest.NewAMQP(t)
 	e := harness.Start(t, n.Env, a.Env)
 	other := e.Another(t)
 	w := "bk-two-w"
 	e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
 	var keys []string
-	for _, b := range []harness.TestBroker{n, a} {
+	for _, b := range []brokertest.TestBroker{n, a} {
 		keys = append(keys, publishOrders(t, b, "bk-two", w, 0, 500)...)
 	}
 	e.LeadsDelivered(len(keys), 2*harness.WaitLimit)
@@ -105,14 +106,14 @@ func TestBrokers_TwoServesShareEachBrokerAndHandleEachMessageOnce(t *testing.T) 
 
 func TestBrokers_StoreDownMessagesAreRedeliveredLaterNeverRejected(t *testing.T) {
 	t.Parallel()
-	n, a := harness.NewNATS(t), harness.NewAMQP(t)
+	n, a := brokertest.NewNATS(t), brokertest.NewAMQP(t)
 	e := harness.Start(t, n.Env, a.Env)
 	w := "bk-down-w"
 	e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
 
 	storeUp := e.StoreDown(t)
 	var keys []string
-	for _, b := range []harness.TestBroker{n, a} {
+	for _, b := range []brokertest.TestBroker{n, a} {
 		keys = append(keys, publishOrders(t, b, "bk-down", w, 0, 3)...)
 	}
 	harness.WaitUntil(t, 2*harness.WaitLimit, "each broker's messages tried and refused by the store", func() (bool, string) {

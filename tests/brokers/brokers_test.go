@@ -1,4 +1,4 @@
-package tests
+package brokers
 
 import (
 	"encoding/json"
@@ -10,38 +10,39 @@ import (
 	"testing"
 
 	"ctjournal/tests/harness"
+	"ctjournal/tests/harness/brokertest"
 
 	natsgo "github.com/nats-io/nats.go"
 )
 
 // eachBroker runs test once against NATS and once against RabbitMQ.
-func eachBroker(t *testing.T, test func(t *testing.T, b harness.TestBroker)) {
+func eachBroker(t *testing.T, test func(t *testing.T, b brokertest.TestBroker)) {
 	t.Run("nats", func(t *testing.T) {
 		t.Parallel()
-		test(t, harness.NewNATS(t))
+		test(t, brokertest.NewNATS(t))
 	})
 	t.Run("amqp", func(t *testing.T) {
 		t.Parallel()
-		test(t, harness.NewAMQP(t))
+		test(t, brokertest.NewAMQP(t))
 	})
 }
 
 func TestBrokers_OrdersAreDeliveredOnceAndDuplicatesAcknowledged(t *testing.T) {
 	t.Parallel()
-	eachBroker(t, func(t *testing.T, b harness.TestBroker) {
+	eachBroker(t, func(t *testing.T, b brokertest.TestBroker) {
 		e := harness.Start(t, b.Env)
 		w := "bk-w-" + b.Source()
 		e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
-		first := harness.BodyOf(t, harness.Ordered("bk-o1-"+b.Source(), w, nil), harness.Answered("bk-o1-"+b.Source(), w, 1))
+		first := brokertest.BodyOf(t, harness.Ordered("bk-o1-"+b.Source(), w, nil), harness.Answered("bk-o1-"+b.Source(), w, 1))
 		b.Publish(t, first)
-		b.Publish(t, harness.BodyOf(t, harness.Ordered("bk-o2-"+b.Source(), w, nil)))
-		b.Publish(t, harness.BodyOf(t, harness.Answered("bk-o2-"+b.Source(), w, 1)))
+		b.Publish(t, brokertest.BodyOf(t, harness.Ordered("bk-o2-"+b.Source(), w, nil)))
+		b.Publish(t, brokertest.BodyOf(t, harness.Answered("bk-o2-"+b.Source(), w, 1)))
 		b.Publish(t, first) // again: every event known
 
 		e.WaitForLead("bk-o1-"+b.Source()+"~1", "delivered")
 		e.WaitForLead("bk-o2-"+b.Source()+"~1", "delivered")
 		e.WaitIngested(b.Source(), "duplicate", 1)
-		settled(t, e.Fake, 2)
+		harness.Settled(t, e.Fake, 2)
 		if got := e.Ingested(t, b.Source(), "accepted"); got != 3 {
 			t.Errorf("%d messages counted accepted, want 3", got)
 		}
@@ -53,13 +54,13 @@ func TestBrokers_OrdersAreDeliveredOnceAndDuplicatesAcknowledged(t *testing.T) {
 
 func TestBrokers_OnTheEmbeddedStore(t *testing.T) {
 	t.Parallel()
-	eachBroker(t, func(t *testing.T, b harness.TestBroker) {
+	eachBroker(t, func(t *testing.T, b brokertest.TestBroker) {
 		e := harness.Start(t, b.Env, harness.OnEmbeddedStore(t.TempDir()))
 		w, o := "bk-emb-w-"+b.Source(), "bk-emb-o-"+b.Source()
 		e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
-		b.Publish(t, harness.BodyOf(t, harness.Ordered(o, w, nil), harness.Answered(o, w, 1)))
+		b.Publish(t, brokertest.BodyOf(t, harness.Ordered(o, w, nil), harness.Answered(o, w, 1)))
 		e.WaitForLead(o+"~1", "delivered")
-		settled(t, e.Fake, 1)
+		harness.Settled(t, e.Fake, 1)
 		if got := e.Ingested(t, b.Source(), "accepted"); got != 1 {
 			t.Errorf("%d messages counted accepted, want 1", got)
 		}
@@ -68,19 +69,19 @@ func TestBrokers_OnTheEmbeddedStore(t *testing.T) {
 
 func TestBrokers_RefusedMessagesGoToTheRejectDestinationWithTheHTTPError(t *testing.T) {
 	t.Parallel()
-	eachBroker(t, func(t *testing.T, b harness.TestBroker) {
+	eachBroker(t, func(t *testing.T, b brokertest.TestBroker) {
 		e := harness.Start(t, b.Env)
 		w := "bk-rej-" + b.Source()
 		e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
 		stored := harness.Ordered("bk-rej-o1-"+b.Source(), w, nil)
-		b.Publish(t, harness.BodyOf(t, stored))
+		b.Publish(t, brokertest.BodyOf(t, stored))
 		e.WaitIngested(b.Source(), "accepted", 1)
 
 		bad := [][]byte{
 			[]byte(`{"event_id": `), // not JSON
-			harness.BodyOf(t, harness.Ordered("bk-rej-o2-"+b.Source(), w, nil), harness.Dialed("bk-rej-o2-"+b.Source(), w, 0)), // attempt 0
-			harness.BodyOf(t, stored.WithData("form_name", "another")),                                                         // event_id known with other content
-			harness.BodyOf(t, harness.Ordered("bk-rej-o1-"+b.Source(), "another-widget", nil)),                                 // the order's widget differs
+			brokertest.BodyOf(t, harness.Ordered("bk-rej-o2-"+b.Source(), w, nil), harness.Dialed("bk-rej-o2-"+b.Source(), w, 0)), // attempt 0
+			brokertest.BodyOf(t, stored.WithData("form_name", "another")),                                                         // event_id known with other content
+			brokertest.BodyOf(t, harness.Ordered("bk-rej-o1-"+b.Source(), "another-widget", nil)),                                 // the order's widget differs
 		}
 		if b.Source() == "amqp" { // NATS's own payload limit (1 MB) refuses this before serve sees it
 			bad = append(bad, []byte(`["`+strings.Repeat("x", 1<<20)+`"]`))
@@ -89,7 +90,7 @@ func TestBrokers_RefusedMessagesGoToTheRejectDestinationWithTheHTTPError(t *test
 			b.Publish(t, body)
 		}
 		after := "bk-rej-o3-" + b.Source()
-		b.Publish(t, harness.BodyOf(t, harness.Ordered(after, w, nil), harness.Answered(after, w, 1)))
+		b.Publish(t, brokertest.BodyOf(t, harness.Ordered(after, w, nil), harness.Answered(after, w, 1)))
 		e.WaitForLead(after+"~1", "delivered") // rejects held nothing back
 
 		// Messages are handled several at a time: rejects come in any order.
@@ -134,17 +135,17 @@ func TestBrokers_RefusedMessagesGoToTheRejectDestinationWithTheHTTPError(t *test
 
 func TestBrokers_OneOrdersEventsByHTTPNATSAndRabbitMQ(t *testing.T) {
 	t.Parallel()
-	n, a := harness.NewNATS(t), harness.NewAMQP(t)
+	n, a := brokertest.NewNATS(t), brokertest.NewAMQP(t)
 	e := harness.Start(t, n.Env, a.Env)
 	w, o := "bk-mix-w", "bk-mix-o"
 	e.PutPolicy(w, harness.PolicyFor(e.Fake, nil))
-	a.Publish(t, harness.BodyOf(t, harness.Answered(o, w, 2)))
-	n.Publish(t, harness.BodyOf(t, harness.Failed(o, w, 1, "no_answer")))
+	a.Publish(t, brokertest.BodyOf(t, harness.Answered(o, w, 2)))
+	n.Publish(t, brokertest.BodyOf(t, harness.Failed(o, w, 1, "no_answer")))
 	e.MustPost(harness.Ordered(o, w, nil))
 
 	e.WaitForLead(o+"~1", "delivered")
 	e.WaitForLead(o+"~2", "delivered")
-	settled(t, e.Fake, 2)
+	harness.Settled(t, e.Fake, 2)
 	if x := e.MustOrder(o); len(x.Events) != 3 {
 		t.Errorf("the order has %d events, want 3", len(x.Events))
 	}
@@ -157,8 +158,8 @@ func TestBrokers_OneOrdersEventsByHTTPNATSAndRabbitMQ(t *testing.T) {
 
 func TestBrokers_ReadyOnceEveryConsumerSubscribedAndStillReadyWhenABrokerIsLost(t *testing.T) {
 	t.Parallel()
-	n, a := harness.NewNATS(t), harness.NewAMQP(t)
-	proxy := harness.NewProxy(t, "127.0.0.1:4222") // NATS out of reach until set up
+	n, a := brokertest.NewNATS(t), brokertest.NewAMQP(t)
+	proxy := brokertest.NewProxy(t, "127.0.0.1:4222") // NATS out of reach until set up
 	e, waitReady := harness.StartUnready(t, n.Env, a.Env, harness.WithEnv("CTJ_NATS_URL", "nats://"+proxy.Addr))
 	w := "bk-ready-w"
 
@@ -196,7 +197,7 @@ func TestBrokers_ReadyOnceEveryConsumerSubscribedAndStillReadyWhenABrokerIsLost(
 	if got, want := e.BrokerStatus("nats"), (map[string]any{"subscribed": true, "connected": false}); !reflect.DeepEqual(got, want) {
 		t.Errorf("GET /v1/status shows NATS %v, want %v", got, want)
 	}
-	n.Publish(t, harness.BodyOf(t, harness.Ordered("bk-ready-o2", w, nil), harness.Answered("bk-ready-o2", w, 1)))
+	n.Publish(t, brokertest.BodyOf(t, harness.Ordered("bk-ready-o2", w, nil), harness.Answered("bk-ready-o2", w, 1)))
 	proxy.SetUp(true)
 	harness.WaitUntil(t, harness.WaitLimit, "the NATS connection back", func() (bool, string) {
 		c := e.Connected(t, "nats")
@@ -209,9 +210,9 @@ func TestBrokers_ReadyOnceEveryConsumerSubscribedAndStillReadyWhenABrokerIsLost(
 func TestBrokers_MisconfiguredBrokersEndServeWithCode2(t *testing.T) {
 	t.Parallel()
 	e := harness.Start(t)
-	n := harness.NewNATS(t)
+	n := brokertest.NewNATS(t)
 	nats := func(extra ...string) []string {
-		return append([]string{"CTJ_NATS_URL", harness.NATSURL, "CTJ_NATS_STREAM", n.Stream, "CTJ_NATS_SUBJECT", n.Subject,
+		return append([]string{"CTJ_NATS_URL", brokertest.NATSURL, "CTJ_NATS_STREAM", n.Stream, "CTJ_NATS_SUBJECT", n.Subject,
 			"CTJ_NATS_REJECT_SUBJECT", n.Reject, "CTJ_NATS_DURABLE", n.Durable}, extra...)
 	}
 	cases := []struct {
@@ -224,7 +225,7 @@ func TestBrokers_MisconfiguredBrokersEndServeWithCode2(t *testing.T) {
 			[]string{"CTJ_NATS_REJECT_SUBJECT", "own rejects"}},
 		{"a NATS URL of another scheme", nats("CTJ_NATS_URL", "http://127.0.0.1:4222"), []string{"CTJ_NATS_URL"}},
 		{"a RabbitMQ URL of another scheme", []string{"CTJ_AMQP_URL", "http://guest:s3cret@127.0.0.1:5672/"}, []string{"CTJ_AMQP_URL"}},
-		{"rejects to the queue consumed", []string{"CTJ_AMQP_URL", harness.AMQPURL, "CTJ_AMQP_QUEUE", "ctje2e.q", "CTJ_AMQP_REJECT_QUEUE", "ctje2e.q"},
+		{"rejects to the queue consumed", []string{"CTJ_AMQP_URL", brokertest.AMQPURL, "CTJ_AMQP_QUEUE", "ctje2e.q", "CTJ_AMQP_REJECT_QUEUE", "ctje2e.q"},
 			[]string{"CTJ_AMQP_REJECT_QUEUE"}},
 	}
 	for _, c := range cases {

@@ -1,4 +1,4 @@
-package tests
+package reliability
 
 // Tests that disturb the whole PostgreSQL server: they stop it, or hold a
 // transaction open that holds back every engine on it. They run only with
