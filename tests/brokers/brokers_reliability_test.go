@@ -9,6 +9,7 @@ import (
 
 	"ctjournal/tests/harness"
 	"ctjournal/tests/harness/brokertest"
+	"ctjournal/tests/harness/loadgen"
 )
 
 // publishOrders publishes count orders of widget to b, one message each
@@ -29,7 +30,7 @@ func publishOrders(t *testing.T, b brokertest.TestBroker, prefix, widget string,
 func sentOnce(t *testing.T, e *harness.Engine, keys []string, kills []harness.Kill) {
 	t.Helper()
 	time.Sleep(harness.Settle)
-	perKey := harness.RequestsPerKey(e.Fake.Requests())
+	perKey := loadgen.RequestsPerKey(e.Fake.Requests())
 	for _, key := range keys {
 		if k := perKey[key]; k == nil || len(k.Accepted) == 0 {
 			t.Errorf("lead %s: Calltouch never accepted it", key)
@@ -40,7 +41,7 @@ func sentOnce(t *testing.T, e *harness.Engine, keys []string, kills []harness.Ki
 			t.Errorf("Calltouch got lead %s, which no message carried", key)
 		}
 	}
-	doubles, unexplained, _ := harness.DoubleSends(perKey, kills)
+	doubles, unexplained, _ := loadgen.DoubleSends(perKey, kills)
 	for _, u := range unexplained {
 		t.Errorf("double send no SIGKILL explains: %s", u)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"ctjournal/tests/harness"
 	"ctjournal/tests/harness/brokertest"
+	"ctjournal/tests/harness/loadgen"
 
 	natsgo "github.com/nats-io/nats.go"
 )
@@ -62,7 +63,7 @@ func TestScaling_EachShardDeliversItsOwnWidgetsLeadsOnce(t *testing.T) {
 	for s, e := range shards {
 		harness.Settled(t, e.Fake, len(want[s]))
 		var got []string
-		for key, k := range harness.RequestsPerKey(e.Fake.Requests()) {
+		for key, k := range loadgen.RequestsPerKey(e.Fake.Requests()) {
 			if len(k.Accepted) != 1 {
 				t.Errorf("shard %s: lead %s accepted %d times", s, key, len(k.Accepted))
 			}

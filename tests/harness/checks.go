@@ -57,21 +57,6 @@ type ListedRecord struct {
 	QuarantinedAt time.Time `json:"quarantined_at"`
 }
 
-// CanonicalEvents is one order's events as the engine stores them: an
-// order with a client phone, answered on attempt 1.
-func CanonicalEvents(order, widget string) (o *GenOrder, payloads []string) {
-	at := time.Now().UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano)
-	ordID, ansID := NewUUID(), NewUUID()
-	payloads = []string{
-		fmt.Sprintf(`{"event_id":%q,"type":"call.ordered","order_id":%q,"widget_id":%q,"occurred_at":%q,`+
-			`"data":{"kind":"callback","client_phone":"79161234567","calltouch_session_id":"sess-%s"}}`, ordID, order, widget, at, order),
-		fmt.Sprintf(`{"event_id":%q,"type":"call.answered","order_id":%q,"widget_id":%q,"occurred_at":%q,"data":{"attempt":1}}`,
-			ansID, order, widget, at),
-	}
-	o = &GenOrder{ID: order, Leads: map[string][]string{order + "~1": {ordID, ansID}}}
-	return o, payloads
-}
-
 // WantIngestError checks a 400/409 answer of POST /v1/events: the status,
 // a message, the index (nil: the key present with null) and, when field is
 // not empty, the field.

@@ -46,9 +46,9 @@ func serverError(status int) bool {
 	return status >= 500 && status != http.StatusServiceUnavailable
 }
 
-// noteAnswer keeps an answer the tests got: its body, and the request when
+// NoteAnswer keeps an answer the tests got: its body, and the request when
 // the answer is a server error.
-func (p *Process) noteAnswer(method, path string, status int, body []byte) {
+func (p *Process) NoteAnswer(method, path string, status int, body []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.bodies.Write(body)
@@ -102,7 +102,7 @@ func (p *Process) Send(method, path, contentType string, body []byte, headers ..
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
 	}
-	p.noteAnswer(method, path, resp.StatusCode, out)
+	p.NoteAnswer(method, path, resp.StatusCode, out)
 	p.checkAPI(req, body, resp, out)
 	return resp.StatusCode, out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ctjournal/tests/harness"
+	"ctjournal/tests/harness/loadgen"
 )
 
 // quarantineCase is a log record the projection cannot apply, written
@@ -59,7 +60,7 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 	// as qa-4 is without its damaged answer), the damaged records between.
 	var payloads []string
 	valid := func(order string, withAnswer bool) {
-		_, evs := harness.CanonicalEvents(order, w)
+		_, evs := loadgen.CanonicalEvents(order, w)
 		if !withAnswer {
 			evs = evs[:1]
 		}
@@ -105,7 +106,7 @@ func TestQuarantine_DamagedRecordsAreSetAsideAndTheRestIsDecided(t *testing.T) {
 		e.WaitForLead(key, "delivered")
 	}
 	settled := time.Since(written)
-	perKey := harness.RequestsPerKey(e.Fake.Requests())
+	perKey := loadgen.RequestsPerKey(e.Fake.Requests())
 	for _, key := range sent {
 		if k := perKey[key]; k == nil || len(k.Accepted) != 1 {
 			t.Errorf("lead %s: accepted %+v, want exactly once", key, k)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"ctjournal/tests/harness"
+	"ctjournal/tests/harness/loadgen"
 )
 
 // killLoop SIGKILLs one of the serves, picked in turn, n times at random
@@ -16,10 +17,10 @@ func killLoop(t *testing.T, serves []*harness.Engine, n int, minGap, maxGap time
 	t.Helper()
 	var kills []harness.Kill
 	for i := range n {
-		time.Sleep(harness.RandBetween(minGap, maxGap))
+		time.Sleep(loadgen.RandBetween(minGap, maxGap))
 		victim := serves[i%len(serves)]
 		kills = append(kills, victim.SigKill())
-		time.Sleep(harness.RandBetween(0, 300*time.Millisecond))
+		time.Sleep(loadgen.RandBetween(0, 300*time.Millisecond))
 		victim.RestartAfterKill(t)
 	}
 	return kills
@@ -28,7 +29,7 @@ func killLoop(t *testing.T, serves []*harness.Engine, n int, minGap, maxGap time
 // runLoad runs clients of g until the returned stop is called; stop
 // waits until each has its request under way acknowledged (or hard
 // passes) and returned.
-func runLoad(g *harness.LoadGen, clients int, hardLimit time.Duration) (stop func()) {
+func runLoad(g *loadgen.LoadGen, clients int, hardLimit time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hard, hardCancel := context.WithTimeout(context.Background(), hardLimit)
 	var wg sync.WaitGroup
@@ -58,7 +59,7 @@ func TestReliability_NothingAcceptedIsLost(t *testing.T) {
 	e := harness.Start(t, harness.WithEnv("CTJ_CALLTOUCH_TIMEOUT", "1s"))
 	db := e.OpenDB(t)
 	e.PutPolicy("rel-lost-w", harness.PolicyFor(e.Fake, nil))
-	g := harness.NewLoadGen("rel-lost", "rel-lost-w", e.Process)
+	g := loadgen.NewLoadGen("rel-lost", "rel-lost-w", e.Process)
 	g.Pause = [2]time.Duration{100 * time.Millisecond, 200 * time.Millisecond}
 
 	stop := runLoad(g, 4, 2*time.Minute)
@@ -67,10 +68,10 @@ func TestReliability_NothingAcceptedIsLost(t *testing.T) {
 	g.WaitAccepted(t, 8) // some load after the last start too
 	stop()
 
-	r := harness.CheckDelivered(t, db, g, e.Fake, kills, 90*time.Second)
+	r := loadgen.CheckDelivered(t, db, g, e.Fake, kills, 90*time.Second)
 	t.Logf("%d SIGKILLs of serve under load; %s", len(kills), g.Summary())
 	t.Logf("counts: %s", r)
-	t.Logf("answer to record: %s", harness.RecordDelays(t, db))
+	t.Logf("answer to record: %s", loadgen.RecordDelays(t, db))
 	if r.Acked == 0 || r.Expected == 0 {
 		t.Errorf("no load got through: %s", g.Summary())
 	}

@@ -25,6 +25,7 @@ import (
 
 	"ctjournal/adapters/postgres/pgtest"
 	"ctjournal/tests/harness"
+	"ctjournal/tests/harness/loadgen"
 )
 
 // pgCluster runs pg_ctlcluster ACTION, with options, on the machine's one
@@ -156,11 +157,11 @@ func postgresGoesAway(t *testing.T, mode string) {
 	e.PutPolicy("rel-pg-w", harness.PolicyFor(e.Fake, map[string]any{"server": gate.srv.URL}))
 	pid := e.PID()
 
-	g := harness.NewLoadGen("rel-pg", "rel-pg-w", e.Process)
+	g := loadgen.NewLoadGen("rel-pg", "rel-pg-w", e.Process)
 	g.Pause = [2]time.Duration{50 * time.Millisecond, 150 * time.Millisecond}
 	var mu sync.Mutex
 	var ingest, ready []timedAnswer
-	g.Observe = func(r harness.PostResult) {
+	g.Observe = func(r loadgen.PostResult) {
 		mu.Lock()
 		ingest = append(ingest, timedAnswer{start: r.Start, end: r.End, status: r.Status})
 		mu.Unlock()
@@ -250,7 +251,7 @@ func postgresGoesAway(t *testing.T, mode string) {
 		t.Errorf("answers no client should get (500 and the like): %v", g.Unexpected)
 	}
 
-	r := harness.CheckDelivered(t, db, g, e.Fake, nil, 90*time.Second)
+	r := loadgen.CheckDelivered(t, db, g, e.Fake, nil, 90*time.Second)
 	acceptedDown := 0
 	for _, req := range e.Fake.Requests() {
 		if req.Status == 200 && req.At.After(down) && req.At.Before(up) {
@@ -404,7 +405,7 @@ func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
 	}
 	for _, key := range keys {
 		for name, e := range engines {
-			if k := harness.RequestsPerKey(e.Fake.Requests())[key]; k == nil || len(k.Accepted) != 1 {
+			if k := loadgen.RequestsPerKey(e.Fake.Requests())[key]; k == nil || len(k.Accepted) != 1 {
 				t.Errorf("%s serve: lead %s not accepted exactly once: %+v", name, key, k)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 
 	"ctjournal/adapters/calltouch/calltouchfake"
 	"ctjournal/tests/harness"
+	"ctjournal/tests/harness/loadgen"
 )
 
 // postOrders posts n orders (ordered + answered 1: lead o~1 each),
@@ -92,7 +93,7 @@ func triesOf(serves []*harness.Engine) []int {
 func checkOnce(t *testing.T, db *sql.DB, fake *calltouchfake.Server, keys []string) (requests, twice int) {
 	t.Helper()
 	time.Sleep(harness.Settle)
-	perKey := harness.RequestsPerKey(fake.Requests())
+	perKey := loadgen.RequestsPerKey(fake.Requests())
 	recorded := map[string]int{}
 	rows, err := db.Query(`SELECT key, tries FROM ctj_deliveries`)
 	if err != nil {
@@ -219,16 +220,16 @@ func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
 	// The window, measured: SIGKILL one of two serves again and again while
 	// leads flow.
 	victim.RestartAfterKill(t)
-	g := harness.NewLoadGen("rel-win", "rel-mid-w", serves[0].Process, serves[1].Process)
+	g := loadgen.NewLoadGen("rel-win", "rel-mid-w", serves[0].Process, serves[1].Process)
 	g.Pause = [2]time.Duration{100 * time.Millisecond, 200 * time.Millisecond}
 	stop := runLoad(g, 4, 2*time.Minute)
 	defer stop()
 	kills := killLoop(t, serves, 6, time.Second, 2500*time.Millisecond)
 	g.WaitAccepted(t, 8) // some load after the last start too
 	stop()
-	r := harness.CheckDelivered(t, db, g, e.Fake, append(kills, killed), 90*time.Second)
+	r := loadgen.CheckDelivered(t, db, g, e.Fake, append(kills, killed), 90*time.Second)
 	t.Logf("double-send window: %d of %d leads accepted twice over %d SIGKILLs of a serve (%.2f per kill)%s; %s",
-		r.Doubles, r.Implied, len(kills), float64(r.Doubles)/float64(len(kills)), harness.WindowsText(r.Windows), g.Summary())
+		r.Doubles, r.Implied, len(kills), float64(r.Doubles)/float64(len(kills)), loadgen.WindowsText(r.Windows), g.Summary())
 	t.Logf("counts: %s", r)
-	t.Logf("answer to record: %s", harness.RecordDelays(t, db))
+	t.Logf("answer to record: %s", loadgen.RecordDelays(t, db))
 }

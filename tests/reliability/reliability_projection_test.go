@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ctjournal/tests/harness"
+	"ctjournal/tests/harness/loadgen"
 
 	"github.com/lib/pq"
 )
@@ -26,7 +27,7 @@ type directWriter struct {
 	mu         sync.Mutex
 	committed  []string // event ids
 	rolledBack []string
-	orders     []*harness.GenOrder
+	orders     []*loadgen.GenOrder
 	commits    []commitAt // for reporting how out of order commits came
 }
 
@@ -39,7 +40,7 @@ type commitAt struct {
 // beforeInsert, inserts the order's events one by one (pausing between
 // them), holds the transaction open for hold, then commits or rolls back.
 func (w *directWriter) write(ctx context.Context, order string, beforeInsert, hold time.Duration, commit bool) error {
-	o, payloads := harness.CanonicalEvents(order, w.widget)
+	o, payloads := loadgen.CanonicalEvents(order, w.widget)
 	ids := []string{o.Leads[order+"~1"][0], o.Leads[order+"~1"][1]}
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -60,7 +61,7 @@ func (w *directWriter) write(ctx context.Context, order string, beforeInsert, ho
 			VALUES ($1, $2, '{}', pg_current_xact_id())`, ids[i], p); err != nil {
 			return err
 		}
-		time.Sleep(harness.RandBetween(0, 20*time.Millisecond))
+		time.Sleep(loadgen.RandBetween(0, 20*time.Millisecond))
 	}
 	if _, err := tx.ExecContext(ctx, `SELECT pg_notify('ctj_log', '')`); err != nil {
 		return err
@@ -122,7 +123,7 @@ func TestReliability_ProjectionSkipsNothing(t *testing.T) {
 	wdb.SetMaxOpenConns(12)
 	w := &directWriter{db: wdb, widget: "rel-proj-w"}
 
-	g := harness.NewLoadGen("rel-proj", "rel-proj-w", e.Process)
+	g := loadgen.NewLoadGen("rel-proj", "rel-proj-w", e.Process)
 	g.Pause = [2]time.Duration{20 * time.Millisecond, 60 * time.Millisecond}
 	g.Retry = false // nothing disturbs serve: every request must get its 202 at once
 
@@ -142,16 +143,16 @@ func TestReliability_ProjectionSkipsNothing(t *testing.T) {
 	// (short: an open transaction holds back every engine of the server).
 	for i := range 6 {
 		wg.Go(func() {
-			report(w.write(ctx, fmt.Sprintf("rel-proj-held-%d", i), harness.RandBetween(0, 500*time.Millisecond),
-				harness.RandBetween(time.Second, 3*time.Second), i%3 != 2))
+			report(w.write(ctx, fmt.Sprintf("rel-proj-held-%d", i), loadgen.RandBetween(0, 500*time.Millisecond),
+				loadgen.RandBetween(time.Second, 3*time.Second), i%3 != 2))
 		})
 	}
 	// Many short ones, one in four rolled back, interleaved with the rest.
 	for c := range 4 {
 		wg.Go(func() {
 			for i := range 15 {
-				report(w.write(ctx, fmt.Sprintf("rel-proj-quick-%d-%02d", c, i), harness.RandBetween(0, 50*time.Millisecond),
-					harness.RandBetween(0, 100*time.Millisecond), rand.IntN(4) != 0))
+				report(w.write(ctx, fmt.Sprintf("rel-proj-quick-%d-%02d", c, i), loadgen.RandBetween(0, 50*time.Millisecond),
+					loadgen.RandBetween(0, 100*time.Millisecond), rand.IntN(4) != 0))
 			}
 		})
 	}
@@ -231,7 +232,7 @@ func TestReliability_ProjectionSkipsNothing(t *testing.T) {
 		t.Errorf("no record's log order differs from its offset order: the test did not make commits out of order")
 	}
 
-	r := harness.CheckDelivered(t, db, g, e.Fake, nil, 60*time.Second)
+	r := loadgen.CheckDelivered(t, db, g, e.Fake, nil, 60*time.Second)
 	late := w.lateCommits()
 	w.mu.Lock()
 	t.Logf("events committed %d (HTTP %d, direct %d in %d transactions, %d committed after one with a higher transaction id), "+

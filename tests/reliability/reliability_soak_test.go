@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"ctjournal/tests/harness"
+	"ctjournal/tests/harness/loadgen"
 )
 
 // soakSample is one look at serve during the soak.
@@ -52,7 +53,7 @@ func TestSoak_SteadyLoad(t *testing.T) {
 	db := e.OpenDB(t)
 	e.Fake.FailRate(10, 8)
 	e.PutPolicy("rel-soak-w", harness.PolicyFor(e.Fake, nil))
-	g := harness.NewLoadGen("rel-soak", "rel-soak-w", e.Process)
+	g := loadgen.NewLoadGen("rel-soak", "rel-soak-w", e.Process)
 	pid := e.PID()
 
 	// A ticker hands out one order per tick to a pool of clients; a tick
@@ -61,7 +62,7 @@ func TestSoak_SteadyLoad(t *testing.T) {
 	defer stopLoad()
 	hard, stopHard := context.WithTimeout(context.Background(), duration+2*time.Minute)
 	defer stopHard()
-	work := make(chan *harness.GenOrder, 16)
+	work := make(chan *loadgen.GenOrder, 16)
 	var missed atomic.Int64
 	var clients sync.WaitGroup
 	for range 8 {
@@ -120,7 +121,7 @@ func TestSoak_SteadyLoad(t *testing.T) {
 	elapsed := time.Since(start)
 	stopLoad()
 
-	r := harness.CheckDelivered(t, db, g, e.Fake, nil, 3*time.Minute)
+	r := loadgen.CheckDelivered(t, db, g, e.Fake, nil, 3*time.Minute)
 	sample(time.Since(start))
 	if !e.Alive() || e.PID() != pid {
 		t.Fatalf("serve did not survive the soak")

@@ -12,6 +12,7 @@ import (
 
 	"ctjournal/adapters/calltouch/calltouchfake"
 	"ctjournal/tests/harness"
+	"ctjournal/tests/harness/loadgen"
 )
 
 // Promise 7 — clean stop. SIGTERM while clients post and leads are being
@@ -27,13 +28,13 @@ func TestReliability_CleanStopUnderLoad(t *testing.T) {
 
 	// One connection per request: a request is either refused at connect
 	// (the listener is closed) or read by serve, which must answer it.
-	g := harness.NewLoadGen("rel-stop", "rel-stop-w", e.Process)
+	g := loadgen.NewLoadGen("rel-stop", "rel-stop-w", e.Process)
 	g.Client = &http.Client{Timeout: harness.WaitLimit, Transport: &http.Transport{DisableKeepAlives: true}}
 	g.Retry = false
 	g.Pause = [2]time.Duration{50 * time.Millisecond, 150 * time.Millisecond}
 	var mu sync.Mutex
-	var results []harness.PostResult
-	g.Observe = func(r harness.PostResult) {
+	var results []loadgen.PostResult
+	g.Observe = func(r loadgen.PostResult) {
 		mu.Lock()
 		results = append(results, r)
 		mu.Unlock()
@@ -94,7 +95,7 @@ func TestReliability_CleanStopUnderLoad(t *testing.T) {
 		switch {
 		case r.Err == nil:
 			answered++
-		case harness.ErrorKind(r.Err) == "connection refused" && r.End.After(sigterm):
+		case loadgen.ErrorKind(r.Err) == "connection refused" && r.End.After(sigterm):
 			refused++
 		case r.Start.After(sigterm.Add(-time.Second)):
 			unread++
@@ -120,6 +121,6 @@ func TestReliability_CleanStopUnderLoad(t *testing.T) {
 
 	// Started again, it delivers every lead: nothing was lost by the stop.
 	e.RestartAfterKill(t)
-	r := harness.CheckDelivered(t, db, g, e.Fake, nil, 60*time.Second)
+	r := loadgen.CheckDelivered(t, db, g, e.Fake, nil, 60*time.Second)
 	t.Logf("counts: %s", r)
 }

@@ -1,4 +1,8 @@
-package harness
+// Package loadgen posts made-up orders to serve as concurrent clients
+// would, remembering every event acknowledged, and checks afterwards that
+// every acknowledged event is in the log and every lead it qualifies for
+// was delivered, once, save for double sends a SIGKILL explains.
+package loadgen
 
 import (
 	"context"
@@ -16,13 +20,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"ctjournal/tests/harness"
 )
 
 // GenOrder is one order the load generator made up: its events and the
 // lead keys it qualifies for, each with the events it needs stored.
 type GenOrder struct {
 	ID     string
-	Events []Event
+	Events []harness.Event
 	Leads  map[string][]string // key → event ids that make it qualify
 }
 
@@ -32,10 +38,10 @@ type GenOrder struct {
 // it gets 202. It remembers what was acknowledged.
 type LoadGen struct {
 	prefix, widget string
-	targets        []*Process       // requests go round-robin to these
-	Client         *http.Client     // nil: the target's client
-	Retry          bool             // send a request again after no answer or 503
-	Pause          [2]time.Duration // each client's pause between pieces of work: [min, max]
+	targets        []*harness.Process // requests go round-robin to these
+	Client         *http.Client       // nil: the target's client
+	Retry          bool               // send a request again after no answer or 503
+	Pause          [2]time.Duration   // each client's pause between pieces of work: [min, max]
 	Observe        func(PostResult)
 
 	seq, turn atomic.Int64
@@ -56,7 +62,7 @@ type PostResult struct {
 	EventIDs   []string
 }
 
-func NewLoadGen(prefix, widget string, targets ...*Process) *LoadGen {
+func NewLoadGen(prefix, widget string, targets ...*harness.Process) *LoadGen {
 	return &LoadGen{prefix: prefix, widget: widget, targets: targets, Retry: true,
 		Acked: map[string]bool{}, answers: map[string]int{}}
 }
@@ -65,14 +71,14 @@ func NewLoadGen(prefix, widget string, targets ...*Process) *LoadGen {
 // o~1), the rest ordered + failed 1 + answered 2 (leads o~1 and o~2).
 func (g *LoadGen) NewOrder() *GenOrder {
 	o := &GenOrder{ID: fmt.Sprintf("%s-%06d", g.prefix, g.seq.Add(1)), Leads: map[string][]string{}}
-	ord := Ordered(o.ID, g.widget, nil)
+	ord := harness.Ordered(o.ID, g.widget, nil)
 	if rand.IntN(3) < 2 {
-		ans := Answered(o.ID, g.widget, 1)
-		o.Events = []Event{ord, ans}
+		ans := harness.Answered(o.ID, g.widget, 1)
+		o.Events = []harness.Event{ord, ans}
 		o.Leads[o.ID+"~1"] = []string{ord["event_id"].(string), ans["event_id"].(string)}
 	} else {
-		f, ans := Failed(o.ID, g.widget, 1, "no_answer"), Answered(o.ID, g.widget, 2)
-		o.Events = []Event{ord, f, ans}
+		f, ans := harness.Failed(o.ID, g.widget, 1, "no_answer"), harness.Answered(o.ID, g.widget, 2)
+		o.Events = []harness.Event{ord, f, ans}
 		o.Leads[o.ID+"~1"] = []string{ord["event_id"].(string), f["event_id"].(string)}
 		o.Leads[o.ID+"~2"] = []string{ord["event_id"].(string), ans["event_id"].(string)}
 	}
@@ -84,23 +90,23 @@ func (g *LoadGen) NewOrder() *GenOrder {
 
 // nextBodies makes up the next piece of work: one order posted event by
 // event, one order in one batch, or 2–8 orders in one batch.
-func (g *LoadGen) nextBodies() [][]Event {
+func (g *LoadGen) nextBodies() [][]harness.Event {
 	switch rand.IntN(3) {
 	case 0:
 		o := g.NewOrder()
-		var out [][]Event
+		var out [][]harness.Event
 		for _, ev := range o.Events {
-			out = append(out, []Event{ev})
+			out = append(out, []harness.Event{ev})
 		}
 		return out
 	case 1:
-		return [][]Event{g.NewOrder().Events}
+		return [][]harness.Event{g.NewOrder().Events}
 	default:
-		var batch []Event
+		var batch []harness.Event
 		for range 2 + rand.IntN(7) {
 			batch = append(batch, g.NewOrder().Events...)
 		}
-		return [][]Event{batch}
+		return [][]harness.Event{batch}
 	}
 }
 
@@ -125,7 +131,7 @@ func (g *LoadGen) Run(ctx, hard context.Context) {
 // Post sends one body until it gets 202 (true), or gives up (false): on an
 // answer that retrying cannot change, when hard ends, or at once when
 // g.retry is off.
-func (g *LoadGen) Post(ctx, hard context.Context, body []Event) bool {
+func (g *LoadGen) Post(ctx, hard context.Context, body []harness.Event) bool {
 	var payload []byte
 	if len(body) == 1 {
 		payload, _ = json.Marshal(body[0])
@@ -177,7 +183,7 @@ func (g *LoadGen) Post(ctx, hard context.Context, body []Event) bool {
 	}
 }
 
-func (g *LoadGen) Send(target *Process, payload []byte) (int, error) {
+func (g *LoadGen) Send(target *harness.Process, payload []byte) (int, error) {
 	if g.Client == nil {
 		status, _, err := target.Send(http.MethodPost, "/v1/events", "application/json", payload)
 		return status, err
@@ -191,7 +197,7 @@ func (g *LoadGen) Send(target *Process, payload []byte) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("reading the answer: %w", err)
 	}
-	target.noteAnswer(http.MethodPost, "/v1/events", resp.StatusCode, out)
+	target.NoteAnswer(http.MethodPost, "/v1/events", resp.StatusCode, out)
 	return resp.StatusCode, nil
 }
 
@@ -221,7 +227,7 @@ func (g *LoadGen) WaitAccepted(t *testing.T, n int) {
 		return g.answers[strconv.Itoa(http.StatusAccepted)]
 	}
 	want := accepted() + n
-	WaitUntil(t, WaitLimit, fmt.Sprintf("%d more requests of the load answered 202", n), func() (bool, string) {
+	harness.WaitUntil(t, harness.WaitLimit, fmt.Sprintf("%d more requests of the load answered 202", n), func() (bool, string) {
 		return accepted() >= want, g.Summary()
 	})
 }

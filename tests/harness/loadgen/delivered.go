@@ -1,4 +1,4 @@
-package harness
+package loadgen
 
 import (
 	"database/sql"
@@ -9,6 +9,7 @@ import (
 	"github.com/lib/pq"
 
 	"ctjournal/adapters/calltouch/calltouchfake"
+	"ctjournal/tests/harness"
 )
 
 // DeliveryReport is what checkDelivered counted.
@@ -44,7 +45,7 @@ func WindowsText(w []time.Duration) string {
 // event of the log folded once, every lead the logged events qualify for
 // delivered (waiting up to limit), no other lead decided or sent, and
 // every key accepted once by fake save for double sends a kill explains.
-func CheckDelivered(t *testing.T, db *sql.DB, g *LoadGen, fake *calltouchfake.Server, kills []Kill, limit time.Duration) DeliveryReport {
+func CheckDelivered(t *testing.T, db *sql.DB, g *LoadGen, fake *calltouchfake.Server, kills []harness.Kill, limit time.Duration) DeliveryReport {
 	t.Helper()
 	var r DeliveryReport
 	acked := g.AckedIDs()
@@ -117,17 +118,17 @@ func CheckDelivered(t *testing.T, db *sql.DB, g *LoadGen, fake *calltouchfake.Se
 	}
 
 	delivered := func() (int, string) {
-		n := QueryInt(t, db, `SELECT count(*) FROM ctj_decisions WHERE status = 'delivered'`)
-		pending := QueryInt(t, db, `SELECT count(*) FROM ctj_deliveries WHERE status = 'pending'`)
-		projected := QueryInt(t, db, `SELECT count(*) FROM ctj_order_events`)
+		n := harness.QueryInt(t, db, `SELECT count(*) FROM ctj_decisions WHERE status = 'delivered'`)
+		pending := harness.QueryInt(t, db, `SELECT count(*) FROM ctj_deliveries WHERE status = 'pending'`)
+		projected := harness.QueryInt(t, db, `SELECT count(*) FROM ctj_order_events`)
 		return n, fmt.Sprintf("%d of %d leads delivered, %d pending in the queue, %d of %d call events projected",
 			n, len(implied), pending, projected, r.logged)
 	}
-	WaitUntil(t, limit, "every lead delivered", func() (bool, string) {
+	harness.WaitUntil(t, limit, "every lead delivered", func() (bool, string) {
 		n, state := delivered()
 		return n >= len(implied), state
 	})
-	r.projected = QueryInt(t, db, `SELECT count(*) FROM ctj_order_events`)
+	r.projected = harness.QueryInt(t, db, `SELECT count(*) FROM ctj_order_events`)
 	if r.projected != r.logged {
 		t.Errorf("the projection folded %d call events, the log holds %d", r.projected, r.logged)
 	}
@@ -158,11 +159,11 @@ func CheckDelivered(t *testing.T, db *sql.DB, g *LoadGen, fake *calltouchfake.Se
 			t.Errorf("lead %s: no send decision", key)
 		}
 	}
-	if n := QueryInt(t, db, `SELECT count(*) FROM ctj_poison`); n != 0 {
+	if n := harness.QueryInt(t, db, `SELECT count(*) FROM ctj_poison`); n != 0 {
 		t.Errorf("%d log records went to the poison table", n)
 	}
 
-	time.Sleep(Settle)
+	time.Sleep(harness.Settle)
 	perKey := RequestsPerKey(fake.Requests())
 	for key, k := range perKey {
 		r.Requests += k.Requests

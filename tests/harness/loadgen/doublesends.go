@@ -1,4 +1,4 @@
-package harness
+package loadgen
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ctjournal/adapters/calltouch/calltouchfake"
+	"ctjournal/tests/harness"
 )
 
 // KeyRequests is what the fake Calltouch got for one lead key.
@@ -64,7 +65,7 @@ const (
 // before recording the answer). windows lists, for each explained double
 // send, how long before the kill Calltouch had accepted the request whose
 // answer went unrecorded.
-func DoubleSends(perKey map[string]*KeyRequests, kills []Kill) (doubles int, unexplained []string, windows []time.Duration) {
+func DoubleSends(perKey map[string]*KeyRequests, kills []harness.Kill) (doubles int, unexplained []string, windows []time.Duration) {
 	for key, k := range perKey {
 		if len(k.Accepted) < 2 {
 			continue
@@ -72,7 +73,7 @@ func DoubleSends(perKey map[string]*KeyRequests, kills []Kill) (doubles int, une
 		doubles++
 		for i := 1; i < len(k.Accepted); i++ {
 			first, again := k.Accepted[i-1], k.Accepted[i]
-			explains := func(x Kill) bool {
+			explains := func(x harness.Kill) bool {
 				return x.Ports[first.Port] && !first.At.Before(x.At.Add(-CrashWindow)) &&
 					!first.At.After(x.At.Add(killSkew)) && !again.At.Before(x.At)
 			}
@@ -99,7 +100,7 @@ func acceptancesText(acc []Acceptance) string {
 }
 
 // killsText lists kills as time and the killed serve's ports.
-func killsText(kills []Kill) string {
+func killsText(kills []harness.Kill) string {
 	var out []string
 	for _, x := range kills {
 		ports := slices.Sorted(maps.Keys(x.Ports))

@@ -1,8 +1,10 @@
-package harness
+package loadgen
 
 import (
 	"testing"
 	"time"
+
+	"ctjournal/tests/harness"
 )
 
 // A key accepted twice is forgiven only when the serve whose connection
@@ -12,7 +14,7 @@ func TestDoubleSends_ForgivesOnlyTheKilledServesRecentAcceptance(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
 	at := func(d time.Duration) time.Time { return t0.Add(d) }
-	killed := Kill{At: at(0), Ports: map[int]bool{40001: true}}
+	killed := harness.Kill{At: at(0), Ports: map[int]bool{40001: true}}
 	tests := []struct {
 		name      string
 		accepted  []Acceptance
@@ -28,7 +30,7 @@ func TestDoubleSends_ForgivesOnlyTheKilledServesRecentAcceptance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			perKey := map[string]*KeyRequests{"o~1": {Requests: 2, Accepted: tt.accepted}}
-			doubles, unexplained, windows := DoubleSends(perKey, []Kill{killed})
+			doubles, unexplained, windows := DoubleSends(perKey, []harness.Kill{killed})
 			if doubles != 1 {
 				t.Errorf("doubles = %d, want 1", doubles)
 			}
