@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	_ "github.com/lib/pq" // the driver of the maintenance database and of OpenDB
 )
 
 // AdminURL is the maintenance database the harness creates test databases from.
