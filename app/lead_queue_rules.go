@@ -19,3 +19,15 @@ func CheckRedeliverable(key domain.LeadKey, status string) error {
 	}
 	return nil
 }
+
+// StatusAfterTry is the status a try moves its lead to: delivered, failed,
+// or none for a transient outcome (the lead stays as it is).
+func StatusAfterTry(o domain.TryOutcome) string {
+	switch o {
+	case domain.Delivered:
+		return StatusDelivered
+	case domain.Refused:
+		return StatusFailed
+	}
+	return ""
+}

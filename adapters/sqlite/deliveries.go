@@ -91,7 +91,7 @@ func (d *Deliveries) RecordTry(ctx context.Context, owner string, try app.Delive
 }
 
 func queueStatus(o domain.TryOutcome) string {
-	if s := tryStatus(o); s != "" {
+	if s := app.StatusAfterTry(o); s != "" {
 		return s
 	}
 	return app.StatusPending

@@ -142,7 +142,7 @@ func leadTries(ctx context.Context, db querier, key string) (tries []app.Explain
 			return nil, nil, err
 		}
 		t.At = at.Time
-		if t.Outcome == leadGivenUp || t.Outcome == leadRedeliveryRequested {
+		if app.IsLeadEvent(t.Outcome) {
 			history = append(history, app.ExplainedLeadEvent{At: t.At, Event: t.Outcome, Reason: errText.String})
 			continue
 		}

@@ -164,7 +164,7 @@ func (q *Queries) tries(ctx context.Context, key string) (tries []app.ExplainedT
 			return nil, nil, err
 		}
 		t.At = t.At.UTC()
-		if t.Outcome == pgrows.LeadGivenUp || t.Outcome == pgrows.LeadRedeliveryRequested {
+		if app.IsLeadEvent(t.Outcome) {
 			history = append(history, app.ExplainedLeadEvent{At: t.At, Event: t.Outcome, Reason: errText.String})
 			continue
 		}

@@ -140,7 +140,7 @@ func (m *bulkModel) RecordTry(_ context.Context, t app.DeliveryTried, position i
 	if err := leadEventHoldable(position, t.Key, t.At); err != nil {
 		return err
 	}
-	m.moveLead(t.OrderID, t.Key, t.Try, t.At, pgrows.TryStatus(t.Outcome))
+	m.moveLead(t.OrderID, t.Key, t.Try, t.At, app.StatusAfterTry(t.Outcome))
 	return m.addTry(position, t.Key, t.Try, t.At, t.DurationMS, t.HTTPStatus, t.Response, t.Error, string(t.Outcome))
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"ctjournal/adapters/postgres/internal/pgdb"
-	"ctjournal/app"
 	"ctjournal/domain"
 )
 
@@ -45,21 +44,3 @@ func PlacementOf(widgetID string, version int, body []byte) (domain.Placement, e
 	}
 	return placement, nil
 }
-
-// tryStatus is the status a try moves its lead to: delivered, failed, or
-// none for a transient outcome (the lead stays as it is).
-func TryStatus(o domain.TryOutcome) string {
-	switch o {
-	case domain.Delivered:
-		return app.StatusDelivered
-	case domain.Refused:
-		return app.StatusFailed
-	}
-	return ""
-}
-
-// Outcomes of ctj_delivery_tries rows that are not requests to Calltouch.
-const (
-	LeadGivenUp             = "given_up"
-	LeadRedeliveryRequested = "redelivery_requested"
-)
