@@ -108,21 +108,7 @@ func (e *export) Policies(ctx context.Context) ([]app.StoredPolicy, error) {
 	return out, rows.Err()
 }
 
-func (e *export) OrderWidgets(ctx context.Context, each func([]app.OrderWidget) error) error {
-	after := ""
-	for {
-		page, err := e.orderWidgets(ctx, after)
-		if err != nil || len(page) == 0 {
-			return err
-		}
-		if err := each(page); err != nil {
-			return err
-		}
-		after = page[len(page)-1].OrderID
-	}
-}
-
-func (e *export) orderWidgets(ctx context.Context, after string) ([]app.OrderWidget, error) {
+func (e *export) OrderWidgetsAfter(ctx context.Context, after string) ([]app.OrderWidget, error) {
 	rows, err := e.tx.QueryContext(ctx, `SELECT order_id, widget_id FROM ctj_order_widgets
 		WHERE order_id > $1 ORDER BY order_id LIMIT $2`, after, exportPage)
 	if err != nil {
