@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -81,8 +80,8 @@ func (e *export) Policies(ctx context.Context) ([]app.StoredPolicy, error) {
 		if err := rows.Scan(&p.WidgetID, &p.Version, &body, &at); err != nil {
 			return nil, fmt.Errorf("read the policies: %w", err)
 		}
-		if err := json.Unmarshal([]byte(body), &p.Policy); err != nil {
-			return nil, fmt.Errorf("decode policy of widget %s: %w", p.WidgetID, err)
+		if err := p.DecodePolicy([]byte(body)); err != nil {
+			return nil, err
 		}
 		p.UpdatedAt = at.Time
 		out = append(out, p)

@@ -80,11 +80,7 @@ func (m *ReadModel) PolicyInForce(ctx context.Context, widgetID string) (domain.
 	if err != nil {
 		return domain.Placement{}, fmt.Errorf("load policy of widget %s: %w", widgetID, err)
 	}
-	p := &domain.Policy{}
-	if err := json.Unmarshal([]byte(body), p); err != nil {
-		return domain.Placement{}, fmt.Errorf("decode policy of widget %s v%d: %w", widgetID, version, err)
-	}
-	return domain.PlacementFromStore(version, p)
+	return app.PlacementOf(widgetID, version, []byte(body))
 }
 
 func (m *ReadModel) UpdateOrder(ctx context.Context, orderID string, fold func(domain.OrderState) (*app.OrderChange, error)) error {

@@ -68,7 +68,7 @@ func (m *bulkModel) RecordPolicy(_ context.Context, c app.PolicyChanged, positio
 	if err != nil {
 		return err
 	}
-	placement, err := pgrows.PlacementOf(c.WidgetID, c.Version, body) // as the live projection reads it back
+	placement, err := app.PlacementOf(c.WidgetID, c.Version, body) // as the live projection reads it back
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ package storecopy
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -99,8 +98,8 @@ func (e *export) Policies(ctx context.Context) ([]app.StoredPolicy, error) {
 		if err := rows.Scan(&p.WidgetID, &p.Version, &body, &p.UpdatedAt); err != nil {
 			return nil, fmt.Errorf("read the policies: %w", err)
 		}
-		if err := json.Unmarshal([]byte(body), &p.Policy); err != nil {
-			return nil, fmt.Errorf("decode policy of widget %s: %w", p.WidgetID, err)
+		if err := p.DecodePolicy([]byte(body)); err != nil {
+			return nil, err
 		}
 		p.UpdatedAt = p.UpdatedAt.UTC()
 		out = append(out, p)

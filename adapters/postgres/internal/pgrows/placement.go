@@ -3,11 +3,11 @@ package pgrows
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"ctjournal/adapters/postgres/internal/pgdb"
+	"ctjournal/app"
 	"ctjournal/domain"
 )
 
@@ -29,18 +29,5 @@ func placementAt(ctx context.Context, q pgdb.Querier, widgetID, where string, ar
 	if err != nil {
 		return domain.Placement{}, fmt.Errorf("load policy of widget %s: %w", widgetID, err)
 	}
-	return PlacementOf(widgetID, version, body)
-}
-
-// placementOf reads a policy version back from its JSONB column.
-func PlacementOf(widgetID string, version int, body []byte) (domain.Placement, error) {
-	p := &domain.Policy{}
-	if err := json.Unmarshal(body, p); err != nil {
-		return domain.Placement{}, fmt.Errorf("decode policy of widget %s v%d: %w", widgetID, version, err)
-	}
-	placement, err := domain.PlacementFromStore(version, p)
-	if err != nil {
-		return domain.Placement{}, fmt.Errorf("policy of widget %s: %w", widgetID, err)
-	}
-	return placement, nil
+	return app.PlacementOf(widgetID, version, body)
 }
