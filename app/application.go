@@ -43,6 +43,10 @@ type AppQueries struct {
 	// reports its lag, the quarantine and the delivery queue.
 	ListQuarantined ListQuarantined
 	GetStatus       GetStatus
+	// ListPolicyVersions and CountLeadsPerDay show a widget's history in
+	// the console.
+	ListPolicyVersions ListPolicyVersions
+	CountLeadsPerDay   CountLeadsPerDay
 }
 
 // Ports are every port the application speaks to (ports.go), one adapter
@@ -59,6 +63,8 @@ type Ports struct {
 	Status          StatusReader    // GetStatus
 	WidgetSummaries WidgetSummaries // ExplainWidget
 	History         History         // SimulatePolicy
+	PolicyVersions  PolicyVersions  // ListPolicyVersions
+	LeadsPerDay     LeadsPerDay     // CountLeadsPerDay
 	Rebuild         RebuildStore    // RebuildReadModels
 	Calltouch       Calltouch       // delivery
 	SiteLimiter     SiteLimiter     // delivery
@@ -110,6 +116,8 @@ func (p Ports) validate() error {
 		{"Status", p.Status == nil},
 		{"WidgetSummaries", p.WidgetSummaries == nil},
 		{"History", p.History == nil},
+		{"PolicyVersions", p.PolicyVersions == nil},
+		{"LeadsPerDay", p.LeadsPerDay == nil},
 		{"Rebuild", p.Rebuild == nil},
 	} {
 		if port.missing {
@@ -143,6 +151,9 @@ func NewApplication(ports Ports, cfg Config) (Application, error) {
 			SimulatePolicy:  NewSimulatePolicy(ports.History),
 			ListQuarantined: NewListQuarantined(ports.Quarantine),
 			GetStatus:       NewGetStatus(ports.Status),
+
+			ListPolicyVersions: NewListPolicyVersions(ports.PolicyVersions),
+			CountLeadsPerDay:   NewCountLeadsPerDay(ports.LeadsPerDay),
 		},
 		Projection: project,
 	}, nil

@@ -221,6 +221,20 @@ type WidgetSummaries interface {
 	WidgetSummary(ctx context.Context, f WidgetFilter) (WidgetSummary, error)
 }
 
+// PolicyVersions reads the policy versions the projection has seen.
+type PolicyVersions interface {
+	// PolicyVersions lists every version of the widget's policy, newest
+	// first; none for a widget that never had one.
+	PolicyVersions(ctx context.Context, widgetID string) ([]PolicyVersion, error)
+}
+
+// LeadsPerDay counts decisions per UTC day of decided_at.
+type LeadsPerDay interface {
+	// LeadsPerDay returns the days with at least one decision in the
+	// filter's range, in order, each with the statuses it has.
+	LeadsPerDay(ctx context.Context, f WidgetFilter) ([]DayCount, error)
+}
+
 // History reads past orders for a simulation; it never writes.
 type History interface {
 	// WidgetHistory calls each with the filter's orders, one at a time.

@@ -92,14 +92,8 @@ func runTests(m *testing.M) int {
 // buildBinary builds cmd/ctjournal from the module root; flags go to
 // go build.
 func buildBinary(out string, flags ...string) error {
-	root := ".."
-	if gomod, err := exec.Command("go", "env", "GOMOD").Output(); err == nil {
-		if path := strings.TrimSpace(string(gomod)); path != "" && path != os.DevNull {
-			root = filepath.Dir(path)
-		}
-	}
 	cmd := exec.Command("go", append(append([]string{"build", "-o", out}, flags...), "ctjournal/cmd/ctjournal")...)
-	cmd.Dir = root
+	cmd.Dir = moduleRoot()
 	if output, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%w\n%s", err, output)
 	}

@@ -43,3 +43,7 @@ func TestProjectionContract(t *testing.T) {
 func TestLeadListingContract(t *testing.T) {
 	storetest.RunLeadListing(t, testkit.NewEngine)
 }
+
+func TestWidgetHistoryContract(t *testing.T) {
+	storetest.RunWidgetHistory(t, testkit.NewEngine)
+}

@@ -8,7 +8,7 @@
 //	projection  folds the log into the read models, queues leads (outbox)
 //	quarantine  the records the projection set aside
 //	queue       the delivery queue: claims, tries, site rate, vacuum
-//	query       explain, leads, widget summaries, simulation history
+//	query       explain, leads, widget summaries, policy versions, leads per day, simulation history
 //	rebuild     rebuilds the read models from the log and swaps them in
 //
 // Imports run one way only (a DAG): rebuild → projection → quarantine;

@@ -46,6 +46,10 @@ func TestLeadListingContract(t *testing.T) {
 	storetest.RunLeadListing(t, newEngine)
 }
 
+func TestWidgetHistoryContract(t *testing.T) {
+	storetest.RunWidgetHistory(t, newEngine)
+}
+
 // newEngine is the whole store with its projection running.
 func newEngine(t *testing.T, giveUpAfter time.Duration) storetest.Engine {
 	s := newStore(t, giveUpAfter)
@@ -55,6 +59,9 @@ func newEngine(t *testing.T, giveUpAfter time.Duration) storetest.Engine {
 		Log: ports.EventLog, Policies: ports.Policies, Queue: ports.DeliveryQueue, Queries: ports.Queries,
 		Quarantine: ports.Quarantine,
 		Settle:     func(t *testing.T) { settle(t, ports.Status) },
+
+		PolicyVersions: ports.PolicyVersions,
+		LeadsPerDay:    ports.LeadsPerDay,
 	}
 }
 

@@ -46,10 +46,10 @@ func (h *History) WidgetHistory(ctx context.Context, f app.HistoryFilter, each f
 	}
 	for _, id := range ids {
 		o := app.HistoryOrder{OrderID: id, WidgetID: f.WidgetID}
-		if o.Events, err = loadEvents(ctx, tx, liveTables, id); err != nil {
+		if o.Events, err = loadEvents(ctx, tx, liveTables.Replace, id); err != nil {
 			return unavailable(err)
 		}
-		if o.Decisions, o.Statuses, err = loadDecisions(ctx, tx, liveTables, id); err != nil {
+		if o.Decisions, o.Statuses, err = loadDecisions(ctx, tx, liveTables.Replace, id); err != nil {
 			return unavailable(err)
 		}
 		if err := each(o); err != nil {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -118,7 +118,8 @@ type EventLog struct{ s *Store }
 func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.AppendResult, error) {
 	var res app.AppendResult
 	err := l.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		stored, widgetOf, err := knownEventsAndOrders(ctx, tx, events)
+		stmts := l.s.prepared(tx)
+		stored, widgetOf, err := knownEventsAndOrders(ctx, stmts, events)
 		if err != nil {
 			return unavailable(err)
 		}
@@ -127,7 +128,7 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 			return err
 		}
 		for _, o := range newOrders {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ctj_order_widgets (order_id, widget_id) VALUES (?, ?)`,
+			if _, err := stmts.ExecContext(ctx, `INSERT INTO ctj_order_widgets (order_id, widget_id) VALUES (?, ?)`,
 				o.Event.OrderID, o.Event.WidgetID); err != nil {
 				return unavailable(fmt.Errorf("tie order %s to its widget: %w", o.Event.OrderID, err))
 			}
@@ -149,29 +150,56 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 }
 
 // knownEventsAndOrders reads the stored content of the events' ids and
-// the widgets of their orders.
+// the widgets of their orders, a few hundred ids a query.
 func knownEventsAndOrders(ctx context.Context, q querier, events []app.NewEvent) (map[string][]byte, map[string]string, error) {
 	stored, widgetOf := map[string][]byte{}, map[string]string{}
+	ids, orders := make([]any, 0, len(events)), make([]any, 0, len(events))
+	seenOrder := map[string]bool{}
 	for _, e := range events {
-		var payload []byte
-		err := q.QueryRowContext(ctx, `SELECT payload FROM ctj_log WHERE uuid = ?`, e.Event.EventID).Scan(&payload)
-		switch {
-		case err == nil:
-			stored[e.Event.EventID] = payload
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, nil, fmt.Errorf("look up event %s: %w", e.Event.EventID, err)
+		ids = append(ids, e.Event.EventID)
+		if !seenOrder[e.Event.OrderID] {
+			seenOrder[e.Event.OrderID] = true
+			orders = append(orders, e.Event.OrderID)
 		}
-		if _, ok := widgetOf[e.Event.OrderID]; ok {
-			continue
+	}
+	for chunk := range slices.Chunk(ids, lookupChunk) {
+		err := scanPairs(ctx, q, `SELECT uuid, payload FROM ctj_log WHERE uuid IN (`+placeholders(len(chunk))+`)`, chunk,
+			func(id string, payload []byte) { stored[id] = payload })
+		if err != nil {
+			return nil, nil, fmt.Errorf("look up events: %w", err)
 		}
-		var widget string
-		err = q.QueryRowContext(ctx, `SELECT widget_id FROM ctj_order_widgets WHERE order_id = ?`, e.Event.OrderID).Scan(&widget)
-		switch {
-		case err == nil:
-			widgetOf[e.Event.OrderID] = widget
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, nil, fmt.Errorf("look up order %s: %w", e.Event.OrderID, err)
+	}
+	for chunk := range slices.Chunk(orders, lookupChunk) {
+		err := scanPairs(ctx, q, `SELECT order_id, widget_id FROM ctj_order_widgets WHERE order_id IN (`+placeholders(len(chunk))+`)`, chunk,
+			func(order string, widget []byte) { widgetOf[order] = string(widget) })
+		if err != nil {
+			return nil, nil, fmt.Errorf("look up orders: %w", err)
 		}
 	}
 	return stored, widgetOf, nil
+}
+
+// lookupChunk is how many ids a lookup query binds: a few statement
+// shapes, each prepared once per transaction, well within SQLite's limit
+// on bound parameters.
+const lookupChunk = 250
+
+// scanPairs runs query and hands each row's two columns to found.
+func scanPairs(ctx context.Context, q querier, query string, args []any, found func(key string, value []byte)) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			key   string
+			value []byte
+		)
+		if err := rows.Scan(&key, &value); err != nil {
+			return err
+		}
+		found(key, value)
+	}
+	return rows.Err()
 }

@@ -6,22 +6,22 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"ctjournal/domain"
 	"ctjournal/wire"
 )
 
-// loadOrder rebuilds one order's state from tables (empty when unknown):
-// its row, its events (their facts read from the log) and its decisions.
-func loadOrder(ctx context.Context, q querier, tables *strings.Replacer, orderID string) (domain.OrderState, error) {
+// loadOrder rebuilds one order's state (empty when unknown) from the
+// tables, named through rename: its row, its events (their facts read from
+// the log) and its decisions.
+func loadOrder(ctx context.Context, q querier, rename func(string) string, orderID string) (domain.OrderState, error) {
 	var (
 		widgetID string
 		version  sql.NullInt64
 		placed   bool
 		policy   sql.NullString
 	)
-	err := q.QueryRowContext(ctx, tables.Replace(`SELECT o.widget_id, o.policy_version, o.placed, pv.policy FROM ctj_orders o
+	err := q.QueryRowContext(ctx, rename(`SELECT o.widget_id, o.policy_version, o.placed, pv.policy FROM ctj_orders o
 		LEFT JOIN ctj_policy_versions pv ON pv.widget_id = o.widget_id AND pv.version = o.policy_version
 		WHERE o.order_id = ?`), orderID).Scan(&widgetID, &version, &placed, &policy)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -45,11 +45,11 @@ func loadOrder(ctx context.Context, q querier, tables *strings.Replacer, orderID
 		}
 		placement = &pl
 	}
-	events, err := loadEvents(ctx, q, tables, orderID)
+	events, err := loadEvents(ctx, q, rename, orderID)
 	if err != nil {
 		return domain.OrderState{}, err
 	}
-	decisions, _, err := loadDecisions(ctx, q, tables, orderID)
+	decisions, _, err := loadDecisions(ctx, q, rename, orderID)
 	if err != nil {
 		return domain.OrderState{}, err
 	}
@@ -57,8 +57,8 @@ func loadOrder(ctx context.Context, q querier, tables *strings.Replacer, orderID
 }
 
 // loadEvents are the order's events in fold order, each with its fact.
-func loadEvents(ctx context.Context, q querier, tables *strings.Replacer, orderID string) ([]domain.LoggedEvent, error) {
-	rows, err := q.QueryContext(ctx, tables.Replace(`SELECT e.position, e.recorded_at, e.note, l.payload
+func loadEvents(ctx context.Context, q querier, rename func(string) string, orderID string) ([]domain.LoggedEvent, error) {
+	rows, err := q.QueryContext(ctx, rename(`SELECT e.position, e.recorded_at, e.note, l.payload
 		FROM ctj_order_events e JOIN ctj_log l ON l."offset" = e.position WHERE e.order_id = ? ORDER BY e.seq`), orderID)
 	if err != nil {
 		return nil, fmt.Errorf("load events of %s: %w", orderID, err)
@@ -86,8 +86,8 @@ func loadEvents(ctx context.Context, q querier, tables *strings.Replacer, orderI
 
 // loadDecisions are the order's decisions by attempt, with each lead's
 // status by attempt.
-func loadDecisions(ctx context.Context, q querier, tables *strings.Replacer, orderID string) ([]domain.Decision, map[int]string, error) {
-	rows, err := q.QueryContext(ctx, tables.Replace(`SELECT attempt, decision, key, reason, warnings, policy_version, payload,
+func loadDecisions(ctx context.Context, q querier, rename func(string) string, orderID string) ([]domain.Decision, map[int]string, error) {
+	rows, err := q.QueryContext(ctx, rename(`SELECT attempt, decision, key, reason, warnings, policy_version, payload,
 		decided_at, decided_by, status FROM ctj_decisions WHERE order_id = ? ORDER BY attempt`), orderID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("load decisions of %s: %w", orderID, err)

@@ -78,7 +78,7 @@ func (s *Store) apply(msg *message.Message, project app.ProjectRecord) error {
 	if err != nil {
 		return err
 	}
-	err = inSavepoint(ctx, tx, func() error { return safely(func() error { return project.Handle(ctx, rec) }) })
+	err = inSavepoint(ctx, s.prepared(tx), func() error { return safely(func() error { return project.Handle(ctx, rec) }) })
 	if err == nil || errors.Is(err, app.ErrUnavailable) || ctx.Err() != nil {
 		return err
 	}

@@ -106,7 +106,7 @@ func firstLine(s string) string {
 }
 
 // inSavepoint runs fn so that, when it fails, nothing it wrote in tx stays.
-func inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
+func inSavepoint(ctx context.Context, tx querier, fn func() error) error {
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT apply_record`); err != nil {
 		return unavailable(err)
 	}

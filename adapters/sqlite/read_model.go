@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"ctjournal/app"
@@ -28,6 +29,8 @@ type ReadModel struct {
 	tables *strings.Replacer // live names to the names written
 	// tx, when set, is the transaction every method runs in: a rebuild's.
 	tx *sql.Tx
+	// renamed holds each query with the tables renamed (q).
+	renamed sync.Map
 }
 
 func newReadModel(s *Store, tables *strings.Replacer) *ReadModel {
@@ -43,13 +46,20 @@ func (m *ReadModel) inTx(ctx context.Context, fn func(ctx context.Context, tx *s
 
 func (m *ReadModel) reader(ctx context.Context) querier {
 	if m.tx != nil {
-		return m.tx
+		return m.s.prepared(m.tx)
 	}
 	return m.s.reader(ctx)
 }
 
-// q is query on this model's tables.
-func (m *ReadModel) q(query string) string { return m.tables.Replace(query) }
+// q is query on this model's tables, renamed once per query.
+func (m *ReadModel) q(query string) string {
+	if renamed, ok := m.renamed.Load(query); ok {
+		return renamed.(string)
+	}
+	renamed := m.tables.Replace(query)
+	m.renamed.Store(query, renamed)
+	return renamed
+}
 
 func (m *ReadModel) RecordPolicy(ctx context.Context, c app.PolicyChanged, position int64, recordedAt time.Time) error {
 	body, err := json.Marshal(c.Policy)
@@ -57,7 +67,7 @@ func (m *ReadModel) RecordPolicy(ctx context.Context, c app.PolicyChanged, posit
 		return err
 	}
 	return m.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, m.q(`INSERT INTO ctj_policy_versions (widget_id, version, policy, token_masked, position, recorded_at)
+		_, err := m.s.prepared(tx).ExecContext(ctx, m.q(`INSERT INTO ctj_policy_versions (widget_id, version, policy, token_masked, position, recorded_at)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`), c.WidgetID, c.Version, string(body), c.TokenMasked, position, ts(recordedAt))
 		if err != nil {
 			return fmt.Errorf("record policy %s v%d: %w", c.WidgetID, c.Version, err)
@@ -85,7 +95,7 @@ func (m *ReadModel) PolicyInForce(ctx context.Context, widgetID string) (domain.
 
 func (m *ReadModel) UpdateOrder(ctx context.Context, orderID string, fold func(domain.OrderState) (*app.OrderChange, error)) error {
 	return m.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		state, err := loadOrder(ctx, tx, m.tables, orderID)
+		state, err := loadOrder(ctx, m.s.prepared(tx), m.q, orderID)
 		if err != nil {
 			return err
 		}
@@ -111,7 +121,7 @@ func (m *ReadModel) writeChange(ctx context.Context, tx *sql.Tx, c app.OrderChan
 	if f := orderedFact(s); f != nil {
 		kind, hasSession, ordered, schedul = string(f.Order.Kind), f.Order.SessionID != "", ts(f.OccurredAt), tsOrNil(f.Order.ScheduledAt)
 	}
-	if _, err := tx.ExecContext(ctx, m.q(`INSERT INTO ctj_orders (order_id, widget_id, policy_version, placed, kind, has_session_id,
+	if _, err := m.s.prepared(tx).ExecContext(ctx, m.q(`INSERT INTO ctj_orders (order_id, widget_id, policy_version, placed, kind, has_session_id,
 			ordered_at, scheduled_at, first_position, last_position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (order_id) DO UPDATE SET policy_version = excluded.policy_version, placed = excluded.placed,
 			kind = excluded.kind, has_session_id = excluded.has_session_id, ordered_at = excluded.ordered_at,
@@ -126,7 +136,7 @@ func (m *ReadModel) writeChange(ctx context.Context, tx *sql.Tx, c app.OrderChan
 	if e.Note != "" {
 		note = e.Note
 	}
-	if _, err := tx.ExecContext(ctx, m.q(`INSERT INTO ctj_order_events (seq, position, event_id, order_id, widget_id, type, attempt,
+	if _, err := m.s.prepared(tx).ExecContext(ctx, m.q(`INSERT INTO ctj_order_events (seq, position, event_id, order_id, widget_id, type, attempt,
 			occurred_at, recorded_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		e.Position, e.Position, e.EventID, s.OrderID, s.WidgetID, string(e.Type), attempt, ts(e.OccurredAt), ts(e.RecordedAt), note); err != nil {
 		return fmt.Errorf("store event %s: %w", e.EventID, err)
@@ -163,7 +173,7 @@ func (m *ReadModel) writeDecision(ctx context.Context, tx *sql.Tx, s domain.Orde
 		}
 		payload = string(p)
 	}
-	_, err = tx.ExecContext(ctx, m.q(`INSERT INTO ctj_decisions (order_id, widget_id, attempt, decision, key, reason, warnings,
+	_, err = m.s.prepared(tx).ExecContext(ctx, m.q(`INSERT INTO ctj_decisions (order_id, widget_id, attempt, decision, key, reason, warnings,
 			policy_version, payload, decided_at, decided_by, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (order_id, attempt) DO UPDATE SET decision = excluded.decision, key = excluded.key,
 			reason = excluded.reason, warnings = excluded.warnings, policy_version = excluded.policy_version,
@@ -233,7 +243,7 @@ func (m *ReadModel) leadEvent(ctx context.Context, e leadEvent) error {
 		if e.errText != "" {
 			errText = e.errText
 		}
-		res, err := tx.ExecContext(ctx, m.q(`INSERT INTO ctj_delivery_tries (seq, position, key, try, at, duration_ms, http_status,
+		res, err := m.s.prepared(tx).ExecContext(ctx, m.q(`INSERT INTO ctj_delivery_tries (seq, position, key, try, at, duration_ms, http_status,
 			response, error, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 			e.position, e.position, string(e.key), e.try, ts(e.at), e.durationMS, httpStatus, e.response, errText, e.outcome)
 		if err != nil {
@@ -247,7 +257,7 @@ func (m *ReadModel) leadEvent(ctx context.Context, e leadEvent) error {
 			tries       int
 			deliveredAt stamp
 		)
-		err = tx.QueryRowContext(ctx, m.q(`SELECT status, tries, delivered_at FROM ctj_decisions WHERE key = ?`), string(e.key)).
+		err = m.s.prepared(tx).QueryRowContext(ctx, m.q(`SELECT status, tries, delivered_at FROM ctj_decisions WHERE key = ?`), string(e.key)).
 			Scan(&status, &tries, &deliveredAt)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -267,7 +277,7 @@ func (m *ReadModel) leadEvent(ctx context.Context, e leadEvent) error {
 		if e.status == app.StatusDelivered {
 			deliveredAt = stamp{Time: e.at, Valid: true}
 		}
-		if _, err := tx.ExecContext(ctx, m.q(`UPDATE ctj_decisions SET status = ?, tries = ?, delivered_at = ? WHERE key = ?`),
+		if _, err := m.s.prepared(tx).ExecContext(ctx, m.q(`UPDATE ctj_decisions SET status = ?, tries = ?, delivered_at = ? WHERE key = ?`),
 			status, tries, deliveredAt, string(e.key)); err != nil {
 			return fmt.Errorf("move lead %s on: %w", e.key, err)
 		}
@@ -286,7 +296,7 @@ func (o *Outbox) Enqueue(ctx context.Context, lead app.Lead) error {
 		return err
 	}
 	err = o.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO ctj_deliveries (key, order_id, widget_id, payload, decided_at, deadline_at, next_attempt_at)
+		_, err := o.s.prepared(tx).ExecContext(ctx, `INSERT INTO ctj_deliveries (key, order_id, widget_id, payload, decided_at, deadline_at, next_attempt_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
 			string(lead.Key), lead.OrderID, lead.WidgetID, string(payload), ts(lead.DecidedAt),
 			ts(lead.DecidedAt.Add(o.s.giveUpAfter)), ts(lead.DecidedAt))

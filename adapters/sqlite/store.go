@@ -32,6 +32,8 @@ type Store struct {
 	// leadsQueued is poked when a commit queued leads, to wake this
 	// process's delivery worker.
 	leadsQueued chan struct{}
+	// stmts are the statements of the write transaction under way.
+	stmts txStatements
 }
 
 // Open opens (creating on first use) the store in dir and brings its
@@ -84,6 +86,8 @@ func (s *Store) Ports() app.Ports {
 		Status:          &Status{s: s},
 		WidgetSummaries: &WidgetSummaries{s: s},
 		History:         &History{s: s},
+		PolicyVersions:  &PolicyVersions{s: s},
+		LeadsPerDay:     &WidgetSummaries{s: s},
 		Rebuild:         &Rebuilder{s: s},
 	}
 }

@@ -68,7 +68,7 @@ func ignoreDone(err error) error {
 // that it sees that transaction's writes; the reading pool otherwise.
 func (s *Store) reader(ctx context.Context) querier {
 	if tx := txOf(ctx); tx != nil {
-		return tx
+		return s.prepared(tx)
 	}
 	return s.read
 }

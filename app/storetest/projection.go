@@ -24,6 +24,9 @@ type Engine struct {
 	Queries  app.Queries
 	// Quarantine holds the log records the projection set aside.
 	Quarantine app.Quarantine
+	// PolicyVersions and LeadsPerDay read a widget's history.
+	PolicyVersions app.PolicyVersions
+	LeadsPerDay    app.LeadsPerDay
 	// Settle returns once everything stored so far has been projected.
 	Settle func(t *testing.T)
 }

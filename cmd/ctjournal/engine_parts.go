@@ -71,12 +71,12 @@ func (p engineParts) engine(cfg Config, log *slog.Logger, s storeParts) (engine,
 	if err != nil {
 		return engine{}, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	httpServer := httpapi.NewServer(httpapi.Handler(s.app, httpapi.Config{
+	httpServer := httpapi.NewServer(withConsole(httpapi.Handler(s.app, httpapi.Config{
 		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: p.reg, Log: log,
 		Ready:         p.consumers.ready(readiness(s.countQuarantined, p.watch)),
 		ObserveIngest: p.ingest.observer("http"),
 		Brokers:       p.consumers.status,
-	}), httpapi.DefaultLimits)
+	}), s.app, consoleConfig(cfg, log, p.consumers)), httpapi.DefaultLimits)
 	return engine{
 		log: log, store: s.name, listener: listener, http: httpServer, router: s.router, consumers: p.consumers,
 		loops: func(ctx context.Context, wg *sync.WaitGroup) {

@@ -54,6 +54,8 @@ func openStore(ctx context.Context, cfg Config, log *slog.Logger) (*store, error
 		Status:          projection.NewStatus(db),
 		WidgetSummaries: query.NewWidgetSummaries(db),
 		History:         query.NewHistory(db),
+		PolicyVersions:  query.NewPolicyVersions(db),
+		LeadsPerDay:     query.NewWidgetSummaries(db),
 		Rebuild:         rebuild.New(db, rebuild.Config{}),
 		Calltouch:       calltouch.New(cfg.CalltouchTimeout, version),
 		SiteLimiter:     queue.NewSiteRate(db, cfg.CalltouchRPS),

@@ -1,5 +1,6 @@
 // Package query answers the read side: an order's explanation, lead
-// listings, a widget's summary and the history a policy is simulated on.
+// listings, a widget's summary, policy versions and leads per day, and the
+// history a policy is simulated on.
 package query
 
 import (

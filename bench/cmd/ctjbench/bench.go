@@ -43,6 +43,9 @@ type bench struct {
 	res      *results
 
 	brokers *brokers // the run's NATS and RabbitMQ, for the broker phase
+	// emb is the embedded store's file while its phases run; the
+	// PostgreSQL database otherwise.
+	emb *embeddedFile
 }
 
 func newBench(ctx context.Context, cfg config) (*bench, error) {
@@ -117,7 +120,8 @@ func (b *bench) cpu(phase string, fn func() error) error {
 	if b.eng != nil {
 		debug = b.eng.debug
 	}
-	b.db.checkpoint(context.Background())
+	phase = b.phaseName(phase)
+	b.store().checkpoint(context.Background())
 	endProfile := b.prof.phase(debug, phase)
 	sessions, wal := b.db.sessions(), b.db.walPosition()
 	phaseUse := trackCPU(b.enginePID, b.db.name)
@@ -128,8 +132,11 @@ func (b *bench) cpu(phase string, fn func() error) error {
 	use := phaseUse()
 	stopWatch()
 	use.HeldBack = <-held
-	use.Connections = b.db.sessions() - sessions
-	use.WALMB = float64(b.db.walPosition()-wal) / (1 << 20)
+	if b.emb == nil {
+		// PostgreSQL's counters say nothing of the embedded store.
+		use.Connections = b.db.sessions() - sessions
+		use.WALMB = float64(b.db.walPosition()-wal) / (1 << 20)
+	}
 	endProfile()
 	if _, seen := b.res.CPU[phase]; !seen {
 		b.res.cpuPhases = append(b.res.cpuPhases, phase)
@@ -139,13 +146,22 @@ func (b *bench) cpu(phase string, fn func() error) error {
 	return err
 }
 
+// phaseName is phase as the CPU split and the profiles name it: the
+// embedded store's phases are told apart by a prefix.
+func (b *bench) phaseName(phase string) string {
+	if b.emb != nil {
+		return "embedded " + phase
+	}
+	return phase
+}
+
 // start starts serve, waiting up to a minute for a PostgreSQL server that
 // is restarting.
 func (b *bench) start(ctx context.Context) error {
 	var eng *engine
 	var err error
 	for range 30 {
-		eng, err = startEngine(ctx, b.cfg.bin, b.db.url, b.prof != nil, b.brokers.env()...)
+		eng, err = startEngine(ctx, b.cfg.bin, b.storeEnv(), b.prof != nil, b.brokerEnv()...)
 		if err == nil || !strings.Contains(err.Error(), "connect to database") {
 			break
 		}
@@ -161,6 +177,25 @@ func (b *bench) start(ctx context.Context) error {
 	}
 	b.eng = eng
 	return nil
+}
+
+// storeEnv points ctjournal at the store measured now: the run's
+// PostgreSQL database, or the embedded store's data directory with
+// DATABASE_URL unset.
+func (b *bench) storeEnv() []string {
+	if b.emb != nil {
+		return []string{"CTJ_DATA_DIR=" + b.emb.dir}
+	}
+	return []string{"DATABASE_URL=" + b.db.url}
+}
+
+// brokerEnv connects serve to the run's brokers; the broker phase runs on
+// PostgreSQL only.
+func (b *bench) brokerEnv() []string {
+	if b.emb != nil {
+		return nil
+	}
+	return b.brokers.env()
 }
 
 // post sends a JSON body to url and returns the status, the body read to
@@ -225,11 +260,11 @@ func (b *bench) settle(ctx context.Context, label string, leads bool, limit time
 		pending := 0
 		if leads {
 			var err error
-			if pending, err = b.db.pendingLeads(ctx); err != nil {
+			if pending, err = b.store().pendingLeads(ctx); err != nil {
 				return 0, 0, err
 			}
 		}
-		lag, caughtUp, err := b.db.backlog(ctx)
+		lag, caughtUp, err := b.store().backlog(ctx)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -248,8 +283,8 @@ func (b *bench) settle(ctx context.Context, label string, leads bool, limit time
 			lastLag, lastMove = lag, time.Now()
 		} else if time.Since(lastMove) >= 10*time.Second && time.Since(lastStuckNote) >= 30*time.Second {
 			lastStuckNote = time.Now()
-			say("settle: %s: the projection has not moved for %s; the oldest transaction on the server: %s",
-				label, time.Since(lastMove).Round(time.Second), b.db.oldestTransaction(ctx))
+			say("settle: %s: the projection has not moved for %s; %s",
+				label, time.Since(lastMove).Round(time.Second), b.store().holdingBack(ctx))
 			if b.prof != nil && b.eng != nil {
 				b.prof.goroutines(b.eng.debug, "stuck-"+label)
 			}

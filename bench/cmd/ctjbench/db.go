@@ -144,18 +144,18 @@ func (d *database) serverVersion(ctx context.Context) (version, settings string)
 	return version, settings
 }
 
-// oldestTransaction describes the oldest transaction with an id on the
-// whole server: what holds the projection back when it is older than the
-// log's newest records.
-func (d *database) oldestTransaction(ctx context.Context) string {
+// holdingBack describes the oldest transaction with an id on the whole
+// server: what holds the projection back when it is older than the log's
+// newest records.
+func (d *database) holdingBack(ctx context.Context) string {
 	var desc string
 	err := d.db.QueryRowContext(ctx, `SELECT format('pid %s in database %s, %s, started %s s ago: %s',
 			pid, datname, state, round(extract(epoch FROM now() - xact_start)), left(regexp_replace(query, '\s+', ' ', 'g'), 100))
 		FROM pg_stat_activity WHERE backend_xid IS NOT NULL ORDER BY age(backend_xid) DESC LIMIT 1`).Scan(&desc)
 	if err != nil {
-		return "none (" + err.Error() + ")"
+		return "no transaction (" + err.Error() + ")"
 	}
-	return desc
+	return "the oldest transaction on the server: " + desc
 }
 
 // serverStarted is when the PostgreSQL server last started: a change during
@@ -183,4 +183,35 @@ func (d *database) sessions() int64 {
 	var n int64
 	_ = d.admin.QueryRow(`SELECT sessions FROM pg_stat_database WHERE datname = $1`, d.name).Scan(&n)
 	return n
+}
+
+// scanLog reads the whole log in the projection's order, payloads
+// included: the floor under a rebuild, which must at least read it all.
+func (d *database) scanLog(ctx context.Context) (perS, seconds float64, err error) {
+	return timedScan(ctx, d.db, `SELECT "offset", payload FROM ctj_log ORDER BY transaction_id, "offset"`)
+}
+
+// timedScan reads every row of query, an offset and a payload, and
+// returns the rows a second and the seconds it took.
+func timedScan(ctx context.Context, db *sql.DB, query string) (perS, seconds float64, err error) {
+	start := time.Now()
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	n := 0
+	var off int64
+	var payload []byte
+	for rows.Next() {
+		if err := rows.Scan(&off, &payload); err != nil {
+			return 0, 0, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, err
+	}
+	seconds = time.Since(start).Seconds()
+	return float64(n) / seconds, seconds, nil
 }

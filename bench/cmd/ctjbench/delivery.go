@@ -57,7 +57,7 @@ func (b *bench) delivery(ctx context.Context, n int) (deliveryResult, error) {
 	if _, _, err := b.settle(ctx, "delivery: projection", false, b.p.settleTimeout); err != nil {
 		return deliveryResult{}, err
 	}
-	queued, err := b.db.pendingLeads(ctx)
+	queued, err := b.store().pendingLeads(ctx)
 	if err != nil {
 		return deliveryResult{}, err
 	}

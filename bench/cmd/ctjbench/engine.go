@@ -26,22 +26,24 @@ type engine struct {
 // engineEnv is the configuration every run of the binary gets: no Calltouch
 // rate limit, quick retries, a short Calltouch timeout (the delivery phase
 // holds requests at the fake until that timeout), and the fake's host
-// allowed.
-func engineEnv(databaseURL string, extra ...string) []string {
+// allowed. store is where the store is: DATABASE_URL, or CTJ_DATA_DIR for
+// the embedded store, which DATABASE_URL unset selects.
+func engineEnv(store []string, extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CTJ_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "DATABASE_URL="+databaseURL,
-		"CTJ_CALLTOUCH_RPS=0", "CTJ_RETRY_BASE=50ms", "CTJ_RETRY_MAX=1s", "CTJ_CALLTOUCH_TIMEOUT=2s",
+	env = append(env, store...)
+	env = append(env, "CTJ_CALLTOUCH_RPS=0", "CTJ_RETRY_BASE=50ms", "CTJ_RETRY_MAX=1s", "CTJ_CALLTOUCH_TIMEOUT=2s",
 		"CTJ_CALLTOUCH_ALLOWED_HOSTS=127.0.0.1")
 	return append(env, extra...)
 }
 
-// startEngine starts serve with settings (NAME=value) besides engineEnv's.
-func startEngine(ctx context.Context, bin, databaseURL string, profiling bool, settings ...string) (*engine, error) {
+// startEngine starts serve on store with settings (NAME=value) besides
+// engineEnv's.
+func startEngine(ctx context.Context, bin string, store []string, profiling bool, settings ...string) (*engine, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -62,7 +64,7 @@ func startEngine(ctx context.Context, bin, databaseURL string, profiling bool, s
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = engineEnv(databaseURL, append(extra, "CTJ_HTTP_ADDR="+addr)...)
+	cmd.Env = engineEnv(store, append(extra, "CTJ_HTTP_ADDR="+addr)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	endWithUs(cmd)
 	if err := cmd.Start(); err != nil {

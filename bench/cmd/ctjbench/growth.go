@@ -40,7 +40,7 @@ const (
 // the projection has folded everything.
 func (b *bench) load(ctx context.Context, target int, limit time.Duration) (growthRow, error) {
 	var row growthRow
-	stored, err := b.db.storedEvents(ctx)
+	stored, err := b.store().storedEvents(ctx)
 	if err != nil {
 		return row, err
 	}
@@ -79,7 +79,7 @@ func (b *bench) load(ctx context.Context, target int, limit time.Duration) (grow
 	if err != nil {
 		return row, err
 	}
-	row.StoredEvents, err = b.db.storedEvents(ctx)
+	row.StoredEvents, err = b.store().storedEvents(ctx)
 	row.Added = row.StoredEvents - stored
 	return row, err
 }
@@ -89,7 +89,7 @@ func (b *bench) load(ctx context.Context, target int, limit time.Duration) (grow
 // the run's budget, at the pace the previous point took, is skipped.
 func (b *bench) growthPoint(ctx context.Context, target int, prev *growthRow) (growthRow, error) {
 	say("growth: %s events stored", thousands(float64(target)))
-	stored, err := b.db.storedEvents(ctx)
+	stored, err := b.store().storedEvents(ctx)
 	if err != nil {
 		return growthRow{}, err
 	}

@@ -103,16 +103,21 @@ func (b *bench) ingestBatches(ctx context.Context, label string, bodies [][]byte
 }
 
 // ingestBatchesBaseline inserts the same rows, one multi-row INSERT of
-// 1000 rows per batch, autocommitted.
+// 1000 rows per batch, autocommitted: on PostgreSQL one connection per
+// client; on the embedded store through the tool's one writing
+// connection, which the clients take in turn as serve's appends do.
 func (b *bench) ingestBatchesBaseline(ctx context.Context, label string, batches [][]event) (throughput, error) {
+	r := clientRun{label: label, clients: b.p.batchClients, ops: len(batches), limit: b.p.batchTimeLimit,
+		unit: wire.MaxBatch, every: b.p.progressInterval}
+	if b.emb != nil {
+		return r.run(ctx, func(ctx context.Context, _, i int) error { return b.emb.insertRows(ctx, batches[i]) }), nil
+	}
 	conns, err := openConns(ctx, b.db.db, b.p.batchClients)
 	if err != nil {
 		return throughput{}, err
 	}
 	defer closeAll(conns)
 	query := insertMany(wire.MaxBatch)
-	r := clientRun{label: label, clients: b.p.batchClients, ops: len(batches), limit: b.p.batchTimeLimit,
-		unit: wire.MaxBatch, every: b.p.progressInterval}
 	return r.run(ctx, func(ctx context.Context, c, i int) error {
 		args := make([]any, 0, 3*len(batches[i]))
 		for _, e := range batches[i] {

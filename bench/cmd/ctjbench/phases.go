@@ -38,27 +38,36 @@ func (b *bench) singlePhase(ctx context.Context) error {
 
 func (b *bench) batchPhase(ctx context.Context) error {
 	r := b.res
-	say("ingest, batches of 1000: %d clients, %d batches a side", b.p.batchClients, b.p.batches)
-	events, bodies, err := b.batches(b.p.batches)
+	eng, base, err := b.batchSides(ctx)
 	if err != nil {
 		return err
 	}
-	var base, eng throughput
+	r.Batch = sides{Ctjournal: &eng, Baseline: &base}
+	r.IngestBatch, r.IngestBatchBase = num(eng.PerS), num(base.PerS)
+	r.IngestBatchRatio = num(ratio(eng.PerS, base.PerS))
+	return checkErrors("ingest batch", eng, base)
+}
+
+// batchSides measures batch ingest through ctjournal and its baseline,
+// multi-row INSERTs of the same rows into the store measured now.
+func (b *bench) batchSides(ctx context.Context) (eng, base throughput, err error) {
+	say("ingest, batches of 1000: %d clients, %d batches a side", b.p.batchClients, b.p.batches)
+	events, bodies, err := b.batches(b.p.batches)
+	if err != nil {
+		return eng, base, err
+	}
 	err = b.cpu("ingest batch: baseline", func() error {
 		base, err = b.ingestBatchesBaseline(ctx, "1000-row INSERTs", events)
 		return err
 	})
 	if err != nil {
-		return err
+		return eng, base, err
 	}
 	_ = b.cpu("ingest batch: ctjournal", func() error {
 		eng = b.ingestBatches(ctx, "POST /v1/events, 1000 events", bodies)
 		return nil
 	})
-	r.Batch = sides{Ctjournal: &eng, Baseline: &base}
-	r.IngestBatch, r.IngestBatchBase = num(eng.PerS), num(base.PerS)
-	r.IngestBatchRatio = num(ratio(eng.PerS, base.PerS))
-	return checkErrors("ingest batch", eng, base)
+	return eng, base, nil
 }
 
 func (b *bench) latencyPhase(ctx context.Context) error {
@@ -70,11 +79,7 @@ func (b *bench) latencyPhase(ctx context.Context) error {
 	}
 	r.Notify = &notify
 	r.NotifyP50, r.NotifyP99, r.NotifyMax = num(notify.P50), num(notify.P99), num(notify.Max)
-	var l latency
-	err = b.cpu("decision latency", func() error {
-		l, err = b.decisionLatency(ctx, "decision latency", b.p.latencyDuration)
-		return err
-	})
+	l, err := b.measureDecisions(ctx)
 	if err != nil {
 		return err
 	}
@@ -87,6 +92,15 @@ func (b *bench) latencyPhase(ctx context.Context) error {
 		r.note("decision latency: during %.0f%% of the run an open transaction of another database on the server held log records back from the projection", 100*l.HeldByOthers)
 	}
 	return nil
+}
+
+// measureDecisions measures decision latency at the plan's rate.
+func (b *bench) measureDecisions(ctx context.Context) (l latency, err error) {
+	err = b.cpu("decision latency", func() error {
+		l, err = b.decisionLatency(ctx, "decision latency", b.p.latencyDuration)
+		return err
+	})
+	return l, err
 }
 
 func (b *bench) deliveryPhase(ctx context.Context) error {
@@ -104,37 +118,11 @@ func (b *bench) deliveryPhase(ctx context.Context) error {
 // `ctjournal rebuild` and starts serve again.
 func (b *bench) rebuildPhase(ctx context.Context) error {
 	r := b.res
-	rss, err := b.eng.stop()
-	b.eng = nil
-	if err != nil {
-		r.note("serve did not stop cleanly before the rebuild: %v", err)
-	}
-	stored, _ := b.db.storedEvents(ctx)
-	say("rebuild over %s stored events (serve stopped; it peaked at %.0f MB RSS)", thousands(float64(stored)), rss)
-	scanPerS, scanSecs, err := b.scanBaseline(ctx)
-	if err != nil {
-		r.note("baseline scan of the log failed: %v", err)
-	} else {
-		say("ordered SELECT of the log: %s events/s", thousands(scanPerS))
-		r.RebuildScanPerS = num(scanPerS)
-	}
-	var res rebuildResult
-	_ = b.cpu("rebuild", func() error { res = b.runRebuild(ctx); return nil })
-	if u := r.CPU["rebuild"]; res.WallSeconds > 0 {
-		// The rebuild process, not serve, is ctjournal in this phase.
-		u.Engine = res.CPUSeconds / res.WallSeconds
-		u.Other = max(0, u.Other-u.Engine)
-		r.CPU["rebuild"] = u
-		say("rebuild: the rebuild process used %.2f cores", u.Engine)
-	}
-	res.StoredEvents, res.ScanPerS, res.ScanSeconds, res.ServePeakRSSM = stored, scanPerS, scanSecs, rss
-	r.Rebuild = &res
+	res := b.measureRebuild(ctx)
+	r.Rebuild = res
+	r.RebuildScanPerS = nonZero(res.ScanPerS)
 	if res.Available {
 		r.RebuildPerS, r.RebuildRSS = num(res.PerS), num(res.PeakRSSMB)
-		say("rebuild: %s events in %.1fs = %s events/s, peak RSS %.0f MB (it reports: %s)",
-			thousands(float64(res.Events)), res.WallSeconds, thousands(res.PerS), res.PeakRSSMB, res.LastLine)
-	} else {
-		r.note("rebuild not measured: %s", res.Note)
 	}
 	if err := b.start(ctx); err != nil {
 		return err
@@ -143,6 +131,51 @@ func (b *bench) rebuildPhase(ctx context.Context) error {
 		return fmt.Errorf("the headline figures were measured with work left over: %w", err)
 	}
 	return nil
+}
+
+// measureRebuild stops serve, reads the log once as the baseline and runs
+// `ctjournal rebuild` on the store measured now. serve stays stopped.
+func (b *bench) measureRebuild(ctx context.Context) *rebuildResult {
+	r := b.res
+	rss, err := b.eng.stop()
+	b.eng = nil
+	if err != nil {
+		r.note("serve did not stop cleanly before the rebuild: %v", err)
+	}
+	stored, _ := b.store().storedEvents(ctx)
+	say("rebuild over %s stored events (serve stopped; it peaked at %.0f MB RSS)", thousands(float64(stored)), rss)
+	scanPerS, scanSecs, err := b.store().scanLog(ctx)
+	if err != nil {
+		r.note("baseline scan of the log failed: %v", err)
+	} else {
+		say("ordered SELECT of the log: %s events/s", thousands(scanPerS))
+	}
+	var res rebuildResult
+	_ = b.cpu("rebuild", func() error { res = b.runRebuild(ctx); return nil })
+	phase := b.phaseName("rebuild")
+	if u := r.CPU[phase]; res.WallSeconds > 0 {
+		// The rebuild process, not serve, is ctjournal in this phase.
+		u.Engine = res.CPUSeconds / res.WallSeconds
+		u.Other = max(0, u.Other-u.Engine)
+		r.CPU[phase] = u
+		say("rebuild: the rebuild process used %.2f cores", u.Engine)
+	}
+	res.StoredEvents, res.ScanPerS, res.ScanSeconds, res.ServePeakRSSM = stored, scanPerS, scanSecs, rss
+	if res.Available {
+		say("rebuild: %s events in %.1fs = %s events/s, peak RSS %.0f MB (it reports: %s)",
+			thousands(float64(res.Events)), res.WallSeconds, thousands(res.PerS), res.PeakRSSMB, res.LastLine)
+	} else {
+		r.note("rebuild not measured: %s", res.Note)
+	}
+	return &res
+}
+
+// nonZero is v, or null when it is 0: not measured.
+func nonZero(v float64) *float64 {
+	if v == 0 {
+		return nil
+	}
+	return num(v)
 }
 
 func checkErrors(phase string, sides ...throughput) error {

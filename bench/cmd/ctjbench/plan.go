@@ -26,6 +26,8 @@ type plan struct {
 	budget           time.Duration // the whole run: loads for the growth points stop short of it
 	reserve          time.Duration // what the phases after the growth points need of the budget
 	rebuildTimeout   time.Duration
+	embeddedLoad     int           // events stored on the embedded store before its phases
+	embeddedLoadTime time.Duration // the longest its load and fold may take
 	goBenchTime      string
 	progressInterval time.Duration
 }
@@ -51,6 +53,8 @@ func fullPlan() plan {
 		budget:           9*time.Minute + 30*time.Second,
 		reserve:          4 * time.Minute,
 		rebuildTimeout:   120 * time.Second,
+		embeddedLoad:     300_000,
+		embeddedLoadTime: 120 * time.Second,
 		goBenchTime:      "1s",
 		progressInterval: 3 * time.Second,
 	}
@@ -78,6 +82,8 @@ func quickPlan() plan {
 		budget:           100 * time.Second,
 		reserve:          50 * time.Second,
 		rebuildTimeout:   60 * time.Second,
+		embeddedLoad:     50_000,
+		embeddedLoadTime: 30 * time.Second,
 		goBenchTime:      "100ms",
 		progressInterval: 2 * time.Second,
 	}

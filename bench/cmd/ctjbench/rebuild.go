@@ -64,7 +64,7 @@ func (b *bench) runRebuild(ctx context.Context) rebuildResult {
 	ctx, cancel := context.WithTimeout(ctx, b.p.rebuildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, b.cfg.bin, "rebuild")
-	cmd.Env = engineEnv(b.db.url)
+	cmd.Env = engineEnv(b.storeEnv())
 	var out bytes.Buffer
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -160,29 +160,4 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
-}
-
-// scanBaseline reads the whole log in the projection's order, payloads
-// included: the floor under a rebuild, which must at least read it all.
-func (b *bench) scanBaseline(ctx context.Context) (perS, seconds float64, err error) {
-	start := time.Now()
-	rows, err := b.db.db.QueryContext(ctx, `SELECT "offset", payload FROM ctj_log ORDER BY transaction_id, "offset"`)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer rows.Close()
-	n := 0
-	var off int64
-	var payload []byte
-	for rows.Next() {
-		if err := rows.Scan(&off, &payload); err != nil {
-			return 0, 0, err
-		}
-		n++
-	}
-	if err := rows.Err(); err != nil {
-		return 0, 0, err
-	}
-	seconds = time.Since(start).Seconds()
-	return float64(n) / seconds, seconds, nil
 }

@@ -52,6 +52,25 @@ type results struct {
 	BrokerAMQP      *float64 `json:"broker_amqp_events_per_s"`
 	BrokerAMQPRatio *float64 `json:"broker_amqp_ratio"`
 
+	// The embedded store (embedded_phases.go): batch ingest, decision
+	// latency and rebuild on its SQLite file, each next to a baseline on
+	// the same file.
+	EmbeddedBatch           *float64 `json:"embedded_ingest_batch_events_per_s"`
+	EmbeddedBatchBase       *float64 `json:"embedded_ingest_batch_baseline_per_s"`
+	EmbeddedBatchRatio      *float64 `json:"embedded_ingest_batch_ratio"`
+	EmbeddedDecisionP50     *float64 `json:"embedded_decision_p50_ms"`
+	EmbeddedDecisionP99     *float64 `json:"embedded_decision_p99_ms"`
+	EmbeddedDecisionMax     *float64 `json:"embedded_decision_max_ms"`
+	EmbeddedPollP50         *float64 `json:"embedded_decision_baseline_poll_p50_ms"`
+	EmbeddedPollP99         *float64 `json:"embedded_decision_baseline_poll_p99_ms"`
+	EmbeddedPollMax         *float64 `json:"embedded_decision_baseline_poll_max_ms"`
+	EmbeddedRebuildPerS     *float64 `json:"embedded_rebuild_events_per_s"`
+	EmbeddedRebuildScanPerS *float64 `json:"embedded_rebuild_baseline_scan_per_s"`
+	EmbeddedRebuildRatio    *float64 `json:"embedded_rebuild_ratio"`
+	EmbeddedRebuildRSS      *float64 `json:"embedded_rebuild_peak_rss_mb"`
+	EmbeddedCatchUpPerS     *float64 `json:"embedded_projection_catch_up_events_per_s"`
+	EmbeddedServePeakRSS    *float64 `json:"embedded_serve_peak_rss_mb"`
+
 	Single       sides                  `json:"ingest_single"`
 	Batch        sides                  `json:"ingest_batch"`
 	Decision     *latency               `json:"decision"`
@@ -66,6 +85,8 @@ type results struct {
 
 	NATS *throughput `json:"broker_nats"`
 	AMQP *throughput `json:"broker_amqp"`
+
+	Embedded *embeddedResult `json:"embedded"`
 
 	cpuPhases []string // CPU's keys in the order measured
 }
@@ -90,7 +111,7 @@ func newResults(p plan) *results {
 			"single_clients": p.singleClients, "single_seconds": p.singleDuration.Seconds(),
 			"batch_clients": p.batchClients, "batches_at_most": p.batches, "batch_seconds": p.batchTimeLimit.Seconds(),
 			"latency_rate_per_s": p.latencyRate, "latency_seconds": p.latencyDuration.Seconds(),
-			"delivery_leads": p.deliveryLeads, "growth_points": p.growthPoints,
+			"delivery_leads": p.deliveryLeads, "growth_points": p.growthPoints, "embedded_load": p.embeddedLoad,
 		},
 	}
 }

@@ -90,7 +90,16 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 	rss, err := b.eng.stop()
 	b.eng = nil
 	r.ServePeakRSS = num(rss)
-	return r, err
+	if err != nil {
+		return r, err
+	}
+	if err := b.embeddedPhases(ctx); err != nil {
+		if ctx.Err() != nil {
+			return r, err
+		}
+		r.note("embedded store: %v", err)
+	}
+	return r, nil
 }
 
 // fatal reports whether the run cannot go on: it was interrupted, or the

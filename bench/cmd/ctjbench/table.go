@@ -58,6 +58,20 @@ func printTable(w io.Writer, r *results) {
 	row("rebuild peak RSS (MB)", r.RebuildRSS, nil, 0, "≤ 200", atMost(r.RebuildRSS, 200), "")
 	row("projection catch-up (events/s)", r.CatchUpPerS, nil, 0, "", nil, "")
 	row("serve peak RSS (MB)", r.ServePeakRSS, nil, 0, "", nil, "")
+	if r.Embedded != nil {
+		const file = "on the same SQLite file"
+		row("embedded: ingest, batches of 1000 (events/s)", r.EmbeddedBatch, r.EmbeddedBatchBase, 0,
+			"ratio ≥ 0.50", atLeast(r.EmbeddedBatchRatio, 0.50), "1000-row INSERTs, autocommit, "+file)
+		poll := "INSERT → poll every " + embeddedPollInterval.String()
+		row("embedded: decision latency p50 (ms)", r.EmbeddedDecisionP50, r.EmbeddedPollP50, 1, "", nil, poll)
+		row("embedded: decision latency p99 (ms)", r.EmbeddedDecisionP99, r.EmbeddedPollP99, 1, "≤ 50", atMost(r.EmbeddedDecisionP99, 50), poll)
+		row("embedded: decision latency max (ms)", r.EmbeddedDecisionMax, r.EmbeddedPollMax, 1, "", nil, poll)
+		row("embedded: rebuild (events/s)", r.EmbeddedRebuildPerS, r.EmbeddedRebuildScanPerS, 0, "≥ 100,000",
+			atLeast(r.EmbeddedRebuildPerS, 100_000), "ordered SELECT of the log, "+file)
+		row("embedded: rebuild peak RSS (MB)", r.EmbeddedRebuildRSS, nil, 0, "", nil, "")
+		row("embedded: projection catch-up (events/s)", r.EmbeddedCatchUpPerS, nil, 0, "", nil, "")
+		row("embedded: serve peak RSS (MB)", r.EmbeddedServePeakRSS, nil, 0, "", nil, "")
+	}
 	tw.Flush()
 
 	if len(r.Growth) > 0 {

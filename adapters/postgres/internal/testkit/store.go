@@ -131,6 +131,9 @@ func NewEngine(t *testing.T, giveUpAfter time.Duration) storetest.Engine {
 		Log: s.Log, Policies: s.Policies, Queue: s.Deliveries, Queries: s.Queries,
 		Quarantine: quarantine.NewQuarantine(s.DB),
 		Settle:     func(t *testing.T) { Settle(t, s.DB) },
+
+		PolicyVersions: query.NewPolicyVersions(s.DB),
+		LeadsPerDay:    query.NewWidgetSummaries(s.DB),
 	}
 }
 
