@@ -113,12 +113,19 @@ func (h CopyStore) copyWriteSide(ctx context.Context, exp StoreExport, imp Store
 		return fmt.Errorf("write the target's policies: %w", err)
 	}
 	res.Policies = len(policies)
-	err = exp.OrderWidgets(ctx, func(ties []OrderWidget) error {
+	for after := ""; ; {
+		ties, err := exp.OrderWidgetsAfter(ctx, after)
+		if err != nil {
+			return fmt.Errorf("copy orders' widgets: %w", err)
+		}
+		if len(ties) == 0 {
+			break
+		}
 		res.Orders += int64(len(ties))
-		return imp.WriteOrderWidgets(ctx, ties)
-	})
-	if err != nil {
-		return fmt.Errorf("copy orders' widgets: %w", err)
+		if err := imp.WriteOrderWidgets(ctx, ties); err != nil {
+			return fmt.Errorf("copy orders' widgets: %w", err)
+		}
+		after = ties[len(ties)-1].OrderID
 	}
 	aside, err := exp.Quarantined(ctx)
 	if err != nil {

@@ -72,8 +72,21 @@ type ExplainedDecision struct {
 // ExplainedLeadEvent is a give-up or a redelivery request.
 type ExplainedLeadEvent struct {
 	At     time.Time `json:"at"`
-	Event  string    `json:"event"` // given_up, redelivery_requested
+	Event  string    `json:"event"` // LeadGivenUpEvent, LeadRedeliveryRequestedEvent
 	Reason string    `json:"reason,omitempty"`
+}
+
+// Events of a lead's delivery history that are not requests to Calltouch;
+// the stores keep them beside the tries, as their outcome.
+const (
+	LeadGivenUpEvent             = "given_up"
+	LeadRedeliveryRequestedEvent = "redelivery_requested"
+)
+
+// IsLeadEvent tells a give-up or a redelivery request from a try, by the
+// outcome a store keeps in a lead's delivery history.
+func IsLeadEvent(outcome string) bool {
+	return outcome == LeadGivenUpEvent || outcome == LeadRedeliveryRequestedEvent
 }
 
 // ExplainedTry is one delivery try as the log recorded it.

@@ -27,6 +27,19 @@ type WidgetSummary struct {
 	WaitReasons []ReasonCount    `json:"wait_reasons"`
 }
 
+// Add counts n decisions of one status and reason (the reason of a send
+// is not counted apart), in the order the store lists them.
+func (s *WidgetSummary) Add(status, reason string, n int64) {
+	s.Decisions += n
+	s.ByStatus[status] += n
+	switch status {
+	case StatusSkipped:
+		s.SkipReasons = append(s.SkipReasons, ReasonCount{Reason: reason, Count: n})
+	case StatusWaiting:
+		s.WaitReasons = append(s.WaitReasons, ReasonCount{Reason: reason, Count: n})
+	}
+}
+
 // ReasonCount is how many decisions gave one reason; most frequent first.
 type ReasonCount struct {
 	Reason string `json:"reason"`

@@ -315,8 +315,9 @@ type StoreExport interface {
 	NextLogPage(ctx context.Context) ([]CopiedRecord, error)
 	// Policies are each widget's latest policy, token included.
 	Policies(ctx context.Context) ([]StoredPolicy, error)
-	// OrderWidgets calls each with the order→widget ties, a page at a time.
-	OrderWidgets(ctx context.Context, each func([]OrderWidget) error) error
+	// OrderWidgetsAfter is the next page of order→widget ties, in order id
+	// order, after the order id given ("" for the first); empty at the end.
+	OrderWidgetsAfter(ctx context.Context, after string) ([]OrderWidget, error)
 	// Quarantined are the records the projection set aside.
 	Quarantined(ctx context.Context) ([]QuarantinedRecord, error)
 	Close() error

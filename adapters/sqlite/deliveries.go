@@ -91,7 +91,7 @@ func (d *Deliveries) RecordTry(ctx context.Context, owner string, try app.Delive
 }
 
 func queueStatus(o domain.TryOutcome) string {
-	if s := tryStatus(o); s != "" {
+	if s := app.StatusAfterTry(o); s != "" {
 		return s
 	}
 	return app.StatusPending
@@ -132,7 +132,7 @@ func (d *Deliveries) GiveUpExpired(ctx context.Context, now time.Time) (int, err
 				rows.Close()
 				return err
 			}
-			g.Reason = fmt.Sprintf("not delivered before its deadline after %d tries: given up", tries)
+			g.Reason = app.GiveUpReason(tries)
 			m, err := record(g)
 			if err != nil {
 				rows.Close()
@@ -162,8 +162,8 @@ func (d *Deliveries) Redeliver(ctx context.Context, key domain.LeadKey, now, dea
 		if err != nil {
 			return unavailable(fmt.Errorf("look up lead %s: %w", key, err))
 		}
-		if status != app.StatusFailed {
-			return &app.StateError{Message: fmt.Sprintf("lead %s is %s; only a failed lead can be sent again", key, status)}
+		if err := app.CheckRedeliverable(key, status); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE ctj_deliveries SET status = 'pending', next_attempt_at = ?, deadline_at = ?,
 				claimed_by = NULL, claimed_until = NULL WHERE key = ?`, ts(now), ts(deadline), string(key)); err != nil {

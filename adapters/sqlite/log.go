@@ -123,7 +123,7 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 		if err != nil {
 			return unavailable(err)
 		}
-		accepted, newOrders, err := judge(events, stored, widgetOf)
+		accepted, newOrders, err := app.JudgeAppend(events, stored, widgetOf)
 		if err != nil {
 			return err
 		}
@@ -202,37 +202,4 @@ func scanPairs(ctx context.Context, q querier, query string, args []any, found f
 		found(key, value)
 	}
 	return rows.Err()
-}
-
-// judge sorts the events into new ones and duplicates, and refuses the
-// whole append on the first conflict.
-func judge(events []app.NewEvent, stored map[string][]byte, widgetOf map[string]string) (accepted, newOrders []app.NewEvent, err error) {
-	newWidgetOf := map[string]string{}
-	seen := map[string][]byte{} // events earlier in this append
-	for _, e := range events {
-		id, order := e.Event.EventID, e.Event.OrderID
-		prev, ok := stored[id]
-		if !ok {
-			prev, ok = seen[id]
-		}
-		if ok {
-			if string(prev) != string(e.Canonical) {
-				return nil, nil, &app.ConflictError{Index: e.Index, Message: fmt.Sprintf("event_id %s is already stored with other content", id)}
-			}
-			continue
-		}
-		w, ok := widgetOf[order]
-		if !ok {
-			w, ok = newWidgetOf[order]
-		}
-		if ok && w != e.Event.WidgetID {
-			return nil, nil, &app.ConflictError{Index: e.Index, Message: fmt.Sprintf("order %s belongs to widget %s, not %s", order, w, e.Event.WidgetID)}
-		} else if !ok {
-			newWidgetOf[order] = e.Event.WidgetID
-			newOrders = append(newOrders, e)
-		}
-		seen[id] = e.Canonical
-		accepted = append(accepted, e)
-	}
-	return accepted, newOrders, nil
 }

@@ -71,8 +71,8 @@ func loadPolicy(ctx context.Context, q querier, widgetID string) (*app.StoredPol
 		return nil, fmt.Errorf("load policy of widget %s: %w", widgetID, err)
 	}
 	s := &app.StoredPolicy{WidgetID: widgetID, Version: version, UpdatedAt: at.Time}
-	if err := json.Unmarshal([]byte(body), &s.Policy); err != nil {
-		return nil, fmt.Errorf("decode policy of widget %s: %w", widgetID, err)
+	if err := s.DecodePolicy([]byte(body)); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -3,15 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 
 	"ctjournal/app"
-	"ctjournal/domain"
 )
 
 // Queries answer the audit and the lead listing (app.Queries) from the
@@ -142,7 +139,7 @@ func leadTries(ctx context.Context, db querier, key string) (tries []app.Explain
 			return nil, nil, err
 		}
 		t.At = at.Time
-		if t.Outcome == leadGivenUp || t.Outcome == leadRedeliveryRequested {
+		if app.IsLeadEvent(t.Outcome) {
 			history = append(history, app.ExplainedLeadEvent{At: t.At, Event: t.Outcome, Reason: errText.String})
 			continue
 		}
@@ -156,13 +153,6 @@ func leadTries(ctx context.Context, db querier, key string) (tries []app.Explain
 		tries = append(tries, t)
 	}
 	return tries, history, rows.Err()
-}
-
-// leadCursor is where a page of leads ended: the last row's sort key.
-type leadCursor struct {
-	DecidedAt string `json:"t"`
-	OrderID   string `json:"o"`
-	Attempt   int    `json:"a"`
 }
 
 // Leads pages through decisions, newest decided_at first.
@@ -196,7 +186,7 @@ func (q *Queries) Leads(ctx context.Context, f app.LeadFilter) (app.LeadPage, er
 	}
 	defer rows.Close()
 	page := app.LeadPage{Leads: []app.LeadRow{}}
-	var last leadCursor
+	var last app.LeadCursor[string]
 	for rows.Next() {
 		var (
 			l                      app.LeadRow
@@ -208,7 +198,7 @@ func (q *Queries) Leads(ctx context.Context, f app.LeadFilter) (app.LeadPage, er
 			return app.LeadPage{}, unavailable(err)
 		}
 		if len(page.Leads) == f.Limit {
-			cur := encodeCursor(last)
+			cur := last.Encode()
 			page.NextCursor = &cur
 			break
 		}
@@ -218,22 +208,17 @@ func (q *Queries) Leads(ctx context.Context, f app.LeadFilter) (app.LeadPage, er
 		}
 		l.Attempt = positive(sql.NullInt64{Int64: attempt, Valid: true})
 		page.Leads = append(page.Leads, l)
-		last = leadCursor{DecidedAt: ts(decidedAt.Time), OrderID: l.OrderID, Attempt: int(attempt)}
+		last = app.LeadCursor[string]{DecidedAt: ts(decidedAt.Time), OrderID: l.OrderID, Attempt: int(attempt)}
 	}
 	return page, unavailable(rows.Err())
 }
 
-func encodeCursor(c leadCursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (leadCursor, error) {
-	var c leadCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil || len(c.DecidedAt) != len(timeLayout) ||
-		domain.ValidateID("cursor", c.OrderID) != nil || c.Attempt < 0 || c.Attempt > math.MaxInt32 {
-		return c, &domain.FieldError{Field: "cursor", Message: "is not a cursor this listing handed out"}
+// decodeCursor reads a cursor back; its decided_at must be a stamp as ts
+// writes it.
+func decodeCursor(s string) (app.LeadCursor[string], error) {
+	c, err := app.DecodeLeadCursor[string](s)
+	if err == nil && len(c.DecidedAt) != len(timeLayout) {
+		err = app.NotALeadCursor()
 	}
-	return c, nil
+	return c, err
 }

@@ -90,11 +90,7 @@ func (m *ReadModel) PolicyInForce(ctx context.Context, widgetID string) (domain.
 	if err != nil {
 		return domain.Placement{}, fmt.Errorf("load policy of widget %s: %w", widgetID, err)
 	}
-	p := &domain.Policy{}
-	if err := json.Unmarshal([]byte(body), p); err != nil {
-		return domain.Placement{}, fmt.Errorf("decode policy of widget %s v%d: %w", widgetID, version, err)
-	}
-	return domain.PlacementFromStore(version, p)
+	return app.PlacementOf(widgetID, version, []byte(body))
 }
 
 func (m *ReadModel) UpdateOrder(ctx context.Context, orderID string, fold func(domain.OrderState) (*app.OrderChange, error)) error {
@@ -208,35 +204,17 @@ func orderedFact(s domain.OrderState) *domain.LoggedEvent {
 	return nil
 }
 
-// Outcomes of ctj_delivery_tries rows that are not requests to Calltouch.
-const (
-	leadGivenUp             = "given_up"
-	leadRedeliveryRequested = "redelivery_requested"
-)
-
 func (m *ReadModel) RecordTry(ctx context.Context, t app.DeliveryTried, position int64) error {
 	return m.leadEvent(ctx, leadEvent{position: position, key: t.Key, try: t.Try, at: t.At, durationMS: t.DurationMS,
-		httpStatus: t.HTTPStatus, response: t.Response, errText: t.Error, outcome: string(t.Outcome), status: tryStatus(t.Outcome)})
+		httpStatus: t.HTTPStatus, response: t.Response, errText: t.Error, outcome: string(t.Outcome), status: app.StatusAfterTry(t.Outcome)})
 }
 
 func (m *ReadModel) RecordGiveUp(ctx context.Context, g app.LeadGivenUp, position int64) error {
-	return m.leadEvent(ctx, leadEvent{position: position, key: g.Key, at: g.At, errText: g.Reason, outcome: leadGivenUp, status: app.StatusFailed})
+	return m.leadEvent(ctx, leadEvent{position: position, key: g.Key, at: g.At, errText: g.Reason, outcome: app.LeadGivenUpEvent, status: app.StatusFailed})
 }
 
 func (m *ReadModel) RecordRedelivery(ctx context.Context, r app.RedeliveryRequested, position int64) error {
-	return m.leadEvent(ctx, leadEvent{position: position, key: r.Key, at: r.At, outcome: leadRedeliveryRequested, status: app.StatusPending})
-}
-
-// tryStatus is the status a try moves its lead to: delivered, failed, or
-// none for a transient outcome.
-func tryStatus(o domain.TryOutcome) string {
-	switch o {
-	case domain.Delivered:
-		return app.StatusDelivered
-	case domain.Refused:
-		return app.StatusFailed
-	}
-	return ""
+	return m.leadEvent(ctx, leadEvent{position: position, key: r.Key, at: r.At, outcome: app.LeadRedeliveryRequestedEvent, status: app.StatusPending})
 }
 
 // leadEvent is one entry of a lead's delivery history and the status it

@@ -5,21 +5,17 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"ctjournal/adapters/postgres"
 	"ctjournal/adapters/postgres/projection"
 	"ctjournal/app"
 	"ctjournal/app/delivery"
 	"ctjournal/domain"
-	"ctjournal/ports/httpapi"
 )
 
 // serve runs the engine until ctx ends: HTTP API, projection, delivery.
@@ -43,22 +39,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer notes.Close()
 	notes.HearLocally(s.db)
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := newEngineMetrics(reg)
-	ingest := newIngestMetrics(reg)
-	consumers, err := newBrokerConsumers(cfg.Brokers, s.app.Commands.IngestBody, ingest, reg, log)
-	if err == nil {
-		err = consumers.connect(ctx)
-	}
-	if err != nil {
-		return err
-	}
-	watch := newProjectionWatch(func(ctx context.Context) (projection.Health, error) {
+	parts, err := newEngineParts(ctx, cfg, log, s.ports, s.app, func(ctx context.Context) (projection.Health, error) {
 		return projection.Check(ctx, s.db)
-	}, reg, log.With("part", "projection"))
-
-	deliver, err := delivery.NewWorker(s.ports, deliveryConfig(cfg, log.With("part", "delivery"), metrics.observeTry))
+	})
 	if err != nil {
 		return err
 	}
@@ -71,32 +54,24 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Batch: 500, PollInterval: time.Second, Wake: notes.Wake(postgres.ChannelLog),
 		// Leads the projection decides go straight to this process's
 		// delivery worker when it has a slot free.
-		Handoff:      deliver,
+		Handoff:      parts.deliver,
 		Transactions: projectionDB,
 	}, projectionLogger(log.With("part", "projection")))
 	if err != nil {
 		return err
 	}
 
-	listener, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-	}
-	httpServer := httpapi.NewServer(withConsole(httpapi.Handler(s.app, httpapi.Config{
-		IngestToken: cfg.IngestToken, AdminToken: cfg.AdminToken, Registry: reg, Log: log,
-		Ready:         consumers.ready(readiness(s.quarantine.Count, watch)),
-		ObserveIngest: ingest.observer("http"),
-		Brokers:       consumers.status,
-	}), s.app, consoleConfig(cfg, log, consumers)), httpapi.DefaultLimits)
-
-	return engine{
-		log: log, store: "postgres", listener: listener, http: httpServer, router: router, consumers: consumers,
+	e, err := parts.engine(cfg, log, storeParts{
+		name: "postgres", app: s.app, countQuarantined: s.quarantine.Count, router: router,
+		leadsQueued: notes.Wake(postgres.ChannelDeliveries),
 		loops: func(ctx context.Context, wg *sync.WaitGroup) {
 			wg.Go(func() { notes.Run(ctx) })
-			wg.Go(func() { watch.Run(ctx, time.Second) })
-			wg.Go(func() { deliver.Run(ctx, notes.Wake(postgres.ChannelDeliveries), 250*time.Millisecond) })
 		},
-	}.run(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	return e.run(ctx)
 }
 
 func deliveryConfig(cfg Config, log *slog.Logger, observe func(app.DeliveryTried)) delivery.Config {

@@ -220,7 +220,7 @@ func appendGroup(ctx context.Context, tx *sql.Tx, q pgdb.Querier, group []*appen
 	var msgs []*message.Message
 	var newOrders, newWidgets []string
 	for _, c := range group {
-		accepted, newOrd, err := judge(c.events, stored, widgetOf)
+		accepted, newOrd, err := app.JudgeAppend(c.events, stored, widgetOf)
 		if err != nil {
 			c.err = err
 			continue
@@ -242,33 +242,6 @@ func appendGroup(ctx context.Context, tx *sql.Tx, q pgdb.Querier, group []*appen
 		return nil
 	}
 	return pgdb.Publish(ctx, tx, msgs...)
-}
-
-// judge sorts one call's events into new ones and duplicates, and refuses
-// the whole call on the first conflict. It changes neither map.
-func judge(events []app.NewEvent, stored map[string][]byte, widgetOf map[string]string) (accepted, newOrders []app.NewEvent, err error) {
-	newWidgetOf := map[string]string{} // orders this call ties
-	for _, e := range events {
-		id, order := e.Event.EventID, e.Event.OrderID
-		if prev, ok := stored[id]; ok {
-			if string(prev) != string(e.Canonical) {
-				return nil, nil, &app.ConflictError{Index: e.Index, Message: fmt.Sprintf("event_id %s is already stored with other content", id)}
-			}
-			continue
-		}
-		w, ok := widgetOf[order]
-		if !ok {
-			w, ok = newWidgetOf[order]
-		}
-		if ok && w != e.Event.WidgetID {
-			return nil, nil, &app.ConflictError{Index: e.Index, Message: fmt.Sprintf("order %s belongs to widget %s, not %s", order, w, e.Event.WidgetID)}
-		} else if !ok {
-			newWidgetOf[order] = e.Event.WidgetID
-			newOrders = append(newOrders, e)
-		}
-		accepted = append(accepted, e)
-	}
-	return accepted, newOrders, nil
 }
 
 // knownEventsAndOrders looks up, in one round trip, the events already in

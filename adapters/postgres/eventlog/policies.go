@@ -81,8 +81,8 @@ func loadPolicy(ctx context.Context, q pgdb.Querier, widgetID string) (*app.Stor
 		return nil, fmt.Errorf("load policy of widget %s: %w", widgetID, err)
 	}
 	s := &app.StoredPolicy{WidgetID: widgetID, Version: version, UpdatedAt: at.UTC()}
-	if err := json.Unmarshal(body, &s.Policy); err != nil {
-		return nil, fmt.Errorf("decode policy of widget %s: %w", widgetID, err)
+	if err := s.DecodePolicy(body); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

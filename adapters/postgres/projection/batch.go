@@ -130,7 +130,7 @@ func (b *projectionBatch) recordPolicy(ctx context.Context, c app.PolicyChanged,
 	}
 	// As it reads back from its column; one the rules could not be placed
 	// under is refused before it is stored, as the rebuild refuses it.
-	placement, err := pgrows.PlacementOf(c.WidgetID, c.Version, body)
+	placement, err := app.PlacementOf(c.WidgetID, c.Version, body)
 	if err != nil {
 		return err
 	}

@@ -44,15 +44,15 @@ func (m *ReadModel) UpdateOrder(ctx context.Context, orderID string, fold func(d
 
 func (m *ReadModel) RecordTry(ctx context.Context, t app.DeliveryTried, position int64) error {
 	return m.leadEvent(ctx, leadEventRowOf(position, t.Key, t.Try, t.At, t.DurationMS, t.HTTPStatus, t.Response, t.Error,
-		string(t.Outcome), pgrows.TryStatus(t.Outcome)))
+		string(t.Outcome), app.StatusAfterTry(t.Outcome)))
 }
 
 func (m *ReadModel) RecordGiveUp(ctx context.Context, g app.LeadGivenUp, position int64) error {
-	return m.leadEvent(ctx, leadEventRowOf(position, g.Key, 0, g.At, 0, 0, "", g.Reason, pgrows.LeadGivenUp, app.StatusFailed))
+	return m.leadEvent(ctx, leadEventRowOf(position, g.Key, 0, g.At, 0, 0, "", g.Reason, app.LeadGivenUpEvent, app.StatusFailed))
 }
 
 func (m *ReadModel) RecordRedelivery(ctx context.Context, r app.RedeliveryRequested, position int64) error {
-	return m.leadEvent(ctx, leadEventRowOf(position, r.Key, 0, r.At, 0, 0, "", "", pgrows.LeadRedeliveryRequested, app.StatusPending))
+	return m.leadEvent(ctx, leadEventRowOf(position, r.Key, 0, r.At, 0, 0, "", "", app.LeadRedeliveryRequestedEvent, app.StatusPending))
 }
 
 func (m *ReadModel) leadEvent(ctx context.Context, r leadEventRow) error {

@@ -6,11 +6,9 @@ package query
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -165,7 +163,7 @@ func (q *Queries) tries(ctx context.Context, key string) (tries []app.ExplainedT
 			return nil, nil, err
 		}
 		t.At = t.At.UTC()
-		if t.Outcome == pgrows.LeadGivenUp || t.Outcome == pgrows.LeadRedeliveryRequested {
+		if app.IsLeadEvent(t.Outcome) {
 			history = append(history, app.ExplainedLeadEvent{At: t.At, Event: t.Outcome, Reason: errText.String})
 			continue
 		}
@@ -179,13 +177,6 @@ func (q *Queries) tries(ctx context.Context, key string) (tries []app.ExplainedT
 		tries = append(tries, t)
 	}
 	return tries, history, rows.Err()
-}
-
-// leadCursor is where a page of leads ended, in the listing's order.
-type leadCursor struct {
-	DecidedAt time.Time `json:"t"`
-	OrderID   string    `json:"o"`
-	Attempt   int       `json:"a"`
 }
 
 func (q *Queries) Leads(ctx context.Context, f app.LeadFilter) (app.LeadPage, error) {
@@ -208,7 +199,7 @@ func (q *Queries) Leads(ctx context.Context, f app.LeadFilter) (app.LeadPage, er
 		where = append(where, "decided_at < "+arg(*f.Until))
 	}
 	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor)
+		c, err := app.DecodeLeadCursor[time.Time](f.Cursor)
 		if err != nil {
 			return app.LeadPage{}, err
 		}
@@ -222,7 +213,7 @@ func (q *Queries) Leads(ctx context.Context, f app.LeadFilter) (app.LeadPage, er
 	}
 	defer rows.Close()
 	page := app.LeadPage{Leads: []app.LeadRow{}}
-	var last leadCursor
+	var last app.LeadCursor[time.Time]
 	for rows.Next() {
 		var (
 			l           app.LeadRow
@@ -234,7 +225,7 @@ func (q *Queries) Leads(ctx context.Context, f app.LeadFilter) (app.LeadPage, er
 			return app.LeadPage{}, err
 		}
 		if len(page.Leads) == f.Limit {
-			cur := encodeCursor(last)
+			cur := last.Encode()
 			page.NextCursor = &cur
 			break
 		}
@@ -248,25 +239,7 @@ func (q *Queries) Leads(ctx context.Context, f app.LeadFilter) (app.LeadPage, er
 			l.DeliveredAt = &t
 		}
 		page.Leads = append(page.Leads, l)
-		last = leadCursor{DecidedAt: l.DecidedAt, OrderID: l.OrderID, Attempt: int(attempt)}
+		last = app.LeadCursor[time.Time]{DecidedAt: l.DecidedAt, OrderID: l.OrderID, Attempt: int(attempt)}
 	}
 	return page, pgdb.Unavailable(rows.Err())
-}
-
-func encodeCursor(c leadCursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// decodeCursor reads a cursor back, refusing one this listing could not
-// have handed out: a made-up one may hold what the store cannot compare
-// with (U+0000 in the order id, an attempt beyond integer).
-func decodeCursor(s string) (leadCursor, error) {
-	var c leadCursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &c) != nil ||
-		domain.ValidateID("cursor", c.OrderID) != nil || c.Attempt < 0 || c.Attempt > math.MaxInt32 {
-		return c, &domain.FieldError{Field: "cursor", Message: "is not a cursor this listing handed out"}
-	}
-	return c, nil
 }

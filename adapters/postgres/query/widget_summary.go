@@ -54,14 +54,7 @@ func (s *WidgetSummaries) WidgetSummary(ctx context.Context, f app.WidgetFilter)
 		if err := rows.Scan(&status, &reason, &n); err != nil {
 			return sum, err
 		}
-		sum.Decisions += n
-		sum.ByStatus[status] += n
-		switch status {
-		case app.StatusSkipped:
-			sum.SkipReasons = append(sum.SkipReasons, app.ReasonCount{Reason: reason, Count: n})
-		case app.StatusWaiting:
-			sum.WaitReasons = append(sum.WaitReasons, app.ReasonCount{Reason: reason, Count: n})
-		}
+		sum.Add(status, reason, n)
 	}
 	return sum, pgdb.Unavailable(rows.Err())
 }

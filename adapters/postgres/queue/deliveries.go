@@ -97,7 +97,7 @@ func (d *Deliveries) GiveUpExpired(ctx context.Context, now time.Time) (int, err
 				rows.Close()
 				return err
 			}
-			g.Reason = fmt.Sprintf("not delivered before its deadline after %d tries: given up", tries)
+			g.Reason = app.GiveUpReason(tries)
 			m, err := pgdb.Record(g)
 			if err != nil {
 				rows.Close()
@@ -127,8 +127,8 @@ func (d *Deliveries) Redeliver(ctx context.Context, key domain.LeadKey, now, dea
 		if err != nil {
 			return fmt.Errorf("look up lead %s: %w", key, err)
 		}
-		if status != app.StatusFailed {
-			return &app.StateError{Message: fmt.Sprintf("lead %s is %s; only a failed lead can be sent again", key, status)}
+		if err := app.CheckRedeliverable(key, status); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE ctj_deliveries SET status = 'pending', next_attempt_at = $2, deadline_at = $3,
 				claimed_by = NULL, claimed_until = NULL WHERE key = $1`, string(key), now, deadline); err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/lib/pq"
 
 	"ctjournal/adapters/postgres/internal/pgdb"
-	"ctjournal/adapters/postgres/internal/pgrows"
 	"ctjournal/app"
 	"ctjournal/domain"
 )
@@ -217,7 +216,7 @@ const moveLeadsOn = `UPDATE ctj_deliveries d SET tries = d.tries + 1, status = x
 // queueStatus is where a try leaves its lead in the queue: a transient
 // try leaves it pending, for its next try.
 func queueStatus(o domain.TryOutcome) string {
-	if s := pgrows.TryStatus(o); s != "" {
+	if s := app.StatusAfterTry(o); s != "" {
 		return s
 	}
 	return app.StatusPending

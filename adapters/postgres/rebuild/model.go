@@ -68,7 +68,7 @@ func (m *bulkModel) RecordPolicy(_ context.Context, c app.PolicyChanged, positio
 	if err != nil {
 		return err
 	}
-	placement, err := pgrows.PlacementOf(c.WidgetID, c.Version, body) // as the live projection reads it back
+	placement, err := app.PlacementOf(c.WidgetID, c.Version, body) // as the live projection reads it back
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (m *bulkModel) RecordTry(_ context.Context, t app.DeliveryTried, position i
 	if err := leadEventHoldable(position, t.Key, t.At); err != nil {
 		return err
 	}
-	m.moveLead(t.OrderID, t.Key, t.Try, t.At, pgrows.TryStatus(t.Outcome))
+	m.moveLead(t.OrderID, t.Key, t.Try, t.At, app.StatusAfterTry(t.Outcome))
 	return m.addTry(position, t.Key, t.Try, t.At, t.DurationMS, t.HTTPStatus, t.Response, t.Error, string(t.Outcome))
 }
 

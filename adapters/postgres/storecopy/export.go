@@ -7,7 +7,6 @@ package storecopy
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -99,8 +98,8 @@ func (e *export) Policies(ctx context.Context) ([]app.StoredPolicy, error) {
 		if err := rows.Scan(&p.WidgetID, &p.Version, &body, &p.UpdatedAt); err != nil {
 			return nil, fmt.Errorf("read the policies: %w", err)
 		}
-		if err := json.Unmarshal([]byte(body), &p.Policy); err != nil {
-			return nil, fmt.Errorf("decode policy of widget %s: %w", p.WidgetID, err)
+		if err := p.DecodePolicy([]byte(body)); err != nil {
+			return nil, err
 		}
 		p.UpdatedAt = p.UpdatedAt.UTC()
 		out = append(out, p)
@@ -108,21 +107,7 @@ func (e *export) Policies(ctx context.Context) ([]app.StoredPolicy, error) {
 	return out, rows.Err()
 }
 
-func (e *export) OrderWidgets(ctx context.Context, each func([]app.OrderWidget) error) error {
-	after := ""
-	for {
-		page, err := e.orderWidgets(ctx, after)
-		if err != nil || len(page) == 0 {
-			return err
-		}
-		if err := each(page); err != nil {
-			return err
-		}
-		after = page[len(page)-1].OrderID
-	}
-}
-
-func (e *export) orderWidgets(ctx context.Context, after string) ([]app.OrderWidget, error) {
+func (e *export) OrderWidgetsAfter(ctx context.Context, after string) ([]app.OrderWidget, error) {
 	rows, err := e.tx.QueryContext(ctx, `SELECT order_id, widget_id FROM ctj_order_widgets
 		WHERE order_id > $1 ORDER BY order_id LIMIT $2`, after, exportPage)
 	if err != nil {

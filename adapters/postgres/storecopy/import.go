@@ -10,7 +10,6 @@ import (
 	"github.com/lib/pq"
 
 	"ctjournal/adapters/postgres/internal/pgdb"
-	"ctjournal/adapters/postgres/internal/pgrows"
 	"ctjournal/app"
 )
 
@@ -186,7 +185,7 @@ func (s *storeImport) QueueLeads(ctx context.Context, giveUpAfter time.Duration,
 				WHERE t.key = d.key AND t.outcome = $3) r ON true
 			WHERE d.decision = 'send' AND d.key IS NOT NULL
 			RETURNING status)
-		SELECT status, count(*) FROM queued GROUP BY status`, giveUpAfter.Seconds(), now.UTC(), pgrows.LeadRedeliveryRequested)
+		SELECT status, count(*) FROM queued GROUP BY status`, giveUpAfter.Seconds(), now.UTC(), app.LeadRedeliveryRequestedEvent)
 	if err != nil {
 		return nil, fmt.Errorf("queue the leads: %w", err)
 	}

@@ -3,7 +3,6 @@ package pgrows
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -30,36 +29,5 @@ func placementAt(ctx context.Context, q pgdb.Querier, widgetID, where string, ar
 	if err != nil {
 		return domain.Placement{}, fmt.Errorf("load policy of widget %s: %w", widgetID, err)
 	}
-	return PlacementOf(widgetID, version, body)
+	return app.PlacementOf(widgetID, version, body)
 }
-
-// placementOf reads a policy version back from its JSONB column.
-func PlacementOf(widgetID string, version int, body []byte) (domain.Placement, error) {
-	p := &domain.Policy{}
-	if err := json.Unmarshal(body, p); err != nil {
-		return domain.Placement{}, fmt.Errorf("decode policy of widget %s v%d: %w", widgetID, version, err)
-	}
-	placement, err := domain.PlacementFromStore(version, p)
-	if err != nil {
-		return domain.Placement{}, fmt.Errorf("policy of widget %s: %w", widgetID, err)
-	}
-	return placement, nil
-}
-
-// tryStatus is the status a try moves its lead to: delivered, failed, or
-// none for a transient outcome (the lead stays as it is).
-func TryStatus(o domain.TryOutcome) string {
-	switch o {
-	case domain.Delivered:
-		return app.StatusDelivered
-	case domain.Refused:
-		return app.StatusFailed
-	}
-	return ""
-}
-
-// Outcomes of ctj_delivery_tries rows that are not requests to Calltouch.
-const (
-	LeadGivenUp             = "given_up"
-	LeadRedeliveryRequested = "redelivery_requested"
-)
