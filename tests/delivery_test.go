@@ -304,9 +304,9 @@ func TestDelivery_SurvivesRestart(t *testing.T) {
 	}
 }
 
-// TestDelivery_TwoServesSendEachLeadOnce: several serve processes on one
+// TestDelivery_PostgresTwoServesSendEachLeadOnce: several serve processes on one
 // database share the work, and Calltouch still accepts every lead once.
-func TestDelivery_TwoServesSendEachLeadOnce(t *testing.T) {
+func TestDelivery_PostgresTwoServesSendEachLeadOnce(t *testing.T) {
 	t.Parallel()
 	first := harness.Start(t)
 	second := first.Another(t)
@@ -354,9 +354,9 @@ func postLeadsTurnAbout(n int, prefix, widget string, serves ...*harness.Engine)
 	}
 }
 
-// TestDelivery_RateHoldsAcrossServes: CTJ_CALLTOUCH_RPS bounds the requests
+// TestDelivery_PostgresRateHoldsAcrossServes: CTJ_CALLTOUCH_RPS bounds the requests
 // a site gets from all the serves on a database together, not from each.
-func TestDelivery_RateHoldsAcrossServes(t *testing.T) {
+func TestDelivery_PostgresRateHoldsAcrossServes(t *testing.T) {
 	t.Parallel()
 	const rps, leads = 4, 8
 	first := harness.Start(t, harness.WithEnv("CTJ_CALLTOUCH_RPS", fmt.Sprint(rps)))

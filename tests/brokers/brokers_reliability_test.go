@@ -78,7 +78,7 @@ func TestBrokers_SIGKILLInTheMiddleOf1000MessagesLosesNothing(t *testing.T) {
 	sentOnce(t, e, keys, []harness.Kill{k})
 }
 
-func TestBrokers_TwoServesShareEachBrokerAndHandleEachMessageOnce(t *testing.T) {
+func TestBrokers_PostgresTwoServesShareEachBrokerAndHandleEachMessageOnce(t *testing.T) {
 	t.Parallel()
 	n, a := brokertest.NewNATS(t), brokertest.NewAMQP(t)
 	e := harness.Start(t, n.Env, a.Env)

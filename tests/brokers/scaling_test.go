@@ -13,13 +13,13 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 )
 
-// TestScaling_EachShardDeliversItsOwnWidgetsLeadsOnce runs docs/scaling.md
+// TestScaling_PostgresEachShardDeliversItsOwnWidgetsLeadsOnce runs docs/scaling.md
 // in small: two deployments, each serve on a database of its own, consume
 // one stream on <prefix>.events.>, each its own subject filter; the
 // telephony core publishes each event to its widget's shard. Both know
 // every widget's policy, so a shard that took another's event would send
 // its lead too.
-func TestScaling_EachShardDeliversItsOwnWidgetsLeadsOnce(t *testing.T) {
+func TestScaling_PostgresEachShardDeliversItsOwnWidgetsLeadsOnce(t *testing.T) {
 	t.Parallel()
 	js := brokertest.NATSJetStream(t)
 	id := harness.RandomHex(5)

@@ -290,7 +290,7 @@ func stuckSeconds(t *testing.T) time.Duration {
 // 503 naming the stall, ctj_projection_stalled 1, a warning in its log —
 // and once the session ends it catches up and delivers every lead. Two serves: one that has folded records before,
 // and one on a fresh database whose first record is held back.
-func TestExclusive_StuckTransactionElsewhere(t *testing.T) {
+func TestExclusive_PostgresStuckTransactionElsewhere(t *testing.T) {
 	pgtest.Exclusive(t)
 	hold := stuckSeconds(t)
 	warm := harness.Start(t)

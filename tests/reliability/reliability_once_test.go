@@ -134,7 +134,7 @@ func checkOnce(t *testing.T, db *sql.DB, fake *calltouchfake.Server, keys []stri
 // Promise 3 — each lead key sent once, with two and then three serve
 // processes on one database: thousands of leads, Calltouch failing some
 // tries so that retries are claimed again, zero keys accepted twice.
-func TestReliability_EachLeadSentOnceByThreeServes(t *testing.T) {
+func TestReliability_PostgresEachLeadSentOnceByThreeServes(t *testing.T) {
 	e := harness.Start(t)
 	db := e.OpenDB(t)
 	e.Fake.FailRate(10, 4)
@@ -165,7 +165,7 @@ func TestReliability_EachLeadSentOnceByThreeServes(t *testing.T) {
 // work. Then one of two serves is SIGKILLed again and again under load to
 // measure how often docs/calltouch.md's double-send window (Calltouch accepted,
 // the answer not yet recorded) is hit.
-func TestReliability_KilledMidSendIsFinishedByAnother(t *testing.T) {
+func TestReliability_PostgresKilledMidSendIsFinishedByAnotherServe(t *testing.T) {
 	e := harness.Start(t, harness.WithEnv("CTJ_CALLTOUCH_TIMEOUT", "2s")) // lease 9 s
 	db := e.OpenDB(t)
 	serves := e.Serves(t, 2)

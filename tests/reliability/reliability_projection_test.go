@@ -111,7 +111,7 @@ func (w *directWriter) lateCommits() int {
 // rolled back, commit out of order. The projection folds every committed
 // event exactly once, none of the rolled back, in log order:
 // ctj_order_events' seq follows (transaction_id, offset).
-func TestReliability_ProjectionSkipsNothing(t *testing.T) {
+func TestReliability_PostgresProjectionSkipsNothing(t *testing.T) {
 	e := harness.Start(t)
 	e.PutPolicy("rel-proj-w", harness.PolicyFor(e.Fake, nil))
 	db := e.OpenDB(t)
