@@ -1,12 +1,12 @@
 package postgres_test
 
 import (
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 
 	"ctjournal/adapters/postgres/internal/testkit"
+	"ctjournal/app/storetest"
 )
 
 // TestReadModelsDoc_QueriesRun runs every SQL query docs/read-models.md
@@ -14,14 +14,6 @@ import (
 // skipped leads, so that the documented columns and queries stay true.
 func TestReadModelsDoc_QueriesRun(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile("../../docs/read-models.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	queries := regexp.MustCompile("(?s)```sql\n(.*?)```").FindAllStringSubmatch(string(doc), -1)
-	if len(queries) < 5 {
-		t.Fatalf("found %d queries in docs/read-models.md", len(queries))
-	}
 	db := testkit.ProjectedHistory(t)
 	// Some leads delivered (latency), one refused, as the delivery worker logs them.
 	if _, err := db.Exec(`INSERT INTO ctj_delivery_tries (position, key, try, at, duration_ms, http_status, response, outcome)
@@ -33,25 +25,8 @@ func TestReadModelsDoc_QueriesRun(t *testing.T) {
 		WHERE decision = 'send'`); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range queries {
-		sql := strings.TrimSpace(q[1])
-		rows, err := db.Query(sql)
-		if err != nil {
-			t.Fatalf("documented query fails: %v\n%s", err, sql)
-		}
-		n := 0
-		for rows.Next() {
-			n++
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("documented query fails: %v\n%s", err, sql)
-		}
-		rows.Close()
-		// Waiting decisions are all younger than the documented time here.
-		if n == 0 && !strings.Contains(sql, "status = 'waiting'") {
-			t.Fatalf("documented query returns nothing on a history that has such rows:\n%s", sql)
-		}
-	}
+	storetest.RunDocumentedQueries(t, db)
+	doc := storetest.ReadModelsDoc(t)
 	// The columns the tables are documented with are the ones they have.
 	tables := regexp.MustCompile("(?m)^## `(ctj_[a-z_]+)`").FindAllStringSubmatch(string(doc), -1)
 	if len(tables) != 5 {

@@ -3,9 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"os"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,14 +17,6 @@ import (
 // store's test does: the documented queries are the same on both stores.
 func TestReadModelsDoc_QueriesRun(t *testing.T) {
 	t.Parallel()
-	doc, err := os.ReadFile("../../docs/read-models.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	queries := regexp.MustCompile("(?s)```sql\n(.*?)```").FindAllStringSubmatch(string(doc), -1)
-	if len(queries) < 5 {
-		t.Fatalf("found %d queries in docs/read-models.md", len(queries))
-	}
 	db := projectedHistory(t)
 	// Every lead delivered but one refused, as the delivery worker logs them.
 	if _, err := db.Exec(`INSERT INTO ctj_delivery_tries (seq, position, key, try, at, duration_ms, http_status, response, outcome)
@@ -43,25 +32,7 @@ func TestReadModelsDoc_QueriesRun(t *testing.T) {
 		WHERE decision = 'send'`); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range queries {
-		query := strings.TrimSpace(q[1])
-		rows, err := db.Query(query)
-		if err != nil {
-			t.Fatalf("documented query fails on the embedded store: %v\n%s", err, query)
-		}
-		n := 0
-		for rows.Next() {
-			n++
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("documented query fails on the embedded store: %v\n%s", err, query)
-		}
-		rows.Close()
-		// Waiting decisions are all younger than the documented time here.
-		if n == 0 && !strings.Contains(query, "status = 'waiting'") {
-			t.Fatalf("documented query returns nothing on a history that has such rows:\n%s", query)
-		}
-	}
+	storetest.RunDocumentedQueries(t, db)
 }
 
 // projectedHistory is an embedded store holding orders of three widgets
