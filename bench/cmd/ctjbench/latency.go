@@ -23,6 +23,25 @@ type latency struct {
 	HeldByOthers float64 `json:"held_back_by_other_databases"`
 }
 
+// delays summarizes the delay from each send's start to when seen says
+// its effect was seen; a send that never started or was never seen is
+// missing. late is how many sends fell behind their schedule.
+func delays(started []time.Time, seen func(k int) (time.Time, bool), late int) latency {
+	var ds []time.Duration
+	missing := 0
+	for k, at0 := range started {
+		at, ok := seen(k)
+		if !ok || at0.IsZero() {
+			missing++
+			continue
+		}
+		ds = append(ds, max(0, at.Sub(at0)))
+	}
+	l := summarize(ds, missing)
+	l.Late = late
+	return l
+}
+
 func summarize(ds []time.Duration, missing int) latency {
 	l := latency{Samples: len(ds), Missing: missing, P50: percentileMS(ds, 50), P99: percentileMS(ds, 99)}
 	var sum time.Duration
@@ -118,18 +137,10 @@ func (b *bench) decisionLatency(ctx context.Context, label string, dur time.Dura
 			arrived[key] = r.At
 		}
 	}
-	var ds []time.Duration
-	missing := 0
-	for n := range measured {
+	l := delays(accepted, func(n int) (time.Time, bool) {
 		at, ok := arrived[leadKey(o.orderID(n))]
-		if !ok || accepted[n].IsZero() {
-			missing++
-			continue
-		}
-		ds = append(ds, max(0, at.Sub(accepted[n])))
-	}
-	l := summarize(ds, missing)
-	l.Late = late
+		return at, ok
+	}, late)
 	l.HeldByOthers = <-held
 	if n := failed.Load(); n > 0 {
 		say("%s: %d posts failed", label, n)

@@ -78,18 +78,10 @@ func (b *bench) notifyBaseline(ctx context.Context, label string, dur time.Durat
 
 	mu.Lock()
 	defer mu.Unlock()
-	var ds []time.Duration
-	missing := 0
-	for k, e := range events {
-		at, ok := received[e.id]
-		if !ok || committed[k].IsZero() {
-			missing++
-			continue
-		}
-		ds = append(ds, max(0, at.Sub(committed[k])))
-	}
-	l := summarize(ds, missing)
-	l.Late = late
+	l := delays(committed, func(k int) (time.Time, bool) {
+		at, ok := received[events[k].id]
+		return at, ok
+	}, late)
 	say("%s: p50 %.2f ms, p99 %.2f ms, max %.2f ms; %d missing", label, l.P50, l.P99, l.Max, l.Missing)
 	return l, nil
 }
