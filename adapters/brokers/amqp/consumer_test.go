@@ -186,12 +186,7 @@ func TestConsumer_RefusedMessageGoesToTheRejectQueueWithItsReason(t *testing.T) 
 func TestConsumer_StoreDownIsRedeliveredUntilStored(t *testing.T) {
 	r := newRig(t)
 	// The first delivery fails every retry, the second once more.
-	in := &brokertest.Ingest{Decide: func(_ []byte, call int) (app.IngestOutcome, error) {
-		if call <= 7 {
-			return app.IngestOutcome{}, fmt.Errorf("%w: down", app.ErrUnavailable)
-		}
-		return app.IngestOutcome{Stored: app.AppendResult{Accepted: 1}}, nil
-	}}
+	in := brokertest.StoreDownFor(7)
 	stop := brokertest.Start(t, r.consumer(in))
 	r.publish(nil, "body")
 	brokertest.Eventually(t, "the message stored", func() bool { return len(in.Counted()) == 1 })

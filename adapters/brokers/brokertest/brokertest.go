@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -45,6 +46,17 @@ func (in *Ingest) Handle(_ context.Context, body []byte) (app.IngestOutcome, err
 }
 
 // Bodies is every body handled so far, in order, repeats included.
+// StoreDownFor is an ingest whose store is unavailable for the first
+// calls calls, then stores each body as one new event.
+func StoreDownFor(calls int) *Ingest {
+	return &Ingest{Decide: func(_ []byte, call int) (app.IngestOutcome, error) {
+		if call <= calls {
+			return app.IngestOutcome{}, fmt.Errorf("%w: down", app.ErrUnavailable)
+		}
+		return app.IngestOutcome{Stored: app.AppendResult{Accepted: 1}}, nil
+	}}
+}
+
 func (in *Ingest) Bodies() []string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
