@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -9,6 +10,20 @@ import (
 type DayCount struct {
 	Day      time.Time        // midnight UTC
 	ByStatus map[string]int64 // every status, zeros included
+}
+
+// AddDayCount adds a store's row, n decisions of status on the day
+// written YYYY-MM-DD, to days, rows coming ordered by day.
+func AddDayCount(days []DayCount, dayText, status string, n int64) ([]DayCount, error) {
+	day, err := time.Parse(time.DateOnly, dayText)
+	if err != nil {
+		return days, fmt.Errorf("day %q: %w", dayText, err)
+	}
+	if len(days) == 0 || !days[len(days)-1].Day.Equal(day) {
+		days = append(days, DayCount{Day: day, ByStatus: map[string]int64{}})
+	}
+	days[len(days)-1].ByStatus[status] = n
+	return days, nil
 }
 
 // CountLeadsPerDay draws a widget's activity over time.

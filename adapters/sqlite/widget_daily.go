@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"ctjournal/app"
 )
@@ -35,14 +34,9 @@ func (w *WidgetSummaries) LeadsPerDay(ctx context.Context, f app.WidgetFilter) (
 		if err := rows.Scan(&dayText, &status, &n); err != nil {
 			return nil, unavailable(err)
 		}
-		day, err := time.Parse(time.DateOnly, dayText)
-		if err != nil {
-			return nil, fmt.Errorf("count leads per day of widget %s: day %q: %w", f.WidgetID, dayText, err)
+		if days, err = app.AddDayCount(days, dayText, status, n); err != nil {
+			return nil, fmt.Errorf("count leads per day of widget %s: %w", f.WidgetID, err)
 		}
-		if len(days) == 0 || !days[len(days)-1].Day.Equal(day) {
-			days = append(days, app.DayCount{Day: day, ByStatus: map[string]int64{}})
-		}
-		days[len(days)-1].ByStatus[status] = n
 	}
 	return days, unavailable(rows.Err())
 }
