@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"ctjournal/app"
+	"ctjournal/internal/rawhttp"
 )
 
 // safety bounds every wait of these tests on the server; it only turns a
@@ -45,86 +43,8 @@ func startServer(t *testing.T, l Limits) string {
 	return ln.Addr().String()
 }
 
-// rawConn is one client connection written to by hand.
-type rawConn struct {
-	t *testing.T
-	net.Conn
-	r *bufio.Reader
-}
-
-func dial(t *testing.T, addr string) *rawConn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	_ = c.SetDeadline(time.Now().Add(safety))
-	return &rawConn{t: t, Conn: c, r: bufio.NewReader(c)}
-}
-
-func (c *rawConn) send(s string) {
-	c.t.Helper()
-	if _, err := io.WriteString(c, s); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-}
-
-// trickle sends one byte of body every interval until the connection
-// refuses it or the test ends.
-func (c *rawConn) trickle(interval time.Duration) {
-	stop := make(chan struct{})
-	c.t.Cleanup(func() { close(stop) })
-	go func() {
-		tick := time.NewTicker(interval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				if _, err := c.Write([]byte(" ")); err != nil {
-					return
-				}
-			}
-		}
-	}()
-}
-
-func (c *rawConn) response() *http.Response {
-	c.t.Helper()
-	resp, err := http.ReadResponse(c.r, nil)
-	if err != nil {
-		c.t.Fatalf("no answer: %v", err)
-	}
-	if _, err := io.ReadAll(resp.Body); err != nil {
-		c.t.Fatalf("reading the answer's body: %v", err)
-	}
-	return resp
-}
-
-// closed waits until the server closes the connection: the next read ends
-// in EOF or a reset, not in the test's own deadline.
-func (c *rawConn) closed() {
-	c.t.Helper()
-	extra, err := io.ReadAll(c.r)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		c.t.Fatalf("the server kept the connection open past %s", safety)
-	}
-	if len(extra) > 0 {
-		c.t.Fatalf("more after the answer: %q", extra)
-	}
-}
-
-func head(method, path string, headers ...string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: ctjournal\r\n", method, path)
-	for _, h := range headers {
-		b.WriteString(h + "\r\n")
-	}
-	return b.String() + "\r\n"
-}
+// dial connects to addr for at most the tests' safety limit.
+func dial(t *testing.T, addr string) *rawhttp.Conn { return rawhttp.Dial(t, addr, safety) }
 
 func testLimits() Limits {
 	l := DefaultLimits
@@ -137,15 +57,15 @@ func TestLimits_SlowBodyIsCutOff(t *testing.T) {
 	l.Body = 300 * time.Millisecond
 	c := dial(t, startServer(t, l))
 	start := time.Now()
-	c.send(head("POST", "/v1/events", "Authorization: Bearer "+ingestToken,
+	c.Send(rawhttp.Head("POST", "/v1/events", "Authorization: Bearer "+ingestToken,
 		"Content-Type: application/json", "Content-Length: 1000") + "[")
-	c.trickle(50 * time.Millisecond)
+	c.Trickle(50 * time.Millisecond)
 
-	resp := c.response()
+	resp := c.Response()
 	if resp.StatusCode != http.StatusRequestTimeout || !resp.Close {
 		t.Errorf("a body still arriving after the limit: %s, Connection: close %v; want 408 and close", resp.Status, resp.Close)
 	}
-	c.closed()
+	c.Closed()
 	if waited := time.Since(start); waited < l.Body {
 		t.Errorf("cut off after %s, before the body limit %s", waited, l.Body)
 	}
@@ -156,8 +76,8 @@ func TestLimits_SlowHeadersAreCutOff(t *testing.T) {
 	l.Header = 300 * time.Millisecond
 	c := dial(t, startServer(t, l))
 	start := time.Now()
-	c.send("GET /healthz HTTP/1.1\r\nHost: ctjournal\r\n")
-	c.closed()
+	c.Send("GET /healthz HTTP/1.1\r\nHost: ctjournal\r\n")
+	c.Closed()
 	if waited := time.Since(start); waited < l.Header {
 		t.Errorf("cut off after %s, before the header limit %s", waited, l.Header)
 	}
@@ -189,18 +109,18 @@ func TestLimits_AnswerBeforeTheBodyDoesNotWaitForIt(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c := dial(t, addr)
-			c.send(head(tc.method, tc.path, tc.headers...))
+			c.Send(rawhttp.Head(tc.method, tc.path, tc.headers...))
 			if strings.Contains(strings.Join(tc.headers, "\n"), "chunked") {
-				c.send("1\r\n[\r\n")
+				c.Send("1\r\n[\r\n")
 			} else {
-				c.send("[")
+				c.Send("[")
 			}
-			c.trickle(time.Second)
-			resp := c.response()
+			c.Trickle(time.Second)
+			resp := c.Response()
 			if resp.StatusCode != tc.want || !resp.Close {
 				t.Errorf("%s, Connection: close %v; want %d and close", resp.Status, resp.Close, tc.want)
 			}
-			c.closed()
+			c.Closed()
 		})
 	}
 }
@@ -209,13 +129,13 @@ func TestLimits_AnswerBeforeTheBodyDoesNotWaitForIt(t *testing.T) {
 func TestLimits_ConnectionKeptAfterTheWholeBody(t *testing.T) {
 	c := dial(t, startServer(t, testLimits()))
 	body := `{"not":"an event"}`
-	c.send(head("POST", "/v1/events", "Authorization: Bearer "+ingestToken,
+	c.Send(rawhttp.Head("POST", "/v1/events", "Authorization: Bearer "+ingestToken,
 		"Content-Type: application/json", fmt.Sprintf("Content-Length: %d", len(body))) + body)
-	if resp := c.response(); resp.StatusCode != http.StatusBadRequest || resp.Close {
+	if resp := c.Response(); resp.StatusCode != http.StatusBadRequest || resp.Close {
 		t.Fatalf("%s, Connection: close %v; want 400, kept open", resp.Status, resp.Close)
 	}
-	c.send(head("GET", "/healthz"))
-	if resp := c.response(); resp.StatusCode != http.StatusOK {
+	c.Send(rawhttp.Head("GET", "/healthz"))
+	if resp := c.Response(); resp.StatusCode != http.StatusOK {
 		t.Fatalf("the next request on the connection: %s", resp.Status)
 	}
 }
@@ -224,12 +144,12 @@ func TestLimits_IdleConnectionIsClosed(t *testing.T) {
 	l := testLimits()
 	l.Idle = 300 * time.Millisecond
 	c := dial(t, startServer(t, l))
-	c.send(head("GET", "/healthz"))
-	if resp := c.response(); resp.StatusCode != http.StatusOK || resp.Close {
+	c.Send(rawhttp.Head("GET", "/healthz"))
+	if resp := c.Response(); resp.StatusCode != http.StatusOK || resp.Close {
 		t.Fatalf("%s, Connection: close %v; want 200, kept open", resp.Status, resp.Close)
 	}
 	idle := time.Now()
-	c.closed()
+	c.Closed()
 	// The server's idle clock starts as it writes the answer, a moment
 	// before this one, so only a close well before the limit is wrong.
 	if waited := time.Since(idle); waited < l.Idle/2 {
@@ -245,9 +165,9 @@ func TestLimits_HeadersOver64KiBAre431(t *testing.T) {
 		want int
 	}{{64 << 10, http.StatusOK}, {64<<10 + 1, http.StatusRequestHeaderFieldsTooLarge}} {
 		c := dial(t, addr)
-		bare := head("GET", "/healthz", "X-Pad: ")
-		c.send(head("GET", "/healthz", "X-Pad: "+strings.Repeat("x", tc.size-len(bare))))
-		if resp := c.response(); resp.StatusCode != tc.want {
+		bare := rawhttp.Head("GET", "/healthz", "X-Pad: ")
+		c.Send(rawhttp.Head("GET", "/healthz", "X-Pad: "+strings.Repeat("x", tc.size-len(bare))))
+		if resp := c.Response(); resp.StatusCode != tc.want {
 			t.Errorf("a head of %d bytes: %s, want %d", tc.size, resp.Status, tc.want)
 		}
 	}
