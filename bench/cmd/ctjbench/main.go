@@ -10,6 +10,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -64,7 +67,15 @@ type config struct {
 	keep    bool
 	profile string // a directory: profile ctjournal and PostgreSQL in each phase
 	plan    plan
+	only    map[string]bool // the phases to run; all when empty
 }
+
+// phaseNames are what -only chooses among. The growth points always run:
+// they load the log the others measure.
+var phaseNames = []string{"rebuild", "single", "batch", "brokers", "latency", "delivery", "embedded"}
+
+// runs reports whether the run includes the phase.
+func (c config) runs(phase string) bool { return len(c.only) == 0 || c.only[phase] }
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("ctjbench", flag.ContinueOnError)
@@ -79,6 +90,8 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.goBench, "gobench", true, "run the domain micro-benchmarks first")
 	fs.BoolVar(&c.keep, "keep", false, "keep the benchmark database instead of dropping it")
 	fs.StringVar(&c.profile, "profile", "", "write a Go CPU profile of ctjournal (CTJ_DEBUG_ADDR) and pg_stat_activity samples of each phase into this directory")
+	only := fs.String("only", "", "run only these phases, comma-separated, after the growth points: "+strings.Join(phaseNames, ","))
+	growth := fs.String("growth", "", "the growth points, comma-separated event counts (default the plan's)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -88,6 +101,25 @@ func parseFlags(args []string) (config, error) {
 	c.plan = fullPlan()
 	if *quick {
 		c.plan = quickPlan()
+	}
+	if *only != "" {
+		c.only = map[string]bool{}
+		for _, name := range strings.Split(*only, ",") {
+			if !slices.Contains(phaseNames, name) {
+				return c, fmt.Errorf("-only: unknown phase %q (choose among %s)", name, strings.Join(phaseNames, ","))
+			}
+			c.only[name] = true
+		}
+	}
+	if *growth != "" {
+		c.plan.growthPoints = nil
+		for _, field := range strings.Split(*growth, ",") {
+			n, err := strconv.Atoi(field)
+			if err != nil || n <= 0 {
+				return c, fmt.Errorf("-growth: %q is not a positive event count", field)
+			}
+			c.plan.growthPoints = append(c.plan.growthPoints, n)
+		}
 	}
 	return c, nil
 }

@@ -63,17 +63,23 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 			largestBacklog, r.CatchUpPerS = row.CatchUpBacklog, num(row.CatchUpPerS)
 		}
 	}
-	if err := b.rebuildPhase(ctx); err != nil {
-		if fatal(ctx, b, err) {
-			return r, err
+	if b.cfg.runs("rebuild") {
+		if err := b.rebuildPhase(ctx); err != nil {
+			if fatal(ctx, b, err) {
+				return r, err
+			}
+			r.note("%v", err)
 		}
-		r.note("%v", err)
 	}
 	phases := []struct {
-		name string
-		run  func(context.Context) error
-	}{{"ingest single", b.singlePhase}, {"ingest batch", b.batchPhase}, {"ingest through brokers", b.brokerPhase}, {"decision latency", b.latencyPhase}, {"delivery", b.deliveryPhase}}
+		name, only string
+		run        func(context.Context) error
+	}{{"ingest single", "single", b.singlePhase}, {"ingest batch", "batch", b.batchPhase}, {"ingest through brokers", "brokers", b.brokerPhase},
+		{"decision latency", "latency", b.latencyPhase}, {"delivery", "delivery", b.deliveryPhase}}
 	for _, phase := range phases {
+		if !b.cfg.runs(phase.only) {
+			continue
+		}
 		if err := phase.run(ctx); err != nil {
 			if fatal(ctx, b, err) {
 				return r, err
@@ -92,6 +98,9 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 	r.ServePeakRSS = num(rss)
 	if err != nil {
 		return r, err
+	}
+	if !b.cfg.runs("embedded") {
+		return r, nil
 	}
 	if err := b.embeddedPhases(ctx); err != nil {
 		if ctx.Err() != nil {
