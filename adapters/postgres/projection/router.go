@@ -238,7 +238,11 @@ type pollRows struct {
 	batch *projectionBatch
 }
 
-func (r pollRows) polled(payload []byte) { r.batch.polled(payload) }
+func (r pollRows) Polled(payload []byte) { r.batch.polled(payload) }
+
+// The subscriber tells pollRows of each record only if it is a
+// pgdb.PollReader; without it every record would read its order alone.
+var _ pgdb.PollReader = pollRows{}
 
 // ExecContext runs the subscriber's statements, but for its offset update
 // (ackQuery), which it runs last before it commits: that one waits for

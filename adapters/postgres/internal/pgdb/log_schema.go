@@ -118,6 +118,11 @@ func (s LogSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error
 	return wsql.Query{Query: q, Args: next.Args}, nil
 }
 
+// PollReader is rows of a log poll that want to know each record's
+// payload as the subscriber reads it (the projection reads its orders
+// ahead). Exported, so that a type of another package can have it.
+type PollReader interface{ Polled(payload []byte) }
+
 func (s LogSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Row, error) {
 	var (
 		r          wsql.Row
@@ -133,8 +138,8 @@ func (s LogSchema) UnmarshalMessage(params wsql.UnmarshalMessageParams) (wsql.Ro
 	msg.Metadata.Set(MetaTransactionID, strconv.FormatUint(uint64(txID), 10))
 	r.Msg = msg
 	r.ExtraData = map[string]any{"transaction_id": txID}
-	if p, ok := params.Row.(interface{ polled(payload []byte) }); ok {
-		p.polled(r.Payload)
+	if p, ok := params.Row.(PollReader); ok {
+		p.Polled(r.Payload)
 	}
 	return r, nil
 }
