@@ -7,11 +7,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/lib/pq"
 
@@ -177,28 +176,36 @@ func refusedAppend(err error) bool { return pgdb.HasCode(err, "23505", "23502", 
 
 // appendNew is the group's fast path: if every event is new and every order
 // new or of the same widget, one autocommitted statement appends them all
-// and ties the new orders (tyingLogSchema): one round trip, where judging
-// takes a transaction of five. Anything already known makes a constraint
-// refuse the whole statement (refusedAppend), and the caller judges the
-// group instead.
+// and ties the new orders (ctj_append_events, migrations 003 and 011): one
+// round trip, where judging takes a transaction of five. Anything already
+// known makes a constraint refuse the whole statement (refusedAppend), and
+// the caller judges the group instead. The events travel as one JSON array
+// of their canonical form, so the statement's text is the same for one
+// event or a thousand: prepared once per connection, its plan kept.
 func (l *EventLog) appendNew(ctx context.Context, group []*appendCall) error {
-	var msgs []*message.Message
+	size, n := 2, 0
 	for _, c := range group {
 		for _, e := range c.events {
-			m := message.NewMessage(e.Event.EventID, e.Canonical)
-			m.SetContext(ctx)
-			msgs = append(msgs, m)
+			size, n = size+len(e.Canonical)+1, n+1
 		}
 		c.err, c.result = nil, app.AppendResult{Accepted: len(c.events)}
 	}
-	if len(msgs) == 0 {
+	if n == 0 {
 		return nil
 	}
-	pub, err := wsql.NewPublisher(pgdb.Executor{Statements: l.stmts}, wsql.PublisherConfig{SchemaAdapter: pgdb.TyingLogSchema{LogSchema: pgdb.NewLogSchema(0)}}, watermill.NopLogger{})
-	if err != nil {
-		return fmt.Errorf("log publisher: %w", err)
+	var events strings.Builder
+	events.Grow(size)
+	events.WriteByte('[')
+	for _, c := range group {
+		for _, e := range c.events {
+			if events.Len() > 1 {
+				events.WriteByte(',')
+			}
+			events.Write(e.Canonical)
+		}
 	}
-	if err := pub.Publish(pgdb.LogTopic, msgs...); err != nil {
+	events.WriteByte(']')
+	if _, err := l.stmts.ExecContext(ctx, `SELECT ctj_append_events($1)`, events.String()); err != nil {
 		return fmt.Errorf("append to log: %w", err)
 	}
 	return nil

@@ -1,15 +1,12 @@
 package pgdb
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/lib/pq"
 )
 
 // LogTopic is the watermill topic whose table, ctj_log, is the event log.
@@ -60,39 +57,6 @@ func (s LogSchema) InsertQuery(params wsql.InsertQueryParams) (wsql.Query, error
 		}
 	}
 	return q, err
-}
-
-// TyingLogSchema appends call events like LogSchema and, in the same
-// statement, ties each order they name to its widget: the function
-// ctj_append_events (migrations 003 and 008) says how, and how anything
-// already known refuses the whole statement, so nothing is half-stored.
-//
-// Its text is the same for one message or a thousand (the rows travel as
-// three arrays), so it is prepared once per connection and its planning
-// does not grow with the batch.
-type TyingLogSchema struct{ LogSchema }
-
-func (s TyingLogSchema) InsertQuery(params wsql.InsertQueryParams) (wsql.Query, error) {
-	ids := make([]string, len(params.Msgs))
-	var payloads, metadata bytes.Buffer
-	payloads.WriteByte('[')
-	metadata.WriteByte('[')
-	for i, m := range params.Msgs {
-		if i > 0 {
-			payloads.WriteByte(',')
-			metadata.WriteByte(',')
-		}
-		ids[i] = m.UUID
-		payloads.Write(m.Payload)
-		meta, err := json.Marshal(m.Metadata)
-		if err != nil {
-			return wsql.Query{}, fmt.Errorf("metadata of message %s: %w", m.UUID, err)
-		}
-		metadata.Write(meta)
-	}
-	payloads.WriteByte(']')
-	metadata.WriteByte(']')
-	return wsql.Query{Query: `SELECT ctj_append_events($1, $2, $3)`, Args: []any{pq.Array(ids), payloads.String(), metadata.String()}}, nil
 }
 
 func (s LogSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
