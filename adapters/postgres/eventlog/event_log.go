@@ -20,9 +20,9 @@ import (
 )
 
 // EventLog appends call events to the log (app.EventLog). Appends that
-// arrive while a transaction is in flight are committed together in the
-// next one (group commit): each request still succeeds or fails whole, but
-// concurrent clients share round trips and WAL flushes.
+// arrive while a group is in flight are committed together in the next one
+// (group commit, group_commit.go): each request still succeeds or fails
+// whole, but concurrent clients share round trips and WAL flushes.
 type EventLog struct {
 	db    *sql.DB
 	stmts *pgdb.Statements
@@ -31,11 +31,8 @@ type EventLog struct {
 	wg    sync.WaitGroup
 }
 
-// Group commit bounds: transactions in flight at once, events per transaction.
 const (
-	appendWorkers  = 4
-	maxGroupEvents = 2000
-	appendTimeout  = 30 * time.Second
+	appendTimeout = 30 * time.Second
 	// maxJudgingPasses bounds the passes of a group that keeps losing races,
 	// well past any seen, within appendTimeout.
 	maxJudgingPasses = 50
@@ -49,16 +46,14 @@ type appendCall struct {
 	done   chan struct{}
 }
 
-// NewEventLog starts the append workers; Close stops them.
+// NewEventLog starts the group commit; Close stops it.
 func NewEventLog(db *sql.DB) *EventLog {
 	l := &EventLog{db: db, stmts: pgdb.NewStatements(db), calls: make(chan *appendCall), stop: make(chan struct{})}
-	for range appendWorkers {
-		l.wg.Go(l.work)
-	}
+	l.wg.Go(l.formGroups)
 	return l
 }
 
-// Close stops the workers once the appends in flight are done.
+// Close stops the group commit once the appends taken are done.
 func (l *EventLog) Close() {
 	close(l.stop)
 	l.wg.Wait()
@@ -85,28 +80,6 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 	}
 	<-c.done // once handed over, the outcome is the transaction's, not ctx's
 	return c.result, c.err
-}
-
-func (l *EventLog) work() {
-	for {
-		var first *appendCall
-		select {
-		case first = <-l.calls:
-		case <-l.stop:
-			return
-		}
-		group, n := []*appendCall{first}, len(first.events)
-	gather:
-		for n < maxGroupEvents {
-			select {
-			case c := <-l.calls:
-				group, n = append(group, c), n+len(c.events)
-			default:
-				break gather
-			}
-		}
-		l.commit(group)
-	}
 }
 
 // errOrderRace: a concurrent transaction tied one of our new orders to a
