@@ -87,8 +87,9 @@ func (s *Store) apply(msg *message.Message, project app.ProjectRecord) error {
 	if err != nil {
 		return err
 	}
+	s.folded.track(tx)
 	// The savepoint is undone even once ctx is done.
-	return inSavepoint(context.WithoutCancel(ctx), s.prepared(tx), func() error {
+	err = inSavepoint(context.WithoutCancel(ctx), s.prepared(tx), func() error {
 		if err := safely(func() error { return project.Handle(ctx, rec) }); err != nil {
 			return err
 		}
@@ -97,6 +98,10 @@ func (s *Store) apply(msg *message.Message, project app.ProjectRecord) error {
 		}
 		return nil
 	})
+	if err != nil {
+		s.folded.forget()
+	}
+	return err
 }
 
 // safely turns a panic of fn into an error, so that its savepoint is undone

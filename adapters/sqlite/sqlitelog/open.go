@@ -28,6 +28,12 @@ import (
 // well below this.
 const BusyTimeout = 10 * time.Second
 
+// writerCacheKiB is the writing connection's page cache. SQLite's default,
+// 2 MiB, is smaller than what one batch of the projection or one append of
+// a thousand events dirties: the rest spilled to the WAL before the commit
+// and was read back from it.
+const writerCacheKiB = 16 << 10
+
 // readerConns bounds the reading pool: SQLite reads run on the caller's
 // goroutine, so more connections than cores gain little.
 const readerConns = 4
@@ -59,6 +65,7 @@ func Open(path string) (*sql.DB, error) {
 		"_synchronous":  {"FULL"},
 		"_foreign_keys": {"1"},
 		"_txlock":       {"immediate"},
+		"_pragma":       {"cache_size(" + strconv.Itoa(-writerCacheKiB) + ")"},
 	})
 	if err != nil {
 		return nil, err
