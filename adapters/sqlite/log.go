@@ -30,13 +30,18 @@ const (
 )
 
 var (
-	logSchema  = recordSchema{sqlitelog.Schema{GenerateMessagesTableName: func(string) string { return `"ctj_log"` }, JSONPayload: true}}
+	logSchema  = recordSchema{Schema: sqlitelog.Schema{GenerateMessagesTableName: func(string) string { return `"ctj_log"` }, JSONPayload: true}}
 	logOffsets = sqlitelog.Offsets{GenerateMessagesOffsetsTableName: func(string) string { return `"ctj_log_offsets"` }}
 )
 
 // recordSchema is the SQLite log schema that also hands each message its
 // position and the time it was recorded, as the projection needs them.
-type recordSchema struct{ sqlitelog.Schema }
+type recordSchema struct {
+	sqlitelog.Schema
+	// batch, when set, is how many records the next poll reads, at most
+	// SubscribeBatchSize (writerTurns).
+	batch func(full int) int
+}
 
 func (s recordSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
 	next, err := params.OffsetsAdapter.NextOffsetQuery(wsql.NextOffsetQueryParams{Topic: params.Topic, ConsumerGroup: params.ConsumerGroup})
@@ -46,6 +51,9 @@ func (s recordSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, er
 	batch := s.SubscribeBatchSize
 	if batch == 0 {
 		batch = 100
+	}
+	if s.batch != nil {
+		batch = s.batch(batch)
 	}
 	return wsql.Query{Query: `SELECT "offset", uuid, payload, metadata, created_at FROM ` + s.MessagesTable(params.Topic) + `
 		WHERE "offset" > (` + next.Query + `) ORDER BY "offset" LIMIT ` + strconv.Itoa(batch), Args: next.Args}, nil
@@ -113,7 +121,8 @@ func recordWithID(id string, v any) (*message.Message, error) {
 
 // EventLog appends call events to the log (app.EventLog). SQLite has one
 // writer: each append is judged and stored in one IMMEDIATE transaction,
-// which sees every append committed before it.
+// which sees every append committed before it, and takes the writer before
+// the projection does (writerTurns).
 //
 // Most of the judging is done before, off the writer: the events' ids and
 // orders are looked up in a snapshot of the file, on the reading pool. In
@@ -127,6 +136,8 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 		return app.AppendResult{}, unavailable(err)
 	}
 	var res app.AppendResult
+	done := l.s.turns.appendArrives(len(events))
+	defer done()
 	err = l.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		stmts := l.s.prepared(tx)
 		if err := known.catchUp(ctx, stmts, events); err != nil {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -43,7 +44,8 @@ func (s *Store) NewProjectionRouter(project app.ProjectRecord, cfg ProjectionCon
 	}
 	schema := logSchema
 	schema.SubscribeBatchSize = cfg.Batch
-	sub, err := wsql.NewSubscriber(wsql.BeginnerFromStdSQL(s.db), wsql.SubscriberConfig{
+	schema.batch = s.turns.projectionBatch
+	sub, err := wsql.NewSubscriber(yieldingBeginner{Beginner: wsql.BeginnerFromStdSQL(s.db), turns: &s.turns}, wsql.SubscriberConfig{
 		ConsumerGroup:  ProjectionConsumerGroup,
 		PollInterval:   cfg.PollInterval,
 		AckDeadline:    ptr(sqlitelogAckDeadline),
@@ -64,6 +66,18 @@ func (s *Store) NewProjectionRouter(project app.ProjectRecord, cfg ProjectionCon
 		return s.apply(msg, project)
 	})
 	return router, nil
+}
+
+// yieldingBeginner begins the subscriber's transactions in the
+// projection's turns at the writer (writerTurns).
+type yieldingBeginner struct {
+	wsql.Beginner
+	turns *writerTurns
+}
+
+func (b yieldingBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql.Tx, error) {
+	b.turns.projectionTurn(ctx)
+	return b.Beginner.BeginTx(ctx, opts)
 }
 
 // sqlitelogAckDeadline bounds a batch's handling, below the file's busy
