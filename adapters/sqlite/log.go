@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -29,13 +30,18 @@ const (
 )
 
 var (
-	logSchema  = recordSchema{sqlitelog.Schema{GenerateMessagesTableName: func(string) string { return `"ctj_log"` }, JSONPayload: true}}
+	logSchema  = recordSchema{Schema: sqlitelog.Schema{GenerateMessagesTableName: func(string) string { return `"ctj_log"` }, JSONPayload: true}}
 	logOffsets = sqlitelog.Offsets{GenerateMessagesOffsetsTableName: func(string) string { return `"ctj_log_offsets"` }}
 )
 
 // recordSchema is the SQLite log schema that also hands each message its
 // position and the time it was recorded, as the projection needs them.
-type recordSchema struct{ sqlitelog.Schema }
+type recordSchema struct {
+	sqlitelog.Schema
+	// batch, when set, is how many records the next poll reads, at most
+	// SubscribeBatchSize (writerTurns).
+	batch func(full int) int
+}
 
 func (s recordSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, error) {
 	next, err := params.OffsetsAdapter.NextOffsetQuery(wsql.NextOffsetQueryParams{Topic: params.Topic, ConsumerGroup: params.ConsumerGroup})
@@ -45,6 +51,9 @@ func (s recordSchema) SelectQuery(params wsql.SelectQueryParams) (wsql.Query, er
 	batch := s.SubscribeBatchSize
 	if batch == 0 {
 		batch = 100
+	}
+	if s.batch != nil {
+		batch = s.batch(batch)
 	}
 	return wsql.Query{Query: `SELECT "offset", uuid, payload, metadata, created_at FROM ` + s.MessagesTable(params.Topic) + `
 		WHERE "offset" > (` + next.Query + `) ORDER BY "offset" LIMIT ` + strconv.Itoa(batch), Args: next.Args}, nil
@@ -112,26 +121,34 @@ func recordWithID(id string, v any) (*message.Message, error) {
 
 // EventLog appends call events to the log (app.EventLog). SQLite has one
 // writer: each append is judged and stored in one IMMEDIATE transaction,
-// which sees every append committed before it.
+// which sees every append committed before it, and takes the writer before
+// the projection does (writerTurns).
+//
+// Most of the judging is done before, off the writer: the events' ids and
+// orders are looked up in a snapshot of the file, on the reading pool. In
+// the transaction only what was appended since that snapshot is looked at
+// again, usually nothing or another append or two.
 type EventLog struct{ s *Store }
 
 func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.AppendResult, error) {
+	known, err := l.s.knownAtSnapshot(ctx, events)
+	if err != nil {
+		return app.AppendResult{}, unavailable(err)
+	}
 	var res app.AppendResult
-	err := l.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	done := l.s.turns.appendArrives(len(events))
+	defer done()
+	err = l.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		stmts := l.s.prepared(tx)
-		stored, widgetOf, err := knownEventsAndOrders(ctx, stmts, events)
-		if err != nil {
+		if err := known.catchUp(ctx, stmts, events); err != nil {
 			return unavailable(err)
 		}
-		accepted, newOrders, err := app.JudgeAppend(events, stored, widgetOf)
+		accepted, newOrders, err := app.JudgeAppend(events, known.stored, known.widgetOf)
 		if err != nil {
 			return err
 		}
-		for _, o := range newOrders {
-			if _, err := stmts.ExecContext(ctx, `INSERT INTO ctj_order_widgets (order_id, widget_id) VALUES (?, ?)`,
-				o.Event.OrderID, o.Event.WidgetID); err != nil {
-				return unavailable(fmt.Errorf("tie order %s to its widget: %w", o.Event.OrderID, err))
-			}
+		if err := tieOrders(ctx, stmts, newOrders); err != nil {
+			return unavailable(err)
 		}
 		res = app.AppendResult{Accepted: len(accepted), Duplicates: len(events) - len(accepted)}
 		if len(accepted) == 0 {
@@ -149,8 +166,99 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 	return res, nil
 }
 
+// knownEvents is what the file holds of an append's events and orders:
+// the stored content of its events' ids and the widgets of its orders, as
+// of the log's offset last.
+type knownEvents struct {
+	stored   map[string][]byte
+	widgetOf map[string]string
+	last     int64
+}
+
+// knownAtSnapshot looks the events and their orders up in one snapshot of
+// the file, on the reading pool.
+func (s *Store) knownAtSnapshot(ctx context.Context, events []app.NewEvent) (knownEvents, error) {
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return knownEvents{}, fmt.Errorf("begin snapshot: %w", err)
+	}
+	defer tx.Rollback()
+	var k knownEvents
+	if k.last, err = lastOffset(ctx, tx); err != nil {
+		return knownEvents{}, err
+	}
+	k.stored, k.widgetOf, err = knownEventsAndOrders(ctx, tx, events)
+	return k, err
+}
+
+func lastOffset(ctx context.Context, q querier) (int64, error) {
+	var last int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(max("offset"), 0) FROM ctj_log`).Scan(&last); err != nil {
+		return 0, fmt.Errorf("read the log's last offset: %w", err)
+	}
+	return last, nil
+}
+
+// catchUp adds what was appended since the snapshot, in the write
+// transaction: the events among the log's newer rows, and the orders the
+// snapshot did not know (every append that ties an order also adds to the
+// log, so nothing newer means no newer tie either).
+func (k *knownEvents) catchUp(ctx context.Context, q querier, events []app.NewEvent) error {
+	last, err := lastOffset(ctx, q)
+	if err != nil || last == k.last {
+		return err
+	}
+	ours := make(map[string]bool, len(events))
+	for _, e := range events {
+		ours[e.Event.EventID] = true
+	}
+	var newer []any
+	err = scanPairs(ctx, q, `SELECT uuid, NULL FROM ctj_log WHERE "offset" > ?`, []any{k.last}, func(id string, _ []byte) {
+		if ours[id] {
+			newer = append(newer, id)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("look up events appended meanwhile: %w", err)
+	}
+	if err := lookUp(ctx, q, `SELECT uuid, payload FROM ctj_log WHERE uuid IN `, newer,
+		func(id string, payload []byte) { k.stored[id] = payload }); err != nil {
+		return fmt.Errorf("look up events: %w", err)
+	}
+	var unknown []any
+	seen := map[string]bool{}
+	for _, e := range events {
+		if o := e.Event.OrderID; !seen[o] && k.widgetOf[o] == "" {
+			seen[o] = true
+			unknown = append(unknown, o)
+		}
+	}
+	if err := lookUp(ctx, q, `SELECT order_id, widget_id FROM ctj_order_widgets WHERE order_id IN `, unknown,
+		func(order string, widget []byte) { k.widgetOf[order] = string(widget) }); err != nil {
+		return fmt.Errorf("look up orders: %w", err)
+	}
+	k.last = last
+	return nil
+}
+
+// tieOrders ties each new order to its widget, a few hundred a statement.
+func tieOrders(ctx context.Context, q querier, orders []app.NewEvent) error {
+	for chunk := range slices.Chunk(orders, lookupChunk) {
+		args := make([]any, 0, 2*len(chunk))
+		for _, o := range chunk {
+			args = append(args, o.Event.OrderID, o.Event.WidgetID)
+		}
+		query := `INSERT INTO ctj_order_widgets (order_id, widget_id) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?, ?), ", len(chunk)), ", ")
+		if _, err := q.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("tie orders %s… to their widgets: %w", chunk[0].Event.OrderID, err)
+		}
+	}
+	return nil
+}
+
 // knownEventsAndOrders reads the stored content of the events' ids and
-// the widgets of their orders, a few hundred ids a query.
+// the widgets of their orders.
 func knownEventsAndOrders(ctx context.Context, q querier, events []app.NewEvent) (map[string][]byte, map[string]string, error) {
 	stored, widgetOf := map[string][]byte{}, map[string]string{}
 	ids, orders := make([]any, 0, len(events)), make([]any, 0, len(events))
@@ -162,21 +270,25 @@ func knownEventsAndOrders(ctx context.Context, q querier, events []app.NewEvent)
 			orders = append(orders, e.Event.OrderID)
 		}
 	}
-	for chunk := range slices.Chunk(ids, lookupChunk) {
-		err := scanPairs(ctx, q, `SELECT uuid, payload FROM ctj_log WHERE uuid IN (`+placeholders(len(chunk))+`)`, chunk,
-			func(id string, payload []byte) { stored[id] = payload })
-		if err != nil {
-			return nil, nil, fmt.Errorf("look up events: %w", err)
-		}
+	if err := lookUp(ctx, q, `SELECT uuid, payload FROM ctj_log WHERE uuid IN `, ids,
+		func(id string, payload []byte) { stored[id] = payload }); err != nil {
+		return nil, nil, fmt.Errorf("look up events: %w", err)
 	}
-	for chunk := range slices.Chunk(orders, lookupChunk) {
-		err := scanPairs(ctx, q, `SELECT order_id, widget_id FROM ctj_order_widgets WHERE order_id IN (`+placeholders(len(chunk))+`)`, chunk,
-			func(order string, widget []byte) { widgetOf[order] = string(widget) })
-		if err != nil {
-			return nil, nil, fmt.Errorf("look up orders: %w", err)
-		}
+	if err := lookUp(ctx, q, `SELECT order_id, widget_id FROM ctj_order_widgets WHERE order_id IN `, orders,
+		func(order string, widget []byte) { widgetOf[order] = string(widget) }); err != nil {
+		return nil, nil, fmt.Errorf("look up orders: %w", err)
 	}
 	return stored, widgetOf, nil
+}
+
+// lookUp runs query, which ends in IN, on keys, a few hundred at a time.
+func lookUp(ctx context.Context, q querier, query string, keys []any, found func(key string, value []byte)) error {
+	for chunk := range slices.Chunk(keys, lookupChunk) {
+		if err := scanPairs(ctx, q, query+`(`+placeholders(len(chunk))+`)`, chunk, found); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lookupChunk is how many ids a lookup query binds: a few statement

@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -8,9 +10,9 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"ctjournal/app"
+	"ctjournal/app/projectionrouter"
 )
 
 // ProjectionConsumerGroup is the projection's consumer group on the log.
@@ -25,9 +27,10 @@ type ProjectionConfig struct {
 // NewProjectionRouter consumes the log through watermill-sql's subscriber
 // with the SQLite adapters and applies each record through project, in
 // the subscriber's transaction: the read models and the offset commit
-// together. A record the projection cannot apply is set aside in the same
-// transaction (ctj_poison) and the log goes on; trouble with the file
-// itself fails the batch, which is read again.
+// together. A record the projection cannot apply is tried again and then
+// set aside in the same transaction (ctj_poison), through the router's
+// middlewares as on PostgreSQL (projectionrouter), and the log goes on;
+// trouble with the file itself fails the record, which is offered again.
 func (s *Store) NewProjectionRouter(project app.ProjectRecord, cfg ProjectionConfig, logger watermill.LoggerAdapter) (*message.Router, error) {
 	if cfg.Batch == 0 {
 		cfg.Batch = 100
@@ -41,7 +44,8 @@ func (s *Store) NewProjectionRouter(project app.ProjectRecord, cfg ProjectionCon
 	}
 	schema := logSchema
 	schema.SubscribeBatchSize = cfg.Batch
-	sub, err := wsql.NewSubscriber(wsql.BeginnerFromStdSQL(s.db), wsql.SubscriberConfig{
+	schema.batch = s.turns.projectionBatch
+	sub, err := wsql.NewSubscriber(yieldingBeginner{Beginner: wsql.BeginnerFromStdSQL(s.db), turns: &s.turns}, wsql.SubscriberConfig{
 		ConsumerGroup:  ProjectionConsumerGroup,
 		PollInterval:   cfg.PollInterval,
 		AckDeadline:    ptr(sqlitelogAckDeadline),
@@ -53,11 +57,27 @@ func (s *Store) NewProjectionRouter(project app.ProjectRecord, cfg ProjectionCon
 	if err != nil {
 		return nil, fmt.Errorf("projection subscriber: %w", err)
 	}
-	router.AddMiddleware(middleware.Recoverer)
+	middlewares, err := projectionrouter.QuarantineMiddlewares(quarantinePublisher{logger: logger}, storeTrouble)
+	if err != nil {
+		return nil, fmt.Errorf("projection router: %w", err)
+	}
+	router.AddMiddleware(middlewares...)
 	router.AddConsumerHandler("projection", LogTopic, sub, func(msg *message.Message) error {
 		return s.apply(msg, project)
 	})
 	return router, nil
+}
+
+// yieldingBeginner begins the subscriber's transactions in the
+// projection's turns at the writer (writerTurns).
+type yieldingBeginner struct {
+	wsql.Beginner
+	turns *writerTurns
+}
+
+func (b yieldingBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql.Tx, error) {
+	b.turns.projectionTurn(ctx)
+	return b.Beginner.BeginTx(ctx, opts)
 }
 
 // sqlitelogAckDeadline bounds a batch's handling, below the file's busy
@@ -66,8 +86,11 @@ const sqlitelogAckDeadline = 5 * time.Second
 
 func ptr[T any](v T) *T { return &v }
 
-// apply applies one record in the subscriber's transaction, or sets it
-// aside when the projection cannot apply it.
+// apply applies one record in the subscriber's transaction, in a
+// savepoint: a try that fails leaves nothing behind, so the next try (or
+// the record set aside) starts clean. A record the subscriber gave up
+// meanwhile (its ack deadline passed, or it is closing) is undone too: the
+// subscriber commits without it and offers it again later.
 func (s *Store) apply(msg *message.Message, project app.ProjectRecord) error {
 	ctx := msg.Context()
 	tx := txOf(ctx)
@@ -78,14 +101,25 @@ func (s *Store) apply(msg *message.Message, project app.ProjectRecord) error {
 	if err != nil {
 		return err
 	}
-	err = inSavepoint(ctx, s.prepared(tx), func() error { return safely(func() error { return project.Handle(ctx, rec) }) })
-	if err == nil || errors.Is(err, app.ErrUnavailable) || ctx.Err() != nil {
-		return err
+	s.folded.track(tx)
+	// The savepoint is undone even once ctx is done.
+	err = inSavepoint(context.WithoutCancel(ctx), s.prepared(tx), func() error {
+		if err := safely(func() error { return project.Handle(ctx, rec) }); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("record %d given up by the subscriber: %w", rec.Position, ctx.Err())
+		}
+		return nil
+	})
+	if err != nil {
+		s.folded.forget()
 	}
-	return setAside(ctx, tx, rec, err)
+	return err
 }
 
-// safely turns a panic of fn into an error: the record is set aside.
+// safely turns a panic of fn into an error, so that its savepoint is undone
+// and the record is tried again like any other that fails.
 func safely(fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {

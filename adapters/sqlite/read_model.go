@@ -95,16 +95,32 @@ func (m *ReadModel) PolicyInForce(ctx context.Context, widgetID string) (domain.
 
 func (m *ReadModel) UpdateOrder(ctx context.Context, orderID string, fold func(domain.OrderState) (*app.OrderChange, error)) error {
 	return m.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		state, err := loadOrder(ctx, m.s.prepared(tx), m.q, orderID)
-		if err != nil {
-			return err
+		state, known := m.foldedOrders().get(tx, orderID)
+		if !known {
+			var err error
+			if state, err = loadOrder(ctx, m.s.prepared(tx), m.q, orderID); err != nil {
+				return err
+			}
 		}
 		change, err := fold(state)
 		if err != nil || change == nil {
 			return err
 		}
-		return m.writeChange(ctx, tx, *change)
+		if err := m.writeChange(ctx, tx, *change); err != nil {
+			return err
+		}
+		m.foldedOrders().put(tx, change.State)
+		return nil
 	})
+}
+
+// foldedOrders are the states the projection's transaction under way has
+// folded; a model that writes other tables (a rebuild's) keeps none.
+func (m *ReadModel) foldedOrders() *foldedOrders {
+	if m.tables != liveTables {
+		return &foldedOrders{}
+	}
+	return &m.s.folded
 }
 
 func (m *ReadModel) writeChange(ctx context.Context, tx *sql.Tx, c app.OrderChange) error {

@@ -34,6 +34,10 @@ type Store struct {
 	leadsQueued chan struct{}
 	// stmts are the statements of the write transaction under way.
 	stmts txStatements
+	// turns lets appends take the writer before the projection.
+	turns writerTurns
+	// folded are the orders the projection's transaction under way folded.
+	folded foldedOrders
 }
 
 // Open opens (creating on first use) the store in dir and brings its
