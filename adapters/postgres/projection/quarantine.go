@@ -27,13 +27,6 @@ import (
 // handler, goes through Retry and PoisonQueue like any other, and the
 // records around it are written once, with the offset, as usual.
 
-// Tries of a failing record before it is set aside: the first and
-// quarantineRetries more, quarantineBackoff apart, doubling.
-const (
-	quarantineRetries = 2
-	quarantineBackoff = 50 * time.Millisecond
-)
-
 // quarantinePublisher is the poison queue's publisher: it sets a record
 // aside in ctj_poison within the subscriber's transaction, so the record
 // leaves the log's way exactly when the offset moves past it.

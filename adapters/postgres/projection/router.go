@@ -16,10 +16,10 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"ctjournal/adapters/postgres/internal/pgdb"
 	"ctjournal/app"
+	"ctjournal/app/projectionrouter"
 )
 
 // ProjectionConfig tunes the projection's subscription; zero values take
@@ -102,19 +102,11 @@ func NewRouter(db *sql.DB, project app.ProjectRecord, cfg Config, logger watermi
 	if err != nil {
 		return nil, fmt.Errorf("projection subscriber: %w", err)
 	}
-	poison, err := middleware.PoisonQueueWithFilter(quarantinePublisher{logger: logger}, pgdb.PoisonTopic,
-		func(err error) bool { return !pgdb.StoreTrouble(err) })
+	quarantine, err := projectionrouter.QuarantineMiddlewares(quarantinePublisher{logger: logger}, pgdb.StoreTrouble)
 	if err != nil {
-		return nil, fmt.Errorf("poison queue: %w", err)
+		return nil, fmt.Errorf("projection router: %w", err)
 	}
-	router.AddMiddleware(
-		growStackFirst,
-		poison,
-		// Unlogged: a record that keeps failing is logged once, when it is
-		// set aside, or by the router when the store is to blame.
-		middleware.Retry{MaxRetries: quarantineRetries, InitialInterval: quarantineBackoff, Multiplier: 2}.Middleware,
-		middleware.Recoverer,
-	)
+	router.AddMiddleware(append([]message.HandlerMiddleware{growStackFirst}, quarantine...)...)
 	router.AddConsumerHandler("projection", pgdb.LogTopic, sub, func(msg *message.Message) error {
 		return applyInBatch(msg, project)
 	})
