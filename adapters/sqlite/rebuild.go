@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"ctjournal/app"
@@ -29,10 +30,10 @@ type Rebuilder struct {
 type RebuildConfig struct {
 	PageSize  int   // log records per read (5000)
 	BatchRows int   // rows per write transaction (8192)
-	MaxOrders int   // orders whose state the bulk phase keeps in memory (10000)
+	MaxOrders int   // orders whose state the bulk phase keeps in memory (5000)
 	SwapGap   int64 // the bulk phase goes on while the projection is this many records ahead (1000)
 	// CacheMiB is the page cache of the writing connection during the
-	// rebuild, for the copies' keys and the indexes built at the swap (32).
+	// rebuild, for the copies' keys and the indexes built at the swap (16).
 	CacheMiB int
 }
 
@@ -44,13 +45,13 @@ func (c RebuildConfig) withDefaults() RebuildConfig {
 		c.BatchRows = 8192
 	}
 	if c.MaxOrders <= 0 {
-		c.MaxOrders = 10_000
+		c.MaxOrders = 5000
 	}
 	if c.SwapGap <= 0 {
 		c.SwapGap = 1000
 	}
 	if c.CacheMiB <= 0 {
-		c.CacheMiB = 32
+		c.CacheMiB = 16
 	}
 	return c
 }
@@ -79,7 +80,7 @@ type rebuildRun struct {
 	setAside int64
 	rounds   int // times the bulk phase was extended
 
-	cache    int64 // the writing connection's cache_size before the rebuild
+	pragmas  map[string]int64 // the writing connection's settings before the rebuild
 	stopRead context.CancelFunc
 	pages    <-chan logPage
 	writer   *bulkWriter
@@ -125,10 +126,7 @@ func (r *Rebuilder) StartRebuild(ctx context.Context) (app.RebuildRun, error) {
 		return tx.QueryRowContext(ctx, `SELECT count(*) FROM ctj_log WHERE "offset" <= ?`, run.upto).Scan(&run.total)
 	})
 	if err == nil {
-		err = r.s.db.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&run.cache)
-	}
-	if err == nil {
-		_, err = r.s.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, -run.cfg.CacheMiB*1024))
+		err = run.setPragmas(ctx)
 	}
 	if err != nil {
 		return nil, unavailable(errors.Join(fmt.Errorf("start rebuild: %w", err), run.Discard(context.WithoutCancel(ctx))))
@@ -281,6 +279,10 @@ func (r *rebuildRun) Seal(ctx context.Context) error {
 // bulk phase's end are folded into them through the projection's own
 // ReadModel.
 func (r *rebuildRun) SwapIn(ctx context.Context, apply func(ctx context.Context, models app.ReadModel, rec app.LogRecord) error) (int64, error) {
+	// The swap's commit is synced, and with it the pages written before.
+	if err := r.restorePragmas(ctx, "synchronous"); err != nil {
+		return 0, unavailable(fmt.Errorf("restore the connection's settings: %w", err))
+	}
 	var folded int64
 	err := r.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		acked, err := projectionOffset(ctx, tx)
@@ -313,7 +315,7 @@ func (r *rebuildRun) SwapIn(ctx context.Context, apply func(ctx context.Context,
 		}
 		return nil
 	})
-	return folded, errors.Join(err, r.restoreCache(ctx))
+	return folded, errors.Join(err, r.restorePragmas(ctx))
 }
 
 // swap drops the live tables and renames the copies in their place, with
@@ -360,13 +362,42 @@ func indexName(stmt string) (string, bool) {
 	return "", false
 }
 
-func (r *rebuildRun) restoreCache(ctx context.Context) error {
-	if r.cache == 0 {
-		return nil
+// setPragmas suits the writing connection to the bulk phase: a page cache
+// that holds the copies' keys as they grow, and commits that do not wait
+// for the disk. In WAL mode a commit not synced may be lost to a power
+// cut, never the file's consistency; the copies are worth nothing until
+// the swap, which runs with the settings restored and whose commit syncs
+// the log of pages written before it.
+func (r *rebuildRun) setPragmas(ctx context.Context) error {
+	want := map[string]int64{"cache_size": -int64(r.cfg.CacheMiB) * 1024, "synchronous": 1} // 1: NORMAL
+	saved := map[string]int64{}
+	r.pragmas = saved
+	for name, v := range want {
+		var old int64
+		if err := r.s.db.QueryRowContext(ctx, `PRAGMA `+name).Scan(&old); err != nil {
+			return err
+		}
+		saved[name] = old
+		if _, err := r.s.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA %s = %d`, name, v)); err != nil {
+			return err
+		}
 	}
-	_, err := r.s.db.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, r.cache))
-	r.cache = 0
-	return err
+	return nil
+}
+
+// restorePragmas gives the writing connection back the settings named,
+// or all of them.
+func (r *rebuildRun) restorePragmas(ctx context.Context, names ...string) error {
+	var errs []error
+	for name, v := range r.pragmas {
+		if len(names) > 0 && !slices.Contains(names, name) {
+			continue
+		}
+		_, err := r.s.db.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA %s = %d`, name, v))
+		errs = append(errs, err)
+		delete(r.pragmas, name)
+	}
+	return errors.Join(errs...)
 }
 
 // Discard stops the bulk phase and drops the copies.
@@ -378,6 +409,6 @@ func (r *rebuildRun) Discard(ctx context.Context) error {
 		r.writer.abort()
 		r.writer = nil
 	}
-	err := r.restoreCache(ctx)
+	err := r.restorePragmas(ctx)
 	return errors.Join(err, r.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return dropCopies(ctx, tx) }))
 }

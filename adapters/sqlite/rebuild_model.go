@@ -117,7 +117,7 @@ func (m *bulkModel) RecordPolicy(_ context.Context, c app.PolicyChanged, positio
 	if c.Version > w.latest.Version {
 		w.latest = placement
 	}
-	return m.w.add(tablePolicies, c.WidgetID, c.Version, string(body), c.TokenMasked, position, ts(recordedAt))
+	return m.w.add(tablePolicies, c.WidgetID, int64(c.Version), string(body), c.TokenMasked, position, ts(recordedAt))
 }
 
 func (m *bulkModel) PolicyInForce(_ context.Context, widgetID string) (domain.Placement, error) {

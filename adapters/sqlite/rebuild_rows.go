@@ -14,7 +14,7 @@ import (
 func (m *bulkModel) addEvent(s domain.OrderState, e domain.LoggedEvent) error {
 	var attempt, note any
 	if e.Attempt > 0 {
-		attempt = e.Attempt
+		attempt = int64(e.Attempt)
 	}
 	if e.Note != "" {
 		note = e.Note
@@ -27,12 +27,12 @@ func (m *bulkModel) addEvent(s domain.OrderState, e domain.LoggedEvent) error {
 func (m *bulkModel) addTry(e leadEvent) error {
 	var httpStatus, errText any
 	if e.httpStatus != 0 {
-		httpStatus = e.httpStatus
+		httpStatus = int64(e.httpStatus)
 	}
 	if e.errText != "" {
 		errText = e.errText
 	}
-	return m.w.add(tableTries, e.position, e.position, string(e.key), e.try, ts(e.at), e.durationMS, httpStatus,
+	return m.w.add(tableTries, e.position, e.position, string(e.key), int64(e.try), ts(e.at), e.durationMS, httpStatus,
 		e.response, errText, e.outcome)
 }
 
@@ -41,7 +41,7 @@ func (m *bulkModel) writeOrder(o *cachedOrder) error {
 	s := o.state
 	var version, kind, hasSession, ordered, scheduled any
 	if s.Placement != nil {
-		version = s.Placement.Version
+		version = int64(s.Placement.Version)
 	}
 	if f := orderedFact(s); f != nil {
 		kind, hasSession, ordered, scheduled = string(f.Order.Kind), f.Order.SessionID != "", ts(f.OccurredAt), tsOrNil(f.Order.ScheduledAt)
@@ -61,20 +61,19 @@ func (m *bulkModel) writeOrder(o *cachedOrder) error {
 // writeDecision writes a decision with its lead's state (l, nil when
 // never moved).
 func (m *bulkModel) writeDecision(s domain.OrderState, d domain.Decision, l *leadState) error {
-	warnings := d.Warnings
-	if warnings == nil {
-		warnings = []string{}
-	}
-	w, err := json.Marshal(warnings)
-	if err != nil {
-		return err
+	w := []byte("[]")
+	if len(d.Warnings) > 0 {
+		var err error
+		if w, err = json.Marshal(d.Warnings); err != nil {
+			return err
+		}
 	}
 	var key, version, payload, deliveredAt any
 	if d.Key != "" {
 		key = string(d.Key)
 	}
 	if d.PolicyVersion > 0 {
-		version = d.PolicyVersion
+		version = int64(d.PolicyVersion)
 	}
 	if d.Payload != nil {
 		p, err := json.Marshal(d.Payload)
@@ -83,10 +82,10 @@ func (m *bulkModel) writeDecision(s domain.OrderState, d domain.Decision, l *lea
 		}
 		payload = string(p)
 	}
-	status, tries := statusOf[d.Verdict], 0
+	status, tries := statusOf[d.Verdict], int64(0)
 	if l != nil {
-		status, tries, deliveredAt = l.status, l.tries, tsOrNil(l.deliveredAt)
+		status, tries, deliveredAt = l.status, int64(l.tries), tsOrNil(l.deliveredAt)
 	}
-	return m.w.add(tableDecisions, s.OrderID, s.WidgetID, d.Attempt, string(d.Verdict), key, d.Reason, string(w), version,
+	return m.w.add(tableDecisions, s.OrderID, s.WidgetID, int64(d.Attempt), string(d.Verdict), key, d.Reason, string(w), version,
 		payload, ts(d.DecidedAt), d.DecidedBy, status, tries, deliveredAt)
 }

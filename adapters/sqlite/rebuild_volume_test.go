@@ -81,7 +81,7 @@ func setProjectionAtEnd(t testing.TB, path string) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`INSERT INTO ctj_log_offsets (consumer_group, offset_acked) SELECT ?, max("offset") FROM ctj_log
+	if _, err := db.Exec(`INSERT INTO ctj_log_offsets (consumer_group, offset_acked) SELECT ?, max("offset") FROM ctj_log WHERE true
 		ON CONFLICT (consumer_group) DO UPDATE SET offset_acked = excluded.offset_acked`, sqlite.ProjectionConsumerGroup); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -71,6 +72,7 @@ type bulkWriter struct {
 	cancel    context.CancelCauseFunc
 	wg        sync.WaitGroup
 	closed    bool
+	args      []driver.NamedValue // the writer goroutine's
 }
 
 func newBulkWriter(ctx context.Context, db *sql.DB, batchRows int) *bulkWriter {
@@ -102,7 +104,8 @@ func (w *bulkWriter) batch() *bulkBatch {
 	}
 }
 
-// add queues one row of table t, its values in the table's column order.
+// add queues one row of table t, its values in the table's column order,
+// each of a type the driver takes as it is: int64, string, bool, nil.
 func (w *bulkWriter) add(t int, values ...any) error {
 	b := w.pending
 	b.values[t] = append(b.values[t], values...)
@@ -192,41 +195,78 @@ func (w *bulkWriter) run() error {
 	return nil
 }
 
-// write commits one batch.
-func (w *bulkWriter) write(b *bulkBatch) (err error) {
-	tx, err := w.db.BeginTx(w.ctx, nil)
+// write commits one batch. It runs its statements on the driver's
+// connection itself: the values are the driver's already, and going
+// through database/sql would copy and check each of them again.
+func (w *bulkWriter) write(b *bulkBatch) error {
+	conn, err := w.db.Conn(w.ctx)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, ignoreDone(tx.Rollback()))
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		exec, ok := dc.(driver.ExecerContext)
+		prep, ok2 := dc.(driver.ConnPrepareContext)
+		if !ok || !ok2 {
+			return errors.New("the SQLite driver cannot run statements directly")
 		}
-	}()
+		if _, err := exec.ExecContext(w.ctx, "BEGIN IMMEDIATE", nil); err != nil {
+			return err
+		}
+		if err := w.writeRows(exec, prep, b); err != nil {
+			_, rbErr := exec.ExecContext(context.WithoutCancel(w.ctx), "ROLLBACK", nil)
+			return errors.Join(err, rbErr)
+		}
+		_, err := exec.ExecContext(w.ctx, "COMMIT", nil)
+		return err
+	})
+}
+
+func (w *bulkWriter) writeRows(exec driver.ExecerContext, prep driver.ConnPrepareContext, b *bulkBatch) error {
 	for _, op := range b.ops {
-		if _, err := tx.ExecContext(w.ctx, op.query, op.args...); err != nil {
+		if _, err := exec.ExecContext(w.ctx, op.query, w.named(op.args)); err != nil {
 			return fmt.Errorf("%s: %w", op.query, err)
 		}
 	}
-	stmts := map[[2]int]*sql.Stmt{}
+	stmts := map[[2]int]driver.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			st.Close()
+		}
+	}()
 	for t, values := range b.values {
 		cols := len(bulkTables[t].columns)
 		for len(values) > 0 {
 			n := min(len(values)/cols, rowsPerInsert)
 			st := stmts[[2]int{t, n}]
 			if st == nil {
-				if st, err = tx.PrepareContext(w.ctx, insertRows(bulkTables[t], n)); err != nil {
+				var err error
+				if st, err = prep.PrepareContext(w.ctx, insertRows(bulkTables[t], n)); err != nil {
 					return err
 				}
 				stmts[[2]int{t, n}] = st
 			}
-			if _, err := st.ExecContext(w.ctx, values[:n*cols]...); err != nil {
+			ex, ok := st.(driver.StmtExecContext)
+			if !ok {
+				return errors.New("the SQLite driver cannot run statements directly")
+			}
+			if _, err := ex.ExecContext(w.ctx, w.named(values[:n*cols])); err != nil {
 				return fmt.Errorf("insert into %s: %w", bulkTables[t].name, err)
 			}
 			values = values[n*cols:]
 		}
 	}
-	return tx.Commit()
+	return nil
+}
+
+// named is values as the driver takes them, in a slice reused from call
+// to call.
+func (w *bulkWriter) named(values []any) []driver.NamedValue {
+	w.args = w.args[:0]
+	for i, v := range values {
+		w.args = append(w.args, driver.NamedValue{Ordinal: i + 1, Value: v})
+	}
+	return w.args
 }
 
 // insertRows is an INSERT of n rows into t.
