@@ -254,6 +254,9 @@ func (r *rebuildRun) extend(ctx context.Context) (bool, error) {
 }
 
 func (r *rebuildRun) startReading(ctx context.Context) {
+	if r.stopRead != nil {
+		r.stopRead()
+	}
 	readCtx, stop := context.WithCancel(ctx)
 	r.stopRead = stop
 	r.pages = readAhead(readCtx, r.s.read, r.after, r.upto, r.cfg.PageSize)
