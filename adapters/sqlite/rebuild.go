@@ -5,18 +5,59 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"ctjournal/app"
 )
 
-// Rebuilder rebuilds the read models from the log (app.RebuildStore): it
-// replays the log into fresh copies of the projection's tables, page by
-// page, each page in one transaction, then folds what the live projection
-// folded meanwhile and swaps the copies in, in one transaction that holds
-// the file's write lock and so the projection still. It never touches the
+// Rebuilder rebuilds the read models from the log (app.RebuildStore) into
+// copies of the projection's tables in the same file, in bulk: the bulk
+// phase folds the log in memory (bulkModel) and writes the copies' rows
+// with multi-row INSERTs in transactions of their own, the copies bare of
+// secondary indexes. Then one transaction, which holds the file's write
+// lock and so the projection still, swaps the copies in, indexes them and
+// folds what the live projection folded meanwhile. A rebuild stopped at
+// any point before that commit leaves the live tables as they were; the
+// copies it leaves are dropped by the next rebuild. It never touches the
 // delivery queue: a rebuild never sends.
-type Rebuilder struct{ s *Store }
+type Rebuilder struct {
+	s   *Store
+	cfg RebuildConfig
+}
+
+// RebuildConfig tunes a rebuild; zero values take the defaults.
+type RebuildConfig struct {
+	PageSize  int   // log records per read (5000)
+	BatchRows int   // rows per write transaction (8192)
+	MaxOrders int   // orders whose state the bulk phase keeps in memory (5000)
+	SwapGap   int64 // the bulk phase goes on while the projection is this many records ahead (1000)
+	// CacheMiB is the page cache of the writing connection during the
+	// rebuild, for the copies' keys and the indexes built at the swap (16).
+	CacheMiB int
+}
+
+func (c RebuildConfig) withDefaults() RebuildConfig {
+	if c.PageSize <= 0 {
+		c.PageSize = 5000
+	}
+	if c.BatchRows <= 0 {
+		c.BatchRows = 8192
+	}
+	if c.MaxOrders <= 0 {
+		c.MaxOrders = 5000
+	}
+	if c.SwapGap <= 0 {
+		c.SwapGap = 1000
+	}
+	if c.CacheMiB <= 0 {
+		c.CacheMiB = 16
+	}
+	return c
+}
+
+// Rebuilder is a rebuilder of the store tuned by cfg.
+func (s *Store) Rebuilder(cfg RebuildConfig) *Rebuilder { return &Rebuilder{s: s, cfg: cfg} }
 
 // rebuildPrefix names the copies: ctj_orders is built as ctj_rebuild_orders.
 const rebuildPrefix = "ctj_rebuild_"
@@ -29,11 +70,34 @@ var rebuildTables = func() *strings.Replacer {
 	return strings.NewReplacer(pairs...)
 }()
 
-// rebuildPage is how many records a page folds in one transaction.
-const rebuildPage = 2000
+// rebuildRun is one rebuild (app.RebuildRun).
+type rebuildRun struct {
+	s        *Store
+	cfg      RebuildConfig
+	upto     int64 // the bulk phase replays the log up to this offset
+	after    int64 // the last offset replayed
+	total    int64
+	setAside int64
+	rounds   int // times the bulk phase was extended
 
+	pragmas  map[string]int64 // the writing connection's settings before the rebuild
+	stopRead context.CancelFunc
+	pages    <-chan logPage
+	writer   *bulkWriter
+	model    *bulkModel
+}
+
+// maxBulkRounds bounds how many times the bulk phase follows a projection
+// that keeps folding: under steady ingest each round is as long as the
+// one before.
+const maxBulkRounds = 5
+
+// StartRebuild creates empty copies of the projection's tables, without
+// their secondary indexes, and fixes the bulk phase's end at the
+// projection's offset: never beyond it, because a record the projection
+// has not folded yet is still its to fold and queue.
 func (r *Rebuilder) StartRebuild(ctx context.Context) (app.RebuildRun, error) {
-	run := &rebuildRun{s: r.s}
+	run := &rebuildRun{s: r.s, cfg: r.cfg.withDefaults()}
 	err := r.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := dropCopies(ctx, tx); err != nil {
 			return err
@@ -44,26 +108,58 @@ func (r *Rebuilder) StartRebuild(ctx context.Context) (app.RebuildRun, error) {
 				return err
 			}
 			for _, stmt := range ddl {
+				if _, isIndex := indexName(stmt); isIndex {
+					continue
+				}
 				if _, err := tx.ExecContext(ctx, rebuildTables.Replace(stmt)); err != nil {
 					return fmt.Errorf("create the copy of %s: %w", t, err)
 				}
 			}
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT offset_acked FROM ctj_log_offsets WHERE consumer_group = ?), 0)`,
-			ProjectionConsumerGroup).Scan(&run.upto); err != nil {
+		var err error
+		if run.upto, err = projectionOffset(ctx, tx); err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM ctj_poison WHERE position <= ?`, run.upto).Scan(&run.setAside); err != nil {
+		if run.setAside, err = countSetAside(ctx, tx, 0, run.upto); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `SELECT count(*) FROM ctj_log WHERE "offset" <= ?`, run.upto).Scan(&run.total)
+		// All records less the few past the offset: counting all of them
+		// reads the small index on uuid, not the log's pages.
+		return tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM ctj_log) - (SELECT count(*) FROM ctj_log WHERE "offset" > ?)`,
+			run.upto).Scan(&run.total)
 	})
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("start rebuild: %w", err))
+	if err == nil {
+		err = run.setPragmas(ctx)
 	}
-	run.models = newReadModel(r.s, rebuildTables)
+	if err != nil {
+		return nil, unavailable(errors.Join(fmt.Errorf("start rebuild: %w", err), run.Discard(context.WithoutCancel(ctx))))
+	}
 	run.total -= run.setAside
+	run.writer = newBulkWriter(ctx, r.s.db, run.cfg.BatchRows)
+	run.model = newBulkModel(run.writer, &orderLoader{read: r.s.read}, run.cfg.MaxOrders)
+	run.startReading(ctx)
 	return run, nil
+}
+
+// projectionOffset is the last offset the live projection acknowledged.
+func projectionOffset(ctx context.Context, q querier) (int64, error) {
+	var acked int64
+	err := q.QueryRowContext(ctx, `SELECT COALESCE((SELECT offset_acked FROM ctj_log_offsets WHERE consumer_group = ?), 0)`,
+		ProjectionConsumerGroup).Scan(&acked)
+	if err != nil {
+		return 0, fmt.Errorf("read the projection's offset: %w", err)
+	}
+	return acked, nil
+}
+
+// countSetAside counts the records in (after, upto] the projection set
+// aside.
+func countSetAside(ctx context.Context, q querier, after, upto int64) (int64, error) {
+	var n int64
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM ctj_poison WHERE position > ? AND position <= ?`, after, upto).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read the quarantine: %w", err)
+	}
+	return n, nil
 }
 
 // schemaOf is the CREATE statements of table t and of its indexes.
@@ -94,96 +190,125 @@ func dropCopies(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-type rebuildRun struct {
-	s        *Store
-	models   *ReadModel
-	upto     int64 // the bulk phase replays the log up to this offset
-	after    int64 // the last offset replayed
-	total    int64
-	setAside int64
-}
-
 func (r *rebuildRun) Total() int64          { return r.total }
-func (r *rebuildRun) Models() app.ReadModel { return r.models }
+func (r *rebuildRun) Models() app.ReadModel { return r.model }
 func (r *rebuildRun) SetAside() int64       { return r.setAside }
 
-// NextPage commits the page folded before and opens the transaction the
-// next one folds in.
+// NextPage hands out the pages read ahead. At the bulk phase's end, while
+// the projection is far ahead (a serve kept folding meanwhile), the bulk
+// phase goes on up to its new offset, so that what the swap folds record
+// by record, holding the lock, stays short.
 func (r *rebuildRun) NextPage(ctx context.Context) ([]app.LogRecord, error) {
-	if err := r.commitPage(); err != nil {
-		return nil, err
-	}
-	page, err := readLog(ctx, r.s.read, r.after, r.upto, rebuildPage)
-	if err != nil || len(page) == 0 {
-		return nil, err
-	}
-	r.after = page[len(page)-1].Position
-	tx, err := r.s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("begin a page: %w", err))
-	}
-	r.models.tx = tx
-	return page, nil
-}
-
-func (r *rebuildRun) commitPage() error {
-	if r.models.tx == nil {
-		return nil
-	}
-	tx := r.models.tx
-	r.models.tx = nil
-	if err := tx.Commit(); err != nil {
-		return unavailable(fmt.Errorf("write a page: %w", err))
-	}
-	return nil
-}
-
-// readLog reads the records after offset after, up to upto, but those set
-// aside.
-func readLog(ctx context.Context, q querier, after, upto int64, limit int) ([]app.LogRecord, error) {
-	rows, err := q.QueryContext(ctx, `SELECT "offset", created_at, payload FROM ctj_log
-		WHERE "offset" > ? AND "offset" <= ? AND "offset" NOT IN (SELECT position FROM ctj_poison)
-		ORDER BY "offset" LIMIT ?`, after, upto, limit)
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("read the log: %w", err))
-	}
-	defer rows.Close()
-	var out []app.LogRecord
-	for rows.Next() {
+	for {
 		var (
-			rec app.LogRecord
-			at  stamp
+			p  logPage
+			ok bool
 		)
-		if err := rows.Scan(&rec.Position, &at, &rec.Payload); err != nil {
-			return nil, unavailable(err)
+		select {
+		case p, ok = <-r.pages:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		rec.RecordedAt = at.Time
-		out = append(out, rec)
+		if !ok {
+			extended, err := r.extend(ctx)
+			if err != nil || !extended {
+				return nil, err
+			}
+			continue
+		}
+		if p.err != nil {
+			return nil, p.err
+		}
+		r.after = p.last
+		if err := r.model.prefetch(ctx, p.records); err != nil {
+			return nil, err
+		}
+		if len(p.records) > 0 {
+			return p.records, nil
+		}
 	}
-	return out, unavailable(rows.Err())
 }
 
-func (r *rebuildRun) Seal(context.Context) error { return r.commitPage() }
+// extend moves the bulk phase's end to the projection's offset when that
+// is at least SwapGap records further.
+func (r *rebuildRun) extend(ctx context.Context) (bool, error) {
+	if r.rounds >= maxBulkRounds {
+		return false, nil
+	}
+	acked, err := projectionOffset(ctx, r.s.read)
+	if err != nil {
+		return false, unavailable(err)
+	}
+	if acked-r.upto < r.cfg.SwapGap {
+		return false, nil
+	}
+	aside, err := countSetAside(ctx, r.s.read, r.upto, acked)
+	if err != nil {
+		return false, unavailable(err)
+	}
+	r.rounds++
+	r.setAside += aside
+	r.upto = acked
+	r.startReading(ctx)
+	return true, nil
+}
 
+func (r *rebuildRun) startReading(ctx context.Context) {
+	if r.stopRead != nil {
+		r.stopRead()
+	}
+	readCtx, stop := context.WithCancel(ctx)
+	r.stopRead = stop
+	r.pages = readAhead(readCtx, r.s.read, r.after, r.upto, r.cfg.PageSize)
+}
+
+// Seal writes the orders still in memory and applies the lead moves that
+// waited for orders that never came back; the copies get their indexes at
+// the swap.
+func (r *rebuildRun) Seal(ctx context.Context) error {
+	r.stopRead()
+	if err := r.model.flush(); err != nil {
+		return err
+	}
+	err := r.writer.close()
+	r.writer = nil
+	if err != nil {
+		return err
+	}
+	return r.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return r.model.applyLateMoves(ctx, tx) })
+}
+
+// SwapIn swaps the copies in and catches them up, in one transaction that
+// holds the file's write lock, and so the projection still: the live
+// tables are dropped, the copies renamed in their place and given the
+// live tables' indexes, and the records the projection folded since the
+// bulk phase's end are folded into them through the projection's own
+// ReadModel.
 func (r *rebuildRun) SwapIn(ctx context.Context, apply func(ctx context.Context, models app.ReadModel, rec app.LogRecord) error) (int64, error) {
-	if err := r.commitPage(); err != nil {
-		return 0, err
+	// The swap's commit is synced, and with it the pages written before.
+	if err := r.restorePragmas(ctx, "synchronous"); err != nil {
+		return 0, unavailable(fmt.Errorf("restore the connection's settings: %w", err))
 	}
 	var folded int64
 	err := r.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var acked int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE((SELECT offset_acked FROM ctj_log_offsets WHERE consumer_group = ?), 0)`,
-			ProjectionConsumerGroup).Scan(&acked); err != nil {
+		acked, err := projectionOffset(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if acked < r.upto {
+			return fmt.Errorf("the projection's offset %d went back behind the rebuild's %d; was it reset?", acked, r.upto)
+		}
+		if err := swap(ctx, tx); err != nil {
 			return err
 		}
 		recs, err := readLog(ctx, tx, r.upto, acked, -1)
 		if err != nil {
 			return err
 		}
-		r.models.tx = tx
-		defer func() { r.models.tx = nil }()
+		models := newReadModel(r.s, liveTables)
+		models.tx = tx
 		for _, rec := range recs {
-			err := inSavepoint(ctx, tx, func() error { return apply(ctx, r.models, rec) })
+			err := inSavepoint(ctx, tx, func() error { return apply(ctx, models, rec) })
 			var permanent *app.PermanentError
 			switch {
 			case err == nil:
@@ -194,9 +319,9 @@ func (r *rebuildRun) SwapIn(ctx context.Context, apply func(ctx context.Context,
 				return fmt.Errorf("fold record %d: %w", rec.Position, err)
 			}
 		}
-		return swap(ctx, tx)
+		return nil
 	})
-	return folded, err
+	return folded, errors.Join(err, r.restorePragmas(ctx))
 }
 
 // swap drops the live tables and renames the copies in their place, with
@@ -211,12 +336,13 @@ func swap(ctx context.Context, tx *sql.Tx) error {
 		if err != nil {
 			return err
 		}
-		stmts := []string{`DROP TABLE ` + t, `ALTER TABLE ` + rebuildTables.Replace(t) + ` RENAME TO ` + t}
+		var stmts []string
 		for _, stmt := range copyDDL {
 			if name, ok := indexName(stmt); ok {
 				stmts = append(stmts, `DROP INDEX `+name)
 			}
 		}
+		stmts = append(stmts, `DROP TABLE `+t, `ALTER TABLE `+rebuildTables.Replace(t)+` RENAME TO `+t)
 		for _, stmt := range ddl {
 			if _, ok := indexName(stmt); ok {
 				stmts = append(stmts, stmt)
@@ -242,10 +368,53 @@ func indexName(stmt string) (string, bool) {
 	return "", false
 }
 
-func (r *rebuildRun) Discard(ctx context.Context) error {
-	if r.models.tx != nil {
-		r.models.tx.Rollback()
-		r.models.tx = nil
+// setPragmas suits the writing connection to the bulk phase: a page cache
+// that holds the copies' keys as they grow, and commits that do not wait
+// for the disk. In WAL mode a commit not synced may be lost to a power
+// cut, never the file's consistency; the copies are worth nothing until
+// the swap, which runs with the settings restored and whose commit syncs
+// the log of pages written before it.
+func (r *rebuildRun) setPragmas(ctx context.Context) error {
+	want := map[string]int64{"cache_size": -int64(r.cfg.CacheMiB) * 1024, "synchronous": 1} // 1: NORMAL
+	saved := map[string]int64{}
+	r.pragmas = saved
+	for name, v := range want {
+		var old int64
+		if err := r.s.db.QueryRowContext(ctx, `PRAGMA `+name).Scan(&old); err != nil {
+			return err
+		}
+		saved[name] = old
+		if _, err := r.s.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA %s = %d`, name, v)); err != nil {
+			return err
+		}
 	}
-	return r.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return dropCopies(ctx, tx) })
+	return nil
+}
+
+// restorePragmas gives the writing connection back the settings named,
+// or all of them.
+func (r *rebuildRun) restorePragmas(ctx context.Context, names ...string) error {
+	var errs []error
+	for name, v := range r.pragmas {
+		if len(names) > 0 && !slices.Contains(names, name) {
+			continue
+		}
+		_, err := r.s.db.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA %s = %d`, name, v))
+		errs = append(errs, err)
+		delete(r.pragmas, name)
+	}
+	return errors.Join(errs...)
+}
+
+// Discard stops the bulk phase and drops the copies.
+func (r *rebuildRun) Discard(ctx context.Context) error {
+	if r.stopRead != nil {
+		r.stopRead()
+	}
+	if r.writer != nil {
+		r.writer.abort()
+		r.writer = nil
+	}
+	err := r.restorePragmas(ctx)
+	return errors.Join(err, r.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return dropCopies(ctx, tx) }))
 }
