@@ -18,7 +18,7 @@ const rebuildLock = 7_405_170_002
 // RebuildConfig tunes a rebuild; zero values take the defaults.
 type Config struct {
 	PageSize   int   // log records per read (5000)
-	BatchBytes int   // rows per COPY transaction, in bytes of COPY text (1 MiB)
+	BatchBytes int   // rows per COPY transaction, in bytes of COPY text (512 KiB)
 	MaxOrders  int   // orders whose state the bulk phase keeps in memory (10000)
 	SwapGap    int64 // catch up without the lock until fewer records than this were left (1000)
 }
@@ -28,7 +28,7 @@ func (c Config) withDefaults() Config {
 		c.PageSize = 5000
 	}
 	if c.BatchBytes <= 0 {
-		c.BatchBytes = 1 << 20
+		c.BatchBytes = 512 << 10
 	}
 	if c.MaxOrders <= 0 {
 		c.MaxOrders = 10_000
