@@ -98,31 +98,39 @@ func (r *rebuildRun) start(ctx context.Context) error {
 	if r.live, err = liveSchemaOf(ctx, r.lock); err != nil {
 		return err
 	}
+	if r.target, err = projectionPosition(ctx, r.db, r.live, false); err != nil {
+		return err
+	}
+	// Counting reads the whole log once: on a connection of its own while
+	// the copies are made and the first pages read.
+	counted := make(chan error, 1)
+	go func() {
+		var err error
+		r.total, err = countLog(ctx, r.db, r.live, logPos{}, r.target)
+		counted <- err
+	}()
 	err = pgdb.InTx(ctx, r.db, func(ctx context.Context, tx *sql.Tx) error {
 		r.serials, err = createCopies(ctx, tx, r.live)
 		return err
 	})
 	if err != nil {
-		return err
-	}
-	if r.target, err = projectionPosition(ctx, r.db, r.live, false); err != nil {
-		return err
-	}
-	if r.total, err = countLog(ctx, r.db, r.live, logPos{}, r.target); err != nil {
-		return err
+		return errors.Join(err, <-counted)
 	}
 	// Read after the offset: a record the projection set aside commits
 	// with the offset that passes it.
 	if r.aside, err = setAsidePositions(ctx, r.db, nil); err != nil {
-		return err
+		return errors.Join(err, <-counted)
 	}
-	r.total -= int64(len(r.aside))
 	readCtx, stop := context.WithCancel(ctx)
 	r.stopRead = stop
 	r.pages = readAhead(readCtx, r.db, r.live, logPos{}, r.target, r.cfg.PageSize)
 	if r.writer, err = newBulkWriter(ctx, r.db, r.cfg.BatchBytes, bulkTargets(rebuildSchema)...); err != nil {
+		return errors.Join(err, <-counted)
+	}
+	if err := <-counted; err != nil {
 		return err
 	}
+	r.total -= int64(len(r.aside))
 	r.model = newBulkModel(r.writer, &orderLoader{db: r.db, live: r.live}, r.cfg.MaxOrders)
 	return nil
 }
