@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ctjournal/adapters/postgres/internal/pgdb"
+	"ctjournal/adapters/postgres/internal/pgrows"
 	"ctjournal/app"
 )
 
@@ -104,10 +105,27 @@ func readLog(ctx context.Context, q pgdb.Querier, schema string, after, upTo log
 	return out, last, rows.Err()
 }
 
-// logPage is one page the log reader fetched ahead.
+// logPage is one page the log reader fetched ahead, with the orders its
+// records name, found by the reader rather than the fold.
 type logPage struct {
-	records []app.LogRecord
-	err     error
+	records  []app.LogRecord
+	orderIDs []string // each order once, in the page's order
+	err      error
+}
+
+// orderIDsOf lists the orders records name, each once.
+func orderIDsOf(records []app.LogRecord) []string {
+	var ids []string
+	seen := map[string]struct{}{}
+	for _, rec := range records {
+		id := pgrows.OrderIDOf(rec.Payload)
+		if _, dup := seen[id]; id == "" || dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // orderedScan makes the planner read the log in its primary key's order
@@ -151,7 +169,7 @@ func readAhead(ctx context.Context, db *sql.DB, schema string, after, upTo logPo
 				// see: it cannot be, unless the log lost rows.
 				err = fmt.Errorf("the log ends at %s, before the projection's offset %s", after, upTo)
 			}
-			if !send(logPage{records: recs, err: err}) {
+			if !send(logPage{records: recs, orderIDs: orderIDsOf(recs), err: err}) {
 				return
 			}
 			after = last

@@ -127,11 +127,11 @@ func (r *rebuildRun) start(ctx context.Context) error {
 	if r.writer, err = newBulkWriter(ctx, r.db, r.cfg.BatchBytes, bulkTargets(rebuildSchema)...); err != nil {
 		return errors.Join(err, <-counted)
 	}
+	r.model = newBulkModel(r.writer, &orderLoader{db: r.db, live: r.live}, r.cfg.MaxOrders)
 	if err := <-counted; err != nil {
 		return err
 	}
 	r.total -= int64(len(r.aside))
-	r.model = newBulkModel(r.writer, &orderLoader{db: r.db, live: r.live}, r.cfg.MaxOrders)
 	return nil
 }
 
@@ -150,7 +150,7 @@ func (r *rebuildRun) NextPage(ctx context.Context) ([]app.LogRecord, error) {
 	}
 	recs, skipped := withoutSetAside(p.records, r.aside)
 	r.skipped += int64(skipped)
-	if err := r.model.prefetch(ctx, recs); err != nil {
+	if err := r.model.prefetch(ctx, p.orderIDs); err != nil {
 		return nil, err
 	}
 	return recs, nil
@@ -164,9 +164,9 @@ func (r *rebuildRun) Discard(ctx context.Context) error {
 	if r.stopRead != nil {
 		r.stopRead()
 	}
-	if r.writer != nil && !r.done {
+	if r.model != nil && !r.done {
 		r.done = true
-		r.writer.abort()
+		r.model.abort()
 	}
 	_, err := r.db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+rebuildSchema+` CASCADE`)
 	if err != nil {

@@ -26,7 +26,7 @@ func (r *rebuildRun) Seal(ctx context.Context) error {
 		return err
 	}
 	r.done = true
-	if err := r.writer.close(); err != nil {
+	if err := r.model.close(); err != nil {
 		return err
 	}
 	if err := deriveLeadStatuses(ctx, r.db, r.model.lateKeys); err != nil {

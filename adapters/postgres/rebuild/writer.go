@@ -128,15 +128,23 @@ func (w *bulkWriter) rowsWritten(table string) int64 {
 	return 0
 }
 
-// sync returns once every row ended so far is committed.
-func (w *bulkWriter) sync() error {
-	done := make([]chan struct{}, len(w.targets))
-	for i := range w.targets {
-		done[i] = make(chan struct{})
-		if err := w.send(i, done[i]); err != nil {
-			return err
+// sendPending hands the rows pending on the given targets to their
+// writers; each channel it returns is closed once its target's rows are
+// committed.
+func (w *bulkWriter) sendPending(targets ...int) ([]chan struct{}, error) {
+	done := make([]chan struct{}, 0, len(targets))
+	for _, i := range targets {
+		d := make(chan struct{})
+		if err := w.send(i, d); err != nil {
+			return nil, err
 		}
+		done = append(done, d)
 	}
+	return done, nil
+}
+
+// wait returns once every channel in done is closed.
+func (w *bulkWriter) wait(done []chan struct{}) error {
 	for _, d := range done {
 		select {
 		case <-d:
@@ -145,13 +153,6 @@ func (w *bulkWriter) sync() error {
 		}
 	}
 	return nil
-}
-
-// close writes what is pending and stops the writers.
-func (w *bulkWriter) close() error {
-	err := w.sync()
-	w.stop()
-	return err
 }
 
 // abort stops the writers without writing what is pending.
