@@ -54,12 +54,21 @@ func projectionPosition(ctx context.Context, q pgdb.Querier, schema string, forU
 	return p, nil
 }
 
-// countLog counts the records in (after, upTo].
-func countLog(ctx context.Context, q pgdb.Querier, schema string, after, upTo logPos) (int64, error) {
+// countLog counts the log's records up to upTo: nearly the whole log, as
+// the projection's offset is near its end. Read through the log's key
+// (a bitmap or index scan) that costs the key's pages on top of the whole
+// heap, which the planner may still prefer without statistics (a freshly
+// filled log): a scan of the heap, or of the key alone where the
+// visibility map allows, costs less.
+func countLog(ctx context.Context, db *sql.DB, schema string, upTo logPos) (int64, error) {
 	var n int64
-	err := q.QueryRowContext(ctx, `SELECT count(*) FROM `+qualified(schema, "ctj_log")+`
-		WHERE (transaction_id, "offset") > ($1::xid8, $2) AND (transaction_id, "offset") <= ($3::xid8, $4)`,
-		after.txArg(), after.offset, upTo.txArg(), upTo.offset).Scan(&n)
+	err := pgdb.InTx(ctx, db, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = off`); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM `+qualified(schema, "ctj_log")+`
+			WHERE (transaction_id, "offset") <= ($1::xid8, $2)`, upTo.txArg(), upTo.offset).Scan(&n)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("count log records: %w", err)
 	}

@@ -106,7 +106,7 @@ func (r *rebuildRun) start(ctx context.Context) error {
 	counted := make(chan error, 1)
 	go func() {
 		var err error
-		r.total, err = countLog(ctx, r.db, r.live, logPos{}, r.target)
+		r.total, err = countLog(ctx, r.db, r.live, r.target)
 		counted <- err
 	}()
 	err = pgdb.InTx(ctx, r.db, func(ctx context.Context, tx *sql.Tx) error {
