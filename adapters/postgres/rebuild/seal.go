@@ -18,9 +18,9 @@ import (
 // their keys, indexes, sequence values and planner statistics. Each table
 // is sealed by a job of its own, on a connection of its own, the largest
 // first: a table's statements follow one another (its keys need its
-// indexes, and ANALYZE waits for a CREATE INDEX on its table anyway),
-// while the tables' jobs run side by side with no step waiting for
-// another table's.
+// indexes, and ANALYZE and CREATE INDEX on one table wait for each other
+// anyway), while the tables' jobs run side by side with no step waiting
+// for another table's.
 func (r *rebuildRun) Seal(ctx context.Context) error {
 	if err := r.model.flush(); err != nil {
 		return err
@@ -62,7 +62,17 @@ func (r *rebuildRun) sealJob(ctx context.Context, table string) (sealJob, error)
 	if err != nil {
 		return sealJob{}, err
 	}
+	// What needs no index comes first: a job left running alone at the end
+	// then runs index builds, which PostgreSQL's parallel workers spread
+	// over the cores, rather than a statement one process runs.
 	job := sealJob{rows: r.writer.rowsWritten(qualified(rebuildSchema, table))}
+	for _, s := range r.serials {
+		if s.table == table {
+			job.stmts = append(job.stmts, fmt.Sprintf(`SELECT setval('%s'::regclass, COALESCE(max(%s), 0) + 1, false) FROM %s`,
+				qualified(rebuildSchema, s.sequence), quoteIdent(s.column), qualified(rebuildSchema, s.table)))
+		}
+	}
+	job.stmts = append(job.stmts, `ANALYZE `+qualified(rebuildSchema, table))
 	for _, p := range plans {
 		if p.create != "" {
 			job.stmts = append(job.stmts, p.create)
@@ -73,13 +83,6 @@ func (r *rebuildRun) sealJob(ctx context.Context, table string) (sealJob, error)
 			job.stmts = append(job.stmts, p.constraint)
 		}
 	}
-	for _, s := range r.serials {
-		if s.table == table {
-			job.stmts = append(job.stmts, fmt.Sprintf(`SELECT setval('%s'::regclass, COALESCE(max(%s), 0) + 1, false) FROM %s`,
-				qualified(rebuildSchema, s.sequence), quoteIdent(s.column), qualified(rebuildSchema, s.table)))
-		}
-	}
-	job.stmts = append(job.stmts, `ANALYZE `+qualified(rebuildSchema, table))
 	return job, nil
 }
 
