@@ -13,8 +13,10 @@ import (
 // not a terminal.
 const progressInterval = 2 * time.Second
 
-// rebuildMemoryLimit is the Go heap's soft ceiling during a rebuild.
-const rebuildMemoryLimit = 150 << 20
+// rebuildMemoryLimit is the Go heap's soft ceiling during a rebuild. The
+// heap reaches it (the rebuild's live heap times GOGC's growth is larger),
+// so it, with the binary's own pages, sets the process's resident size.
+const rebuildMemoryLimit = 136 << 20
 
 var rebuildCommand = command{
 	name:    "rebuild",

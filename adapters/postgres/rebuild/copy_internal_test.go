@@ -1,7 +1,11 @@
 package rebuild
 
 import (
+	"bytes"
+	"context"
+	"database/sql/driver"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,6 +38,35 @@ func TestCopyRowsTime_WritesWhatTheLayoutWrites(t *testing.T) {
 		want := tm.UTC().Format(copyTimeLayout) + "+00\t"
 		if got != want {
 			t.Fatalf("time(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
+// lines is a COPY that keeps what CopyData is given, as lib/pq sends it:
+// each call's text followed by a newline.
+type lines struct{ got []byte }
+
+func (l *lines) CopyData(_ context.Context, line string) (driver.Result, error) {
+	l.got = append(append(l.got, line...), '\n')
+	return driver.RowsAffected(0), nil
+}
+
+func TestSendRows_SendsEveryRowWholeInChunks(t *testing.T) {
+	var buf []byte
+	for i := range 5000 {
+		buf = append(buf, strings.Repeat("x", i%97)...)
+		buf = append(buf, '\n')
+	}
+	long := strings.Repeat("y", 3*copyChunk)
+	buf = append(buf, long+"\n"...)
+	buf = append(buf, "last\n"...)
+	for _, b := range [][]byte{buf, []byte("one\n"), []byte(long + "\n")} {
+		var l lines
+		if err := sendRows(context.Background(), &l, b); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(l.got, b) {
+			t.Fatalf("sent %d bytes that differ from the %d given", len(l.got), len(b))
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ctjournal/adapters/postgres/internal/pgdb"
+	"ctjournal/adapters/postgres/internal/pgrows"
 	"ctjournal/app"
 )
 
@@ -53,12 +54,21 @@ func projectionPosition(ctx context.Context, q pgdb.Querier, schema string, forU
 	return p, nil
 }
 
-// countLog counts the records in (after, upTo].
-func countLog(ctx context.Context, q pgdb.Querier, schema string, after, upTo logPos) (int64, error) {
+// countLog counts the log's records up to upTo: nearly the whole log, as
+// the projection's offset is near its end. Read through the log's key
+// (a bitmap or index scan) that costs the key's pages on top of the whole
+// heap, which the planner may still prefer without statistics (a freshly
+// filled log): a scan of the heap, or of the key alone where the
+// visibility map allows, costs less.
+func countLog(ctx context.Context, db *sql.DB, schema string, upTo logPos) (int64, error) {
 	var n int64
-	err := q.QueryRowContext(ctx, `SELECT count(*) FROM `+qualified(schema, "ctj_log")+`
-		WHERE (transaction_id, "offset") > ($1::xid8, $2) AND (transaction_id, "offset") <= ($3::xid8, $4)`,
-		after.txArg(), after.offset, upTo.txArg(), upTo.offset).Scan(&n)
+	err := pgdb.InTx(ctx, db, func(ctx context.Context, tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL enable_bitmapscan = off; SET LOCAL enable_indexscan = off`); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM `+qualified(schema, "ctj_log")+`
+			WHERE (transaction_id, "offset") <= ($1::xid8, $2)`, upTo.txArg(), upTo.offset).Scan(&n)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("count log records: %w", err)
 	}
@@ -104,10 +114,27 @@ func readLog(ctx context.Context, q pgdb.Querier, schema string, after, upTo log
 	return out, last, rows.Err()
 }
 
-// logPage is one page the log reader fetched ahead.
+// logPage is one page the log reader fetched ahead, with the orders its
+// records name, found by the reader rather than the fold.
 type logPage struct {
-	records []app.LogRecord
-	err     error
+	records  []app.LogRecord
+	orderIDs []string // each order once, in the page's order
+	err      error
+}
+
+// orderIDsOf lists the orders records name, each once.
+func orderIDsOf(records []app.LogRecord) []string {
+	var ids []string
+	seen := map[string]struct{}{}
+	for _, rec := range records {
+		id := pgrows.OrderIDOf(rec.Payload)
+		if _, dup := seen[id]; id == "" || dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // orderedScan makes the planner read the log in its primary key's order
@@ -151,7 +178,7 @@ func readAhead(ctx context.Context, db *sql.DB, schema string, after, upTo logPo
 				// see: it cannot be, unless the log lost rows.
 				err = fmt.Errorf("the log ends at %s, before the projection's offset %s", after, upTo)
 			}
-			if !send(logPage{records: recs, err: err}) {
+			if !send(logPage{records: recs, orderIDs: orderIDsOf(recs), err: err}) {
 				return
 			}
 			after = last

@@ -26,6 +26,7 @@ import (
 // leads' statuses from their rows in the copy.
 type bulkModel struct {
 	w         *bulkWriter
+	enc       *orderEncoder
 	loader    *orderLoader
 	maxOrders int
 
@@ -54,8 +55,10 @@ type cachedOrder struct {
 }
 
 func newBulkModel(w *bulkWriter, loader *orderLoader, maxOrders int) *bulkModel {
-	return &bulkModel{w: w, loader: loader, maxOrders: maxOrders, policies: map[string]*widgetPolicies{},
+	m := &bulkModel{w: w, loader: loader, maxOrders: maxOrders, policies: map[string]*widgetPolicies{},
 		orders: map[string]*cachedOrder{}, left: map[uint64]struct{}{}, seed: maphash.MakeSeed(), lateKeys: map[domain.LeadKey]struct{}{}}
+	m.enc = startOrderEncoder(m)
+	return m
 }
 
 func (m *bulkModel) RecordPolicy(_ context.Context, c app.PolicyChanged, position int64, recordedAt time.Time) error {

@@ -18,7 +18,7 @@ const rebuildLock = 7_405_170_002
 // RebuildConfig tunes a rebuild; zero values take the defaults.
 type Config struct {
 	PageSize   int   // log records per read (5000)
-	BatchBytes int   // rows per COPY transaction, in bytes of COPY text (1 MiB)
+	BatchBytes int   // rows per COPY transaction, in bytes of COPY text (512 KiB)
 	MaxOrders  int   // orders whose state the bulk phase keeps in memory (10000)
 	SwapGap    int64 // catch up without the lock until fewer records than this were left (1000)
 }
@@ -28,7 +28,7 @@ func (c Config) withDefaults() Config {
 		c.PageSize = 5000
 	}
 	if c.BatchBytes <= 0 {
-		c.BatchBytes = 1 << 20
+		c.BatchBytes = 512 << 10
 	}
 	if c.MaxOrders <= 0 {
 		c.MaxOrders = 10_000
@@ -98,32 +98,40 @@ func (r *rebuildRun) start(ctx context.Context) error {
 	if r.live, err = liveSchemaOf(ctx, r.lock); err != nil {
 		return err
 	}
+	if r.target, err = projectionPosition(ctx, r.db, r.live, false); err != nil {
+		return err
+	}
+	// Counting reads the whole log once: on a connection of its own while
+	// the copies are made and the first pages read.
+	counted := make(chan error, 1)
+	go func() {
+		var err error
+		r.total, err = countLog(ctx, r.db, r.live, r.target)
+		counted <- err
+	}()
 	err = pgdb.InTx(ctx, r.db, func(ctx context.Context, tx *sql.Tx) error {
 		r.serials, err = createCopies(ctx, tx, r.live)
 		return err
 	})
 	if err != nil {
-		return err
-	}
-	if r.target, err = projectionPosition(ctx, r.db, r.live, false); err != nil {
-		return err
-	}
-	if r.total, err = countLog(ctx, r.db, r.live, logPos{}, r.target); err != nil {
-		return err
+		return errors.Join(err, <-counted)
 	}
 	// Read after the offset: a record the projection set aside commits
 	// with the offset that passes it.
 	if r.aside, err = setAsidePositions(ctx, r.db, nil); err != nil {
-		return err
+		return errors.Join(err, <-counted)
 	}
-	r.total -= int64(len(r.aside))
 	readCtx, stop := context.WithCancel(ctx)
 	r.stopRead = stop
 	r.pages = readAhead(readCtx, r.db, r.live, logPos{}, r.target, r.cfg.PageSize)
 	if r.writer, err = newBulkWriter(ctx, r.db, r.cfg.BatchBytes, bulkTargets(rebuildSchema)...); err != nil {
-		return err
+		return errors.Join(err, <-counted)
 	}
 	r.model = newBulkModel(r.writer, &orderLoader{db: r.db, live: r.live}, r.cfg.MaxOrders)
+	if err := <-counted; err != nil {
+		return err
+	}
+	r.total -= int64(len(r.aside))
 	return nil
 }
 
@@ -142,7 +150,7 @@ func (r *rebuildRun) NextPage(ctx context.Context) ([]app.LogRecord, error) {
 	}
 	recs, skipped := withoutSetAside(p.records, r.aside)
 	r.skipped += int64(skipped)
-	if err := r.model.prefetch(ctx, recs); err != nil {
+	if err := r.model.prefetch(ctx, p.orderIDs); err != nil {
 		return nil, err
 	}
 	return recs, nil
@@ -156,9 +164,9 @@ func (r *rebuildRun) Discard(ctx context.Context) error {
 	if r.stopRead != nil {
 		r.stopRead()
 	}
-	if r.writer != nil && !r.done {
+	if r.model != nil && !r.done {
 		r.done = true
-		r.writer.abort()
+		r.model.abort()
 	}
 	_, err := r.db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+rebuildSchema+` CASCADE`)
 	if err != nil {

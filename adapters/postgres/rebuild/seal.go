@@ -1,9 +1,11 @@
 package rebuild
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/lib/pq"
@@ -13,61 +15,84 @@ import (
 
 // Seal writes the orders still in memory, derives the statuses of leads
 // whose tries came after their order left memory, and gives the copies
-// their keys, indexes, sequence values and planner statistics. Indexes are
-// built a few at a time, each on a connection of its own.
+// their keys, indexes, sequence values and planner statistics. Each table
+// is sealed by a job of its own, on a connection of its own, the largest
+// first: a table's statements follow one another (its keys need its
+// indexes, and ANALYZE and CREATE INDEX on one table wait for each other
+// anyway), while the tables' jobs run side by side with no step waiting
+// for another table's.
 func (r *rebuildRun) Seal(ctx context.Context) error {
 	if err := r.model.flush(); err != nil {
 		return err
 	}
 	r.done = true
-	if err := r.writer.close(); err != nil {
+	if err := r.model.close(); err != nil {
 		return err
 	}
 	if err := deriveLeadStatuses(ctx, r.db, r.model.lateKeys); err != nil {
 		return err
 	}
-	var creates, constraints, analyzes []string
+	jobs := make([]sealJob, 0, len(readModelTables))
 	for _, t := range readModelTables {
-		plans, err := planIndexes(ctx, r.db, r.live, t)
+		job, err := r.sealJob(ctx, t)
 		if err != nil {
 			return err
 		}
-		for _, p := range plans {
-			if p.create != "" {
-				creates = append(creates, p.create)
-			}
-			if p.constraint != "" {
-				constraints = append(constraints, p.constraint)
-			}
-		}
-		analyzes = append(analyzes, `ANALYZE `+qualified(rebuildSchema, t))
+		jobs = append(jobs, job)
 	}
-	if err := runConcurrently(ctx, r.db, sealWorkers, `SET maintenance_work_mem = '256MB'`, creates); err != nil {
-		return fmt.Errorf("index the copies: %w", err)
+	slices.SortStableFunc(jobs, func(a, b sealJob) int { return cmp.Compare(b.rows, a.rows) })
+	stmts := make([][]string, len(jobs))
+	for i, j := range jobs {
+		stmts[i] = j.stmts
 	}
-	for _, c := range constraints {
-		if _, err := r.db.ExecContext(ctx, c); err != nil {
-			return fmt.Errorf("key the copies: %w", err)
-		}
-	}
-	for _, s := range r.serials {
-		if _, err := r.db.ExecContext(ctx, fmt.Sprintf(`SELECT setval('%s'::regclass, COALESCE(max(%s), 0) + 1, false) FROM %s`,
-			qualified(rebuildSchema, s.sequence), quoteIdent(s.column), qualified(rebuildSchema, s.table))); err != nil {
-			return fmt.Errorf("set sequence %s: %w", s.sequence, err)
-		}
-	}
-	if err := runConcurrently(ctx, r.db, sealWorkers, "", analyzes); err != nil {
-		return fmt.Errorf("analyze the copies: %w", err)
+	if err := runConcurrently(ctx, r.db, sealWorkers, `SET maintenance_work_mem = '256MB'`, stmts); err != nil {
+		return fmt.Errorf("seal the copies: %w", err)
 	}
 	return nil
 }
 
-// sealWorkers is how many statements sealing runs at once.
+// sealJob is what sealing one table takes, in order.
+type sealJob struct {
+	rows  int64 // rows the bulk phase wrote: the larger, the longer
+	stmts []string
+}
+
+func (r *rebuildRun) sealJob(ctx context.Context, table string) (sealJob, error) {
+	plans, err := planIndexes(ctx, r.db, r.live, table)
+	if err != nil {
+		return sealJob{}, err
+	}
+	// What needs no index comes first: a job left running alone at the end
+	// then runs index builds, which PostgreSQL's parallel workers spread
+	// over the cores, rather than a statement one process runs.
+	job := sealJob{rows: r.writer.rowsWritten(qualified(rebuildSchema, table))}
+	for _, s := range r.serials {
+		if s.table == table {
+			job.stmts = append(job.stmts, fmt.Sprintf(`SELECT setval('%s'::regclass, COALESCE(max(%s), 0) + 1, false) FROM %s`,
+				qualified(rebuildSchema, s.sequence), quoteIdent(s.column), qualified(rebuildSchema, s.table)))
+		}
+	}
+	job.stmts = append(job.stmts, `ANALYZE `+qualified(rebuildSchema, table))
+	for _, p := range plans {
+		if p.create != "" {
+			job.stmts = append(job.stmts, p.create)
+		}
+	}
+	for _, p := range plans {
+		if p.constraint != "" {
+			job.stmts = append(job.stmts, p.constraint)
+		}
+	}
+	return job, nil
+}
+
+// sealWorkers is how many tables sealing works on at once.
 const sealWorkers = 3
 
-// runConcurrently runs statements on up to n connections of their own,
-// each prepared with setup; it stops at the first error.
-func runConcurrently(ctx context.Context, db *sql.DB, n int, setup string, stmts []string) error {
+// runConcurrently runs jobs, each a list of statements run in turn, on up
+// to n connections of their own, each prepared with setup; it stops at
+// the first error.
+func runConcurrently(ctx context.Context, db *sql.DB, n int, setup string, jobs [][]string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -82,9 +107,9 @@ func runConcurrently(ctx context.Context, db *sql.DB, n int, setup string, stmts
 		mu.Unlock()
 		cancel()
 	}
-	next := make(chan string)
+	next := make(chan []string)
 	var wg sync.WaitGroup
-	for range min(n, len(stmts)) {
+	for range min(n, len(jobs)) {
 		wg.Go(func() {
 			conn, err := db.Conn(ctx)
 			if err != nil {
@@ -99,18 +124,20 @@ func runConcurrently(ctx context.Context, db *sql.DB, n int, setup string, stmts
 				}
 				defer conn.ExecContext(context.WithoutCancel(ctx), `RESET ALL`)
 			}
-			for stmt := range next {
-				if _, err := conn.ExecContext(ctx, stmt); err != nil {
-					fail(fmt.Errorf("%s: %w", stmt, err))
-					return
+			for job := range next {
+				for _, stmt := range job {
+					if _, err := conn.ExecContext(ctx, stmt); err != nil {
+						fail(fmt.Errorf("%s: %w", stmt, err))
+						return
+					}
 				}
 			}
 		})
 	}
 feed:
-	for _, stmt := range stmts {
+	for _, job := range jobs {
 		select {
-		case next <- stmt:
+		case next <- job:
 		case <-ctx.Done():
 			break feed
 		}

@@ -1,6 +1,7 @@
 package rebuild
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // copyTarget is one table the bulk writer fills, and its columns in the
@@ -33,6 +35,7 @@ type bulkWriter struct {
 	batchBytes int
 	targets    []copyTarget
 	pending    []*copyRows // per target: rows not yet handed to its writer
+	written    []int64     // per target: rows ended so far
 	in         []chan copyBatch
 	conns      []*sql.Conn
 	free       chan *copyRows // spent buffers, for reuse
@@ -45,7 +48,7 @@ type bulkWriter struct {
 func newBulkWriter(ctx context.Context, db *sql.DB, batchBytes int, targets ...copyTarget) (*bulkWriter, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	w := &bulkWriter{batchBytes: batchBytes, targets: targets, ctx: ctx, cancel: cancel,
-		pending: make([]*copyRows, len(targets)), in: make([]chan copyBatch, len(targets)),
+		pending: make([]*copyRows, len(targets)), written: make([]int64, len(targets)), in: make([]chan copyBatch, len(targets)),
 		conns: make([]*sql.Conn, len(targets)), free: make(chan *copyRows, len(targets))}
 	for i := range targets {
 		conn, err := db.Conn(ctx)
@@ -75,13 +78,18 @@ func newBulkWriter(ctx context.Context, db *sql.DB, batchBytes int, targets ...c
 	return w, nil
 }
 
+// firstBufferBytes is how large a new buffer starts.
+const firstBufferBytes = 64 << 10
+
 func (w *bulkWriter) buffer() *copyRows {
 	select {
 	case b := <-w.free:
 		b.reset()
 		return b
 	default:
-		return &copyRows{buf: make([]byte, 0, w.batchBytes+w.batchBytes/4)}
+		// A buffer grows with its rows and keeps its size when reused: a
+		// table that gets few rows holds no more than it needs.
+		return &copyRows{buf: make([]byte, 0, min(w.batchBytes, firstBufferBytes))}
 	}
 }
 
@@ -92,6 +100,7 @@ func (w *bulkWriter) row(i int) *copyRows { return w.pending[i] }
 // it is full.
 func (w *bulkWriter) endRow(i int) error {
 	w.pending[i].endRow()
+	w.written[i]++
 	if len(w.pending[i].buf) < w.batchBytes {
 		return nil
 	}
@@ -109,15 +118,33 @@ func (w *bulkWriter) send(i int, synced chan struct{}) error {
 	}
 }
 
-// sync returns once every row ended so far is committed.
-func (w *bulkWriter) sync() error {
-	done := make([]chan struct{}, len(w.targets))
-	for i := range w.targets {
-		done[i] = make(chan struct{})
-		if err := w.send(i, done[i]); err != nil {
-			return err
+// rowsWritten is how many rows were ended on the target named table.
+func (w *bulkWriter) rowsWritten(table string) int64 {
+	for i, t := range w.targets {
+		if t.table == table {
+			return w.written[i]
 		}
 	}
+	return 0
+}
+
+// sendPending hands the rows pending on the given targets to their
+// writers; each channel it returns is closed once its target's rows are
+// committed.
+func (w *bulkWriter) sendPending(targets ...int) ([]chan struct{}, error) {
+	done := make([]chan struct{}, 0, len(targets))
+	for _, i := range targets {
+		d := make(chan struct{})
+		if err := w.send(i, d); err != nil {
+			return nil, err
+		}
+		done = append(done, d)
+	}
+	return done, nil
+}
+
+// wait returns once every channel in done is closed.
+func (w *bulkWriter) wait(done []chan struct{}) error {
 	for _, d := range done {
 		select {
 		case <-d:
@@ -126,13 +153,6 @@ func (w *bulkWriter) sync() error {
 		}
 	}
 	return nil
-}
-
-// close writes what is pending and stops the writers.
-func (w *bulkWriter) close() error {
-	err := w.sync()
-	w.stop()
-	return err
 }
 
 // abort stops the writers without writing what is pending.
@@ -191,6 +211,37 @@ type copyData interface {
 	CopyData(ctx context.Context, line string) (driver.Result, error)
 }
 
+// copyChunk is about how many bytes of rows one CopyData call takes: less
+// than lib/pq's message buffer, which then never grows, and a message
+// goes out as each fills.
+const copyChunk = 48 << 10
+
+// sendRows hands buf, whole rows each ending with a newline, to the COPY a
+// chunk of rows at a time. A chunk goes as a string over buf's own bytes,
+// not a copy: CopyData copies it into its message before it returns, and
+// buf does not change meanwhile.
+func sendRows(ctx context.Context, cd copyData, buf []byte) error {
+	for len(buf) > 0 {
+		end := len(buf)
+		if end > copyChunk {
+			// The chunk ends after the last whole row within copyChunk, or
+			// after the first row when that row alone is longer.
+			if i := bytes.LastIndexByte(buf[:copyChunk], '\n'); i >= 0 {
+				end = i + 1
+			} else {
+				end = copyChunk + bytes.IndexByte(buf[copyChunk:], '\n') + 1
+			}
+		}
+		// CopyData ends what it is given with a newline.
+		chunk := buf[:end-1]
+		if _, err := cd.CopyData(ctx, unsafe.String(unsafe.SliceData(chunk), len(chunk))); err != nil {
+			return err
+		}
+		buf = buf[end:]
+	}
+	return nil
+}
+
 // copyIn writes rows into t with one COPY, in a transaction of its own.
 func copyIn(ctx context.Context, conn *sql.Conn, t copyTarget, rows *copyRows) error {
 	err := conn.Raw(func(dc any) error {
@@ -212,8 +263,7 @@ func copyIn(ctx context.Context, conn *sql.Conn, t copyTarget, rows *copyRows) e
 			if !ok {
 				return fmt.Errorf("the PostgreSQL driver cannot COPY raw rows")
 			}
-			// CopyData ends what it is given with a newline.
-			if _, err := cd.CopyData(ctx, string(rows.buf[:len(rows.buf)-1])); err != nil {
+			if err := sendRows(ctx, cd, rows.buf); err != nil {
 				return err
 			}
 			// lib/pq ends a COPY with an Exec of no values.
