@@ -20,10 +20,13 @@ type Deps struct {
 
 // RouterConfig is one broker's consumption.
 type RouterConfig struct {
-	Source      string // nats or amqp: names the handlers
-	Topic       string // what the handlers subscribe to
-	Subscriber  message.Subscriber
-	Handlers    int // subscriptions consumed at once
+	Source     string // nats or amqp: names the handlers
+	Topic      string // what the handlers subscribe to
+	Subscriber message.Subscriber
+	Handlers   int // subscriptions consumed at once
+	// AtOnce bounds the messages handled at once over all subscriptions
+	// (0: no bound beyond theirs).
+	AtOnce      int
 	Rejects     message.Publisher
 	RejectTopic string
 	// Outer middlewares run around all the others.
@@ -43,7 +46,8 @@ var storeRetry = middleware.Retry{
 }
 
 // NewRouter builds the router of one broker. A message goes, outermost
-// first, through: the outcome count; cfg.Outer; PoisonQueue, which
+// first, through: the outcome count; cfg.Outer; a wait for one of the
+// cfg.AtOnce slots; PoisonQueue, which
 // publishes a refused message to the reject topic with reason_poisoned
 // and has it acknowledged (or nacked when the publish fails); Retry of
 // store errors; Recoverer, which turns a panic into an error retried
@@ -60,9 +64,29 @@ func NewRouter(cfg RouterConfig, deps Deps) (*message.Router, error) {
 	}
 	router.AddMiddleware(countOutcome(deps.Observe))
 	router.AddMiddleware(cfg.Outer...)
+	if cfg.AtOnce > 0 {
+		router.AddMiddleware(atMost(cfg.AtOnce))
+	}
 	router.AddMiddleware(poison, storeRetry.Middleware, middleware.Recoverer)
 	for i := range max(cfg.Handlers, 1) {
 		router.AddNoPublisherHandler(fmt.Sprintf("%s-%d", cfg.Source, i+1), cfg.Topic, cfg.Subscriber, handle(deps.Ingest))
 	}
 	return router, nil
+}
+
+// atMost lets n messages at a time through; the others wait their turn,
+// first come first served.
+func atMost(n int) message.HandlerMiddleware {
+	slots := make(chan struct{}, n)
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			select {
+			case slots <- struct{}{}:
+			case <-msg.Context().Done():
+				return nil, fmt.Errorf("wait for a slot: %w", msg.Context().Err())
+			}
+			defer func() { <-slots }()
+			return h(msg)
+		}
+	}
 }

@@ -257,3 +257,59 @@ func TestConsumer_MisconfiguredStopsAndOtherErrorsRetry(t *testing.T) {
 		t.Fatal("a consumer that never subscribed is ready or connected")
 	}
 }
+
+func TestAtMost_HandlesNoMoreThanItsSlotsAtOnce(t *testing.T) {
+	var mu sync.Mutex
+	now, most := 0, 0
+	release := make(chan struct{})
+	h := atMost(2)(func(*message.Message) ([]*message.Message, error) {
+		mu.Lock()
+		now++
+		most = max(most, now)
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		now--
+		mu.Unlock()
+		return nil, nil
+	})
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			if _, err := h(message.NewMessage(watermill.NewUUID(), nil)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if most != 2 {
+		t.Fatalf("%d handled at once, want 2", most)
+	}
+}
+
+func TestAtMost_GivesUpWhenTheMessageIsCancelled(t *testing.T) {
+	holding, release := make(chan struct{}), make(chan struct{})
+	h := atMost(1)(func(*message.Message) ([]*message.Message, error) {
+		close(holding)
+		<-release
+		return nil, nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	first := message.NewMessage(watermill.NewUUID(), nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = h(first)
+	}()
+	<-holding
+	waiting := message.NewMessage(watermill.NewUUID(), nil)
+	waiting.SetContext(ctx)
+	time.AfterFunc(50*time.Millisecond, cancel)
+	if _, err := h(waiting); !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiting message: %v, want it given up with the context", err)
+	}
+	close(release)
+	<-done
+}

@@ -24,6 +24,13 @@ func NewConsumer(cfg Config, deps brokers.Deps, log *slog.Logger) (*brokers.Cons
 	return brokers.NewConsumer("amqp", func(context.Context) (brokers.Session, error) { return open(cfg, deps) }, log), nil
 }
 
+// prefetch is how many unacknowledged messages RabbitMQ hands each
+// consumer: the one being handled and the next, so that the next is
+// already in serve when the first is acknowledged, rather than asked for
+// and carried over then. Beyond that, messages stay in the queue for
+// whichever consumer, of any serve, is free first.
+const prefetch = 2
+
 func open(cfg Config, deps brokers.Deps) (brokers.Session, error) {
 	// The connection reconnects by itself once made; the subscriber then
 	// consumes again.
@@ -36,6 +43,7 @@ func open(cfg Config, deps brokers.Deps) (brokers.Session, error) {
 	}
 	subCfg := wmamqp.NewDurableQueueConfig(cfg.URL)
 	subCfg.Marshaler = bodyMarshaler{}
+	subCfg.Consume.Qos.PrefetchCount = prefetch
 	sub, err := wmamqp.NewSubscriberWithConnection(subCfg, deps.Logger, conn)
 	if err != nil {
 		return brokers.Session{}, errors.Join(fmt.Errorf("RabbitMQ subscriber: %w", err), conn.Close())

@@ -20,6 +20,14 @@ import (
 // lets its message go to be redelivered; a handler ends well before.
 const handlingLimit = 5 * time.Minute
 
+// subscriptionsPerSlot: each subscription handles its messages one after
+// another, and JetStream hands the consumer's messages to the queue
+// group's subscriptions at random, so one of them may hold several while
+// another has none. With more subscriptions than messages handled at
+// once (brokers.RouterConfig.AtOnce), a free slot finds a message waiting
+// in another subscription instead of staying idle.
+const subscriptionsPerSlot = 2
+
 // NewConsumer consumes cfg.Subject with the shared durable consumer and
 // publishes refused messages to cfg.RejectSubject.
 func NewConsumer(cfg Config, deps brokers.Deps, log *slog.Logger) (*brokers.Consumer, error) {
@@ -71,7 +79,7 @@ func consume(nc *natsgo.Conn, cfg Config, deps brokers.Deps) (*message.Router, f
 	flight := &inFlight{}
 	sub, err := wmnats.NewSubscriberWithNatsConn(nc, wmnats.SubscriberSubscriptionConfig{
 		Unmarshaler:      flight,
-		SubscribersCount: cfg.Consumers,
+		SubscribersCount: subscriptionsPerSlot * cfg.Consumers,
 		AckWaitTimeout:   handlingLimit,
 		CloseTimeout:     15 * time.Second,
 		NakDelay:         redeliveryDelay{},
@@ -99,7 +107,8 @@ func consume(nc *natsgo.Conn, cfg Config, deps brokers.Deps) (*message.Router, f
 		Source:      "nats",
 		Topic:       cfg.Subject,
 		Subscriber:  sub,
-		Handlers:    1, // the subscriber runs cfg.Consumers subscriptions
+		Handlers:    1, // the subscriber runs the subscriptions
+		AtOnce:      cfg.Consumers,
 		Rejects:     pub,
 		RejectTopic: cfg.RejectSubject,
 		Outer:       []message.HandlerMiddleware{flight.keepInProgress(cfg.AckWait / 3)},
