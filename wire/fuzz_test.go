@@ -45,6 +45,7 @@ func FuzzParseBatch(f *testing.F) {
 			if err != nil {
 				t.Fatalf("MarshalEvent(%+v): %v", e, err)
 			}
+			checkMatchesReference(t, e)
 			// What is accepted, any store holds.
 			if holdsNUL(decodeAny(t, stored)) {
 				t.Fatalf("accepted %s holds U+0000", stored)
@@ -155,5 +156,6 @@ func FuzzUnmarshalEvent(f *testing.F) {
 		if _, err := MarshalEvent(e); err != nil {
 			t.Fatalf("UnmarshalEvent(%q) = %+v, which does not write back: %v", b, e, err)
 		}
+		checkMatchesReference(t, e)
 	})
 }
