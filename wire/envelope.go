@@ -210,7 +210,7 @@ func parseDetails(data jsonObject) (map[string]string, error) {
 	case len(details) == 0:
 		return nil, nil
 	}
-	if b, err := canonicalJSON(details); err != nil || len(b) > maxDetailsBytes {
+	if len(appendDetails(nil, details)) > maxDetailsBytes {
 		return nil, fieldErr("data.details", "must be at most 16 KiB as JSON")
 	}
 	return details, nil
