@@ -46,8 +46,10 @@ func ParseBatch(body []byte) ([]domain.CallEvent, error) {
 		return nil, &BatchError{Index: -1, Message: fmt.Sprintf("body has %d events; at most %d are allowed", len(raws), MaxBatch)}
 	}
 	events := make([]domain.CallEvent, len(raws))
+	scratch := make([]jsonMember, 0, 32)
 	for i, raw := range raws {
-		e, err := parseValidEvent(raw)
+		scratch = scratch[:0] // the previous event's objects are done with
+		e, err := parseValidEvent(&scratch, raw)
 		if err != nil {
 			var fe *domain.FieldError
 			if errors.As(err, &fe) {

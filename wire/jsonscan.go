@@ -100,7 +100,9 @@ func pastSeparator(b []byte, i int, closer byte) (j int, more, ok bool) {
 
 // arrayElements splits a JSON array, b[0] == '['; false when it is not one.
 func arrayElements(b []byte) ([]json.RawMessage, bool) {
-	var out []json.RawMessage
+	// Room for as many elements as a body of events this long is likely to
+	// hold, so that a full batch is seldom copied as it grows.
+	out := make([]json.RawMessage, 0, min(len(b)/128+1, MaxBatch+1))
 	i := skipSpace(b, 1)
 	if i < len(b) && b[i] == ']' {
 		return out, true
@@ -119,10 +121,12 @@ func arrayElements(b []byte) ([]json.RawMessage, bool) {
 	return out, true
 }
 
-// objectMembers splits a JSON object, b[0] == '{', keeping the members'
-// order and any repeated names; false when it is not one.
-func objectMembers(b []byte) ([]jsonMember, bool) {
-	out := make([]jsonMember, 0, 8) // an envelope has 6, its data up to 7
+// appendMembers splits a JSON object, b[0] == '{', onto out, keeping the
+// members' order and any repeated names; false when it is not one.
+func appendMembers(out []jsonMember, b []byte) ([]jsonMember, bool) {
+	if out == nil {
+		out = make([]jsonMember, 0, 8) // an envelope has 6, its data up to 7
+	}
 	i := skipSpace(b, 1)
 	if i < len(b) && b[i] == '}' {
 		return out, true
