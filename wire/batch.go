@@ -32,7 +32,7 @@ func (e *BatchError) Error() string {
 // 1–MaxBatch of them. It checks each event on its own; rules across events
 // (an order's widget, ids already stored) are the caller's.
 func ParseBatch(body []byte) ([]domain.CallEvent, error) {
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		return nil, &BatchError{Index: -1, Message: "body is not valid JSON"}
 	}
 	raws, ok := batchElements(bytes.TrimSpace(body))

@@ -30,7 +30,7 @@ var (
 // "data.client_phone", …). Unknown fields are ignored, so producers can send
 // newer envelopes; null and "" mean the field is absent.
 func ParseEvent(raw json.RawMessage) (domain.CallEvent, error) {
-	if !json.Valid(raw) {
+	if !validJSON(raw) {
 		return domain.CallEvent{}, fieldErr("", "event must be a JSON object")
 	}
 	return parseValidEvent(nil, raw)

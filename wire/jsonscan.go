@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// The ingest body is checked once with json.Valid; its arrays and objects
+// The ingest body is checked once with validJSON; its arrays and objects
 // are then split by the functions below, in one pass rather than decoding
 // each level with json.Unmarshal, which would check and scan every byte
 // again per level of nesting and build a map per object. The log's
