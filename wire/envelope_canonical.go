@@ -171,18 +171,25 @@ func UnmarshalEvent(data []byte) (domain.CallEvent, error) {
 }
 
 func unmarshalEvent(payload []byte) (domain.CallEvent, error) {
-	env, ok := validObject(payload, "")
+	// One slice for the members of the record's objects, not one each.
+	scratch := make([]jsonMember, 0, 16)
+	env, ok := validObjectIn(&scratch, payload, "")
 	if !ok {
 		return domain.CallEvent{}, errors.New("not a JSON object")
 	}
 	var e domain.CallEvent
-	var typ string
-	err := env.strings(stringField{"event_id", &e.EventID}, stringField{"type", &typ},
-		stringField{"order_id", &e.OrderID}, stringField{"widget_id", &e.WidgetID})
+	var err error
+	if e.EventID, err = env.str("event_id"); err != nil {
+		return domain.CallEvent{}, err
+	}
+	typ, err := env.knownStr("type", eventTypeNames[:])
 	if err != nil {
 		return domain.CallEvent{}, err
 	}
 	e.Type = domain.EventType(typ)
+	if err = env.strings(stringField{"order_id", &e.OrderID}, stringField{"widget_id", &e.WidgetID}); err != nil {
+		return domain.CallEvent{}, err
+	}
 	var data jsonObject
 	if e.OccurredAt, data, err = timeAndData(env); err != nil {
 		return domain.CallEvent{}, err
@@ -214,6 +221,14 @@ func unmarshalEvent(payload []byte) (domain.CallEvent, error) {
 	return e, err
 }
 
+// The words a record's type and kind most often are, so that reading one
+// back costs no copy.
+var (
+	eventTypeNames = [...]string{string(domain.CallOrdered), string(domain.CallDialed), string(domain.CallAnswered),
+		string(domain.CallFailed), string(domain.CallLastAttempt)}
+	orderKindNames = [...]string{string(domain.KindCallback), string(domain.KindTap2Call)}
+)
+
 func knownAttemptType(t domain.EventType) bool {
 	switch t {
 	case domain.CallDialed, domain.CallAnswered, domain.CallFailed, domain.CallLastAttempt:
@@ -224,8 +239,11 @@ func knownAttemptType(t domain.EventType) bool {
 
 func unmarshalOrderData(data jsonObject) (*domain.OrderData, error) {
 	o := &domain.OrderData{}
-	var kind string
-	err := data.strings(stringField{"kind", &kind}, stringField{"client_phone", &o.ClientPhone},
+	kind, err := data.knownStr("kind", orderKindNames[:])
+	if err != nil {
+		return nil, err
+	}
+	err = data.strings(stringField{"client_phone", &o.ClientPhone},
 		stringField{"manager_phone", &o.ManagerPhone}, stringField{"calltouch_session_id", &o.SessionID},
 		stringField{"form_name", &o.FormName})
 	if err != nil {
@@ -239,7 +257,7 @@ func unmarshalOrderData(data jsonObject) (*domain.OrderData, error) {
 	if !present {
 		return o, nil
 	}
-	details, ok := validObject(v, "data.details.")
+	details, ok := validObjectIn(data.scratch, v, "data.details.")
 	if !ok {
 		return nil, fieldErr("data.details", "must be a JSON object")
 	}

@@ -100,6 +100,21 @@ func (o jsonObject) strBytes(key string) ([]byte, error) {
 	return b, nil
 }
 
+// knownStr is str for a member most often one of words: that word itself
+// then, not a copy of it.
+func (o jsonObject) knownStr(key string, words []string) (string, error) {
+	b, err := o.strBytes(key)
+	if err != nil {
+		return "", err
+	}
+	for _, w := range words {
+		if string(b) == w {
+			return w, nil
+		}
+	}
+	return string(b), nil
+}
+
 // stringField is a string member and where to read it into.
 type stringField struct {
 	key string
