@@ -226,7 +226,10 @@ func parseDetails(data jsonObject) (map[string]string, error) {
 	case len(details) == 0:
 		return nil, nil
 	}
-	if len(appendDetails(nil, details)) > maxDetailsBytes {
+	// Written back, a details object is at most three times as long as sent
+	// (a byte of invalid UTF-8 becomes U+FFFD), so only a long one is
+	// measured.
+	if len(v) > maxDetailsBytes/3 && len(appendDetails(nil, details)) > maxDetailsBytes {
 		return nil, fieldErr("data.details", "must be at most 16 KiB as JSON")
 	}
 	return details, nil

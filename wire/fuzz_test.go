@@ -159,3 +159,24 @@ func FuzzUnmarshalEvent(f *testing.F) {
 		checkMatchesReference(t, e)
 	})
 }
+
+// FuzzDetailsGrowth holds parseDetails to its shortcut: details written
+// back are at most three times as long as sent.
+func FuzzDetailsGrowth(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":"b","a":null}`, "{\"\xff\xfe\":\"\xff\"}", `{"\u2028":"\ud800"}`, "{\"\u2028\":\"\u2029\"}", `{"k":"\/\u0001"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		obj, ok := parseObject(b, "")
+		if !ok {
+			return
+		}
+		details, _, ok := obj.stringMap()
+		if !ok || len(details) == 0 {
+			return
+		}
+		if out := appendDetails(nil, details); len(out) > 3*len(b) {
+			t.Fatalf("%q is written back as %q, more than three times as long", b, out)
+		}
+	})
+}
