@@ -1,17 +1,40 @@
 package wire
 
+import "encoding/json"
+
 // validJSON reports what json.Valid reports, nesting limit included, in a
 // plain loop over the bytes: json.Valid steps a state machine through a
 // function call per byte, which made it the largest cost of reading a
 // batch. FuzzValidJSON holds the two to the same answers.
 func validJSON(b []byte) bool {
+	return scanJSON(b, nil)
+}
+
+// validArray is validJSON for a body that is an array, b[0] == '[' after
+// any space, giving its elements as well: the pass that checks the body
+// splits it too.
+func validArray(b []byte) ([]json.RawMessage, bool) {
+	// Room for as many elements as a body of events this long is likely to
+	// hold, so that a full batch is seldom copied as it grows.
+	elements := make([]json.RawMessage, 0, min(len(b)/128+1, MaxBatch+1))
+	ok := scanJSON(b, &elements)
+	return elements, ok
+}
+
+// scanJSON is validJSON, appending to *elements (when not nil) each
+// element of the top-level array, as it stands in b.
+func scanJSON(b []byte, elements *[]json.RawMessage) bool {
 	var open [64]byte
 	stack := open[:0] // '{' or '[' for each container not yet closed
+	element := -1     // where the top-level array's current element starts
 	i := skipSpace(b, 0)
 	for {
 		// A value starts at b[i].
 		if i >= len(b) {
 			return false
+		}
+		if elements != nil && len(stack) == 1 && stack[0] == '[' {
+			element = i
 		}
 		switch c := b[i]; c {
 		case '{', '[':
@@ -47,6 +70,10 @@ func validJSON(b []byte) bool {
 		}
 		// After a value: close what ends here, then find the next value.
 		for {
+			if element >= 0 && len(stack) == 1 {
+				*elements = append(*elements, b[element:i])
+				element = -1
+			}
 			i = skipSpace(b, i)
 			if len(stack) == 0 {
 				return i == len(b)
