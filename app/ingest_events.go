@@ -9,6 +9,10 @@ import (
 	"ctjournal/wire"
 )
 
+// canonicalSizeGuess is about the size of a typical event's canonical form,
+// so that a batch's buffer seldom grows.
+const canonicalSizeGuess = 256
+
 // IngestEvents stores a batch of call events in the log, whole or not at all.
 type IngestEvents struct{ log EventLog }
 
@@ -22,11 +26,16 @@ func (h IngestEvents) Handle(ctx context.Context, events []domain.CallEvent) (Ap
 	seen := make(map[string][]byte, len(events))
 	widgetOf := make(map[string]string, len(events))
 	repeats := 0
+	// One buffer holds every canonical form; each event's is a slice of it,
+	// capped so that nothing appended later can reach into it.
+	buf := make([]byte, 0, len(events)*canonicalSizeGuess)
 	for i, e := range events {
-		canonical, err := wire.MarshalEvent(e)
-		if err != nil {
+		start := len(buf)
+		var err error
+		if buf, err = wire.AppendEvent(buf, e); err != nil {
 			return AppendResult{}, fmt.Errorf("event %d: %w", i, err)
 		}
+		canonical := buf[start:len(buf):len(buf)]
 		if prev, ok := seen[e.EventID]; ok {
 			if !bytes.Equal(prev, canonical) {
 				return AppendResult{}, &ConflictError{Index: i, Message: fmt.Sprintf("event_id %s appears earlier in the batch with other content", e.EventID)}

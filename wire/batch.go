@@ -32,22 +32,22 @@ func (e *BatchError) Error() string {
 // 1–MaxBatch of them. It checks each event on its own; rules across events
 // (an order's widget, ids already stored) are the caller's.
 func ParseBatch(body []byte) ([]domain.CallEvent, error) {
-	if !json.Valid(body) {
-		return nil, &BatchError{Index: -1, Message: "body is not valid JSON"}
-	}
-	raws, ok := batchElements(bytes.TrimSpace(body))
-	if !ok {
-		return nil, &BatchError{Index: -1, Message: "body must be an event object or an array of them"}
-	}
+	raws, valid, isBatch := batchElements(body)
 	switch {
+	case !valid:
+		return nil, &BatchError{Index: -1, Message: "body is not valid JSON"}
+	case !isBatch:
+		return nil, &BatchError{Index: -1, Message: "body must be an event object or an array of them"}
 	case len(raws) == 0:
 		return nil, &BatchError{Index: -1, Message: fmt.Sprintf("body is an empty array; send 1 to %d events", MaxBatch)}
 	case len(raws) > MaxBatch:
 		return nil, &BatchError{Index: -1, Message: fmt.Sprintf("body has %d events; at most %d are allowed", len(raws), MaxBatch)}
 	}
 	events := make([]domain.CallEvent, len(raws))
+	scratch := make([]jsonMember, 0, 32)
 	for i, raw := range raws {
-		e, err := parseValidEvent(raw)
+		scratch = scratch[:0] // the previous event's objects are done with
+		e, err := parseValidEvent(&scratch, raw)
 		if err != nil {
 			var fe *domain.FieldError
 			if errors.As(err, &fe) {
@@ -61,13 +61,15 @@ func ParseBatch(body []byte) ([]domain.CallEvent, error) {
 }
 
 // batchElements is a body's envelopes: the object itself, or the array's
-// elements; false when the body is neither.
-func batchElements(b []byte) ([]json.RawMessage, bool) {
-	switch {
-	case bytes.HasPrefix(b, []byte("{")):
-		return []json.RawMessage{b}, true
+// elements, split by the pass that checks the body is valid JSON; isBatch
+// is false when the body is neither.
+func batchElements(body []byte) (raws []json.RawMessage, valid, isBatch bool) {
+	switch b := bytes.TrimSpace(body); {
 	case bytes.HasPrefix(b, []byte("[")):
-		return arrayElements(b)
+		raws, valid = validArray(body)
+		return raws, valid, true
+	case bytes.HasPrefix(b, []byte("{")):
+		return []json.RawMessage{b}, validJSON(body), true
 	}
-	return nil, false
+	return nil, validJSON(body), false
 }

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 
@@ -29,15 +30,17 @@ var (
 // "data.client_phone", …). Unknown fields are ignored, so producers can send
 // newer envelopes; null and "" mean the field is absent.
 func ParseEvent(raw json.RawMessage) (domain.CallEvent, error) {
-	if !json.Valid(raw) {
+	if !validJSON(raw) {
 		return domain.CallEvent{}, fieldErr("", "event must be a JSON object")
 	}
-	return parseValidEvent(raw)
+	return parseValidEvent(nil, raw)
 }
 
-// parseValidEvent is ParseEvent for JSON already checked valid.
-func parseValidEvent(raw json.RawMessage) (domain.CallEvent, error) {
-	env, ok := validObject(raw, "")
+// parseValidEvent is ParseEvent for JSON already checked valid. The
+// objects' members go onto *scratch (nil: slices of their own), which the
+// event no longer needs once parsed.
+func parseValidEvent(scratch *[]jsonMember, raw json.RawMessage) (domain.CallEvent, error) {
+	env, ok := validObjectIn(scratch, raw, "")
 	if !ok {
 		return domain.CallEvent{}, fieldErr("", "event must be a JSON object")
 	}
@@ -83,7 +86,7 @@ func timeAndData(env jsonObject) (time.Time, jsonObject, error) {
 	if err != nil {
 		return time.Time{}, jsonObject{}, err
 	}
-	data, err := env.object("data")
+	data, err := env.object("data", "data.")
 	return at, data, err
 }
 
@@ -99,25 +102,38 @@ func checkTimeRange(field string, t time.Time) error {
 // would also take braces, "urn:uuid:" and bare hex), so one id has one
 // spelling in the log.
 func parseEventID(env jsonObject) (string, error) {
-	s, err := env.requiredStr("event_id")
-	if err != nil {
+	b, err := env.strBytes("event_id")
+	switch {
+	case err != nil:
 		return "", err
+	case len(b) == 0:
+		return "", fieldErr("event_id", "required")
 	}
-	id, err := uuid.Parse(s)
-	if len(s) != 36 || err != nil {
+	id, err := uuid.ParseBytes(b)
+	if len(b) != 36 || err != nil {
 		return "", fieldErr("event_id", "must be a UUID such as 5b0c8a52-2b1f-4d6e-9a51-7f1f0c3f2a10")
 	}
-	return id.String(), nil
+	if bytes.ContainsAny(b, "ABCDEF") {
+		return id.String(), nil
+	}
+	return string(b), nil // already as id.String() writes it
 }
 
+// eventTypes are the types an envelope may have.
+var eventTypes = [...]domain.EventType{domain.CallOrdered, domain.CallDialed, domain.CallAnswered, domain.CallFailed, domain.CallLastAttempt}
+
 func parseEventType(env jsonObject) (domain.EventType, error) {
-	s, err := env.requiredStr("type")
-	if err != nil {
+	b, err := env.strBytes("type")
+	switch {
+	case err != nil:
 		return "", err
+	case len(b) == 0:
+		return "", fieldErr("type", "required")
 	}
-	switch t := domain.EventType(s); t {
-	case domain.CallOrdered, domain.CallDialed, domain.CallAnswered, domain.CallFailed, domain.CallLastAttempt:
-		return t, nil
+	for _, t := range eventTypes {
+		if string(b) == string(t) {
+			return t, nil
+		}
 	}
 	return "", fieldErr("type", "must be one of %s, %s, %s, %s, %s",
 		domain.CallOrdered, domain.CallDialed, domain.CallAnswered, domain.CallFailed, domain.CallLastAttempt)
@@ -134,14 +150,14 @@ func parseRef(env jsonObject, key string) (string, error) {
 
 func parseOrderData(data jsonObject) (*domain.OrderData, error) {
 	o := &domain.OrderData{Kind: domain.KindCallback}
-	kind, err := data.str("kind")
+	kind, err := data.strBytes("kind")
 	if err != nil {
 		return nil, err
 	}
-	switch k := domain.OrderKind(kind); k {
-	case "":
-	case domain.KindCallback, domain.KindTap2Call:
-		o.Kind = k
+	switch {
+	case len(kind) == 0, string(kind) == string(domain.KindCallback):
+	case string(kind) == string(domain.KindTap2Call):
+		o.Kind = domain.KindTap2Call
 	default:
 		return nil, fieldErr("data.kind", "must be %s or %s", domain.KindCallback, domain.KindTap2Call)
 	}
@@ -197,7 +213,7 @@ func parseDetails(data jsonObject) (map[string]string, error) {
 	if !present {
 		return nil, nil
 	}
-	obj, ok := validObject(v, "data.details.")
+	obj, ok := validObjectIn(data.scratch, v, "data.details.")
 	if !ok {
 		return nil, fieldErr("data.details", "must be an object of string to string")
 	}
@@ -210,7 +226,10 @@ func parseDetails(data jsonObject) (map[string]string, error) {
 	case len(details) == 0:
 		return nil, nil
 	}
-	if b, err := canonicalJSON(details); err != nil || len(b) > maxDetailsBytes {
+	// Written back, a details object is at most three times as long as sent
+	// (a byte of invalid UTF-8 becomes U+FFFD), so only a long one is
+	// measured.
+	if len(v) > maxDetailsBytes/3 && len(appendDetails(nil, details)) > maxDetailsBytes {
 		return nil, fieldErr("data.details", "must be at most 16 KiB as JSON")
 	}
 	return details, nil

@@ -1,80 +1,155 @@
 package wire
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"ctjournal/domain"
 )
-
-// wireEvent is the canonical envelope; its field order is the output order.
-type wireEvent struct {
-	EventID    string           `json:"event_id"`
-	Type       domain.EventType `json:"type"`
-	OrderID    string           `json:"order_id"`
-	WidgetID   string           `json:"widget_id"`
-	OccurredAt time.Time        `json:"occurred_at"` // RFC 3339 with nanoseconds, UTC
-	Data       wireData         `json:"data"`
-}
-
-// wireData holds every type's data fields; each type fills only its own.
-type wireData struct {
-	Kind         domain.OrderKind  `json:"kind,omitempty"`
-	ClientPhone  string            `json:"client_phone,omitempty"`
-	ManagerPhone string            `json:"manager_phone,omitempty"`
-	SessionID    string            `json:"calltouch_session_id,omitempty"`
-	FormName     string            `json:"form_name,omitempty"`
-	ScheduledAt  *time.Time        `json:"scheduled_at,omitempty"`
-	Details      map[string]string `json:"details,omitempty"`
-	Attempt      int               `json:"attempt,omitempty"`
-	TalkSeconds  *int              `json:"talk_seconds,omitempty"`
-	Reason       string            `json:"reason,omitempty"`
-}
 
 // MarshalEvent writes the canonical envelope of a parsed event: the form the
 // log stores and compares for idempotency (times in UTC, phones normalised,
 // data holding only what the type carries and the event states).
 func MarshalEvent(e domain.CallEvent) ([]byte, error) {
-	w := wireEvent{
-		EventID:    e.EventID,
-		Type:       e.Type,
-		OrderID:    e.OrderID,
-		WidgetID:   e.WidgetID,
-		OccurredAt: e.OccurredAt.UTC(),
+	return AppendEvent(nil, e)
+}
+
+// AppendEvent appends MarshalEvent's bytes to dst, so a batch's canonical
+// forms can share one buffer. The members come in a fixed order, empty
+// ones left out, each written as encoding/json writes it without HTML
+// escaping: the stored form is compared byte for byte, so it keeps the
+// spelling it has always had.
+func AppendEvent(dst []byte, e domain.CallEvent) ([]byte, error) {
+	if e.Type == domain.CallOrdered && e.Order == nil {
+		return dst, fmt.Errorf("marshal event %s: call.ordered without order data", e.EventID)
 	}
+	start := len(dst)
+	dst = append(dst, `{"event_id":`...)
+	dst = appendJSONString(dst, e.EventID)
+	dst = append(dst, `,"type":`...)
+	dst = appendJSONString(dst, string(e.Type))
+	dst = append(dst, `,"order_id":`...)
+	dst = appendJSONString(dst, e.OrderID)
+	dst = append(dst, `,"widget_id":`...)
+	dst = appendJSONString(dst, e.WidgetID)
+	dst = append(dst, `,"occurred_at":`...)
+	dst, err := appendJSONTime(dst, e.OccurredAt)
+	if err != nil {
+		return dst[:start], fmt.Errorf("marshal event %s: %w", e.EventID, err)
+	}
+	dst = append(dst, `,"data":`...)
+	m := memberWriter{dst: dst}
 	switch e.Type {
 	case domain.CallOrdered:
-		if e.Order == nil {
-			return nil, fmt.Errorf("marshal event %s: call.ordered without order data", e.EventID)
-		}
-		o := e.Order
-		w.Data = wireData{
-			Kind:         o.Kind,
-			ClientPhone:  o.ClientPhone,
-			ManagerPhone: o.ManagerPhone,
-			SessionID:    o.SessionID,
-			FormName:     o.FormName,
-			Details:      o.Details,
-		}
-		if o.ScheduledAt != nil {
-			at := o.ScheduledAt.UTC()
-			w.Data.ScheduledAt = &at
-		}
+		err = m.orderData(e.Order)
 	case domain.CallAnswered:
-		w.Data = wireData{Attempt: e.Attempt, TalkSeconds: e.TalkSeconds}
+		m.integer("attempt", e.Attempt)
+		if e.TalkSeconds != nil { // zero seconds is a fact, written
+			m.name("talk_seconds")
+			m.dst = strconv.AppendInt(m.dst, int64(*e.TalkSeconds), 10)
+		}
 	case domain.CallFailed:
-		w.Data = wireData{Attempt: e.Attempt, Reason: e.FailReason}
+		m.integer("attempt", e.Attempt)
+		m.str("reason", e.FailReason)
 	default:
-		w.Data = wireData{Attempt: e.Attempt}
+		m.integer("attempt", e.Attempt)
 	}
-	b, err := canonicalJSON(w)
 	if err != nil {
-		return nil, fmt.Errorf("marshal event %s: %w", e.EventID, err)
+		return dst[:start], fmt.Errorf("marshal event %s: %w", e.EventID, err)
 	}
-	return b, nil
+	return append(m.close(), '}'), nil
+}
+
+// memberWriter writes an object's members, leaving out the empty ones as
+// omitempty does.
+type memberWriter struct {
+	dst  []byte
+	some bool
+}
+
+func (m *memberWriter) name(key string) {
+	if m.some {
+		m.dst = append(m.dst, ',')
+	} else {
+		m.dst = append(m.dst, '{')
+	}
+	m.some = true
+	m.dst = appendJSONString(m.dst, key)
+	m.dst = append(m.dst, ':')
+}
+
+func (m *memberWriter) str(key, v string) {
+	if v != "" {
+		m.name(key)
+		m.dst = appendJSONString(m.dst, v)
+	}
+}
+
+func (m *memberWriter) integer(key string, n int) {
+	if n != 0 {
+		m.name(key)
+		m.dst = strconv.AppendInt(m.dst, int64(n), 10)
+	}
+}
+
+// close ends the object, "{}" when it had no member.
+func (m *memberWriter) close() []byte {
+	if !m.some {
+		return append(m.dst, '{', '}')
+	}
+	return append(m.dst, '}')
+}
+
+func (m *memberWriter) orderData(o *domain.OrderData) error {
+	m.str("kind", string(o.Kind))
+	m.str("client_phone", o.ClientPhone)
+	m.str("manager_phone", o.ManagerPhone)
+	m.str("calltouch_session_id", o.SessionID)
+	m.str("form_name", o.FormName)
+	if o.ScheduledAt != nil {
+		m.name("scheduled_at")
+		var err error
+		if m.dst, err = appendJSONTime(m.dst, *o.ScheduledAt); err != nil {
+			return err
+		}
+	}
+	if len(o.Details) > 0 {
+		m.name("details")
+		m.dst = appendDetails(m.dst, o.Details)
+	}
+	return nil
+}
+
+// appendDetails writes details as an object with its names sorted, so equal
+// maps give equal bytes.
+func appendDetails(dst []byte, details map[string]string) []byte {
+	keys := make([]string, 0, len(details))
+	for k := range details {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	m := memberWriter{dst: dst}
+	for _, k := range keys {
+		m.name(k)
+		m.dst = appendJSONString(m.dst, details[k])
+	}
+	return m.close()
+}
+
+// appendJSONTime writes t in UTC as time.Time's MarshalJSON does, refusing
+// the years RFC 3339 cannot write as it does.
+func appendJSONTime(dst []byte, t time.Time) ([]byte, error) {
+	t = t.UTC()
+	if y := t.Year(); y < 0 || y > 9999 {
+		return dst, fmt.Errorf("time %v: year outside of range [0,9999]", t)
+	}
+	dst = append(dst, '"')
+	dst = t.AppendFormat(dst, time.RFC3339Nano)
+	return append(dst, '"'), nil
 }
 
 // UnmarshalEvent reads back what MarshalEvent wrote, also as PostgreSQL
@@ -96,18 +171,25 @@ func UnmarshalEvent(data []byte) (domain.CallEvent, error) {
 }
 
 func unmarshalEvent(payload []byte) (domain.CallEvent, error) {
-	env, ok := validObject(payload, "")
+	// One slice for the members of the record's objects, not one each.
+	scratch := make([]jsonMember, 0, 16)
+	env, ok := validObjectIn(&scratch, payload, "")
 	if !ok {
 		return domain.CallEvent{}, errors.New("not a JSON object")
 	}
 	var e domain.CallEvent
-	var typ string
-	err := env.strings(stringField{"event_id", &e.EventID}, stringField{"type", &typ},
-		stringField{"order_id", &e.OrderID}, stringField{"widget_id", &e.WidgetID})
+	var err error
+	if e.EventID, err = env.str("event_id"); err != nil {
+		return domain.CallEvent{}, err
+	}
+	typ, err := env.knownStr("type", eventTypeNames[:])
 	if err != nil {
 		return domain.CallEvent{}, err
 	}
 	e.Type = domain.EventType(typ)
+	if err = env.strings(stringField{"order_id", &e.OrderID}, stringField{"widget_id", &e.WidgetID}); err != nil {
+		return domain.CallEvent{}, err
+	}
 	var data jsonObject
 	if e.OccurredAt, data, err = timeAndData(env); err != nil {
 		return domain.CallEvent{}, err
@@ -139,6 +221,14 @@ func unmarshalEvent(payload []byte) (domain.CallEvent, error) {
 	return e, err
 }
 
+// The words a record's type and kind most often are, so that reading one
+// back costs no copy.
+var (
+	eventTypeNames = [...]string{string(domain.CallOrdered), string(domain.CallDialed), string(domain.CallAnswered),
+		string(domain.CallFailed), string(domain.CallLastAttempt)}
+	orderKindNames = [...]string{string(domain.KindCallback), string(domain.KindTap2Call)}
+)
+
 func knownAttemptType(t domain.EventType) bool {
 	switch t {
 	case domain.CallDialed, domain.CallAnswered, domain.CallFailed, domain.CallLastAttempt:
@@ -149,8 +239,11 @@ func knownAttemptType(t domain.EventType) bool {
 
 func unmarshalOrderData(data jsonObject) (*domain.OrderData, error) {
 	o := &domain.OrderData{}
-	var kind string
-	err := data.strings(stringField{"kind", &kind}, stringField{"client_phone", &o.ClientPhone},
+	kind, err := data.knownStr("kind", orderKindNames[:])
+	if err != nil {
+		return nil, err
+	}
+	err = data.strings(stringField{"client_phone", &o.ClientPhone},
 		stringField{"manager_phone", &o.ManagerPhone}, stringField{"calltouch_session_id", &o.SessionID},
 		stringField{"form_name", &o.FormName})
 	if err != nil {
@@ -164,7 +257,7 @@ func unmarshalOrderData(data jsonObject) (*domain.OrderData, error) {
 	if !present {
 		return o, nil
 	}
-	details, ok := validObject(v, "data.details.")
+	details, ok := validObjectIn(data.scratch, v, "data.details.")
 	if !ok {
 		return nil, fieldErr("data.details", "must be a JSON object")
 	}
@@ -175,15 +268,55 @@ func unmarshalOrderData(data jsonObject) (*domain.OrderData, error) {
 	return o, nil
 }
 
-// canonicalJSON is json.Marshal without HTML escaping, so the log shows
-// "<" as written and the details limit counts it as one byte. Map keys come
-// out sorted, so equal values give equal bytes.
-func canonicalJSON(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
+// appendJSONString writes s as encoding/json writes a string without HTML
+// escaping: quotes, backslashes and control characters escaped, invalid
+// UTF-8 as U+FFFD, U+2028 and U+2029 escaped; "<" stays one byte.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case c == '\u2028' || c == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }

@@ -45,6 +45,7 @@ func FuzzParseBatch(f *testing.F) {
 			if err != nil {
 				t.Fatalf("MarshalEvent(%+v): %v", e, err)
 			}
+			checkMatchesReference(t, e)
 			// What is accepted, any store holds.
 			if holdsNUL(decodeAny(t, stored)) {
 				t.Fatalf("accepted %s holds U+0000", stored)
@@ -154,6 +155,28 @@ func FuzzUnmarshalEvent(f *testing.F) {
 		}
 		if _, err := MarshalEvent(e); err != nil {
 			t.Fatalf("UnmarshalEvent(%q) = %+v, which does not write back: %v", b, e, err)
+		}
+		checkMatchesReference(t, e)
+	})
+}
+
+// FuzzDetailsGrowth holds parseDetails to its shortcut: details written
+// back are at most three times as long as sent.
+func FuzzDetailsGrowth(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":"b","a":null}`, "{\"\xff\xfe\":\"\xff\"}", `{"\u2028":"\ud800"}`, "{\"\u2028\":\"\u2029\"}", `{"k":"\/\u0001"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		obj, ok := parseObject(b, "")
+		if !ok {
+			return
+		}
+		details, _, ok := obj.stringMap()
+		if !ok || len(details) == 0 {
+			return
+		}
+		if out := appendDetails(nil, details); len(out) > 3*len(b) {
+			t.Fatalf("%q is written back as %q, more than three times as long", b, out)
 		}
 	})
 }

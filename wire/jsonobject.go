@@ -14,6 +14,10 @@ import (
 type jsonObject struct {
 	prefix  string // "" or "data."
 	members []jsonMember
+	// scratch, when set, is where the objects inside this one put their
+	// members: a batch reuses one slice for every event's objects instead
+	// of making a slice per object.
+	scratch *[]jsonMember
 }
 
 // parseObject returns raw as an object, or false when it is anything else
@@ -29,12 +33,29 @@ func parseObject(raw []byte, prefix string) (jsonObject, bool) {
 // checked valid or read back from the log; false also when the splitter
 // finds raw is not an object after all.
 func validObject(raw []byte, prefix string) (jsonObject, bool) {
+	return validObjectIn(nil, raw, prefix)
+}
+
+// validObjectIn is validObject with the members appended to *scratch
+// (nil: a slice of their own); the object and those inside it keep
+// using it.
+func validObjectIn(scratch *[]jsonMember, raw []byte, prefix string) (jsonObject, bool) {
 	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return jsonObject{}, false
 	}
-	members, ok := objectMembers(trimmed)
-	return jsonObject{prefix: prefix, members: members}, ok
+	if scratch == nil {
+		members, ok := appendMembers(nil, trimmed)
+		return jsonObject{prefix: prefix, members: members}, ok
+	}
+	start := len(*scratch)
+	all, ok := appendMembers(*scratch, trimmed)
+	if !ok {
+		return jsonObject{}, false
+	}
+	*scratch = all
+	// Capped: what is appended later for other objects stays out of it.
+	return jsonObject{prefix: prefix, members: all[start:len(all):len(all)], scratch: scratch}, true
 }
 
 func (o jsonObject) path(key string) string { return o.prefix + key }
@@ -63,6 +84,35 @@ func (o jsonObject) str(key string) (string, error) {
 		return "", fieldErr(o.path(key), "must be a string")
 	}
 	return s, nil
+}
+
+// strBytes is str as bytes: those of the input when the string needs no
+// decoding, so a value only compared with known words costs no copy.
+func (o jsonObject) strBytes(key string) ([]byte, error) {
+	v, ok := o.raw(key)
+	if !ok {
+		return nil, nil
+	}
+	b, ok := decodeName(v)
+	if !ok {
+		return nil, fieldErr(o.path(key), "must be a string")
+	}
+	return b, nil
+}
+
+// knownStr is str for a member most often one of words: that word itself
+// then, not a copy of it.
+func (o jsonObject) knownStr(key string, words []string) (string, error) {
+	b, err := o.strBytes(key)
+	if err != nil {
+		return "", err
+	}
+	for _, w := range words {
+		if string(b) == w {
+			return w, nil
+		}
+	}
+	return string(b), nil
 }
 
 // stringField is a string member and where to read it into.
@@ -161,14 +211,14 @@ func (o jsonObject) stringMap() (m map[string]string, nulls []string, ok bool) {
 	return m, nulls, true
 }
 
-// object returns an object member, with its members' paths under key;
-// an empty object when absent.
-func (o jsonObject) object(key string) (jsonObject, error) {
+// object returns an object member, with its members' paths under prefix
+// (the member's path and a dot); an empty object when absent.
+func (o jsonObject) object(key, prefix string) (jsonObject, error) {
 	v, present := o.raw(key)
 	if !present {
-		return jsonObject{prefix: o.path(key) + "."}, nil
+		return jsonObject{prefix: prefix, scratch: o.scratch}, nil
 	}
-	obj, ok := validObject(v, o.path(key)+".")
+	obj, ok := validObjectIn(o.scratch, v, prefix)
 	if !ok {
 		return jsonObject{}, fieldErr(o.path(key), "must be a JSON object")
 	}
@@ -177,29 +227,35 @@ func (o jsonObject) object(key string) (jsonObject, error) {
 
 // requiredTimestamp is timestamp for a member that must be present.
 func (o jsonObject) requiredTimestamp(key string) (time.Time, error) {
-	t, err := o.timestamp(key)
-	if err == nil && t == nil {
+	t, present, err := o.timeValue(key)
+	if err == nil && !present {
 		err = fieldErr(o.path(key), "required")
 	}
-	if err != nil {
-		return time.Time{}, err
-	}
-	return *t, nil
+	return t, err
 }
 
 // timestamp reads an RFC 3339 time member as UTC; nil when absent.
 func (o jsonObject) timestamp(key string) (*time.Time, error) {
-	s, err := o.str(key)
-	if err != nil || s == "" {
+	t, present, err := o.timeValue(key)
+	if err != nil || !present {
 		return nil, err
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	return &t, nil
+}
+
+// timeValue is timestamp without the pointer, which would put every
+// required time on the heap.
+func (o jsonObject) timeValue(key string) (t time.Time, present bool, err error) {
+	s, err := o.str(key)
+	if err != nil || s == "" {
+		return time.Time{}, false, err
+	}
+	t, err = time.Parse(time.RFC3339Nano, s)
 	// An offset can carry a time into year -1 or 10000, which RFC 3339
 	// cannot write back in UTC: refuse it rather than store a time the
 	// canonical form cannot hold.
 	if err != nil || t.UTC().Year() < 0 || t.UTC().Year() > 9999 {
-		return nil, fieldErr(o.path(key), "must be an RFC 3339 time such as 2026-11-24T10:15:00+03:00")
+		return time.Time{}, false, fieldErr(o.path(key), "must be an RFC 3339 time such as 2026-11-24T10:15:00+03:00")
 	}
-	t = t.UTC()
-	return &t, nil
+	return t.UTC(), true, nil
 }

@@ -7,8 +7,9 @@ import (
 	"unicode/utf8"
 )
 
-// The ingest body is checked once with json.Valid; its arrays and objects
-// are then split by the functions below, in one pass rather than decoding
+// The ingest body is checked once, by validJSON, which splits the batch's
+// array in the same pass; its objects are then split by the functions
+// below, in one pass rather than decoding
 // each level with json.Unmarshal, which would check and scan every byte
 // again per level of nesting and build a map per object. The log's
 // records are split without json.Valid at all (see UnmarshalEvent), so the
@@ -82,7 +83,7 @@ func skipValue(b []byte, i int) int {
 	return i
 }
 
-// pastSeparator moves past what follows a member or element: the index of
+// pastSeparator moves past what follows a member: the index of
 // the next one, whether the container goes on, and false when neither a
 // comma nor the closer stands there.
 func pastSeparator(b []byte, i int, closer byte) (j int, more, ok bool) {
@@ -98,31 +99,12 @@ func pastSeparator(b []byte, i int, closer byte) (j int, more, ok bool) {
 	return i, false, false
 }
 
-// arrayElements splits a JSON array, b[0] == '['; false when it is not one.
-func arrayElements(b []byte) ([]json.RawMessage, bool) {
-	var out []json.RawMessage
-	i := skipSpace(b, 1)
-	if i < len(b) && b[i] == ']' {
-		return out, true
+// appendMembers splits a JSON object, b[0] == '{', onto out, keeping the
+// members' order and any repeated names; false when it is not one.
+func appendMembers(out []jsonMember, b []byte) ([]jsonMember, bool) {
+	if out == nil {
+		out = make([]jsonMember, 0, 8) // an envelope has 6, its data up to 7
 	}
-	for more := true; more; {
-		j := skipValue(b, i)
-		if j < 0 {
-			return nil, false
-		}
-		out = append(out, b[i:j])
-		var ok bool
-		if i, more, ok = pastSeparator(b, j, ']'); !ok {
-			return nil, false
-		}
-	}
-	return out, true
-}
-
-// objectMembers splits a JSON object, b[0] == '{', keeping the members'
-// order and any repeated names; false when it is not one.
-func objectMembers(b []byte) ([]jsonMember, bool) {
-	out := make([]jsonMember, 0, 8) // an envelope has 6, its data up to 7
 	i := skipSpace(b, 1)
 	if i < len(b) && b[i] == '}' {
 		return out, true
