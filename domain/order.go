@@ -75,8 +75,15 @@ func appendEvent(events []LoggedEvent, e LoggedEvent) []LoggedEvent {
 			return events[:n+1]
 		}
 	}
-	return append(slices.Clip(events), e)
+	grown := make([]LoggedEvent, len(events), max(2*len(events), minOrderFacts))
+	copy(grown, events)
+	return append(grown, e)
 }
+
+// minOrderFacts is the room an order's first fact gets: a call that
+// connects is reported in three facts (ordered, dialed, answered), so most
+// orders need no second array.
+const minOrderFacts = 4
 
 // placed copies the placement, policy included, so the order keeps the
 // policy it was placed under whatever later happens to the caller's value.
