@@ -113,38 +113,50 @@ func decode(rec LogRecord, v any) error {
 }
 
 func (h ProjectRecord) callEvent(ctx context.Context, rec LogRecord, e domain.CallEvent) error {
-	var err error
-	inForce := domain.Placement{}
+	f := &callFold{change: OrderChange{
+		Event:         domain.LoggedEvent{CallEvent: e, Position: rec.Position, RecordedAt: rec.RecordedAt},
+		TransactionID: rec.TransactionID,
+	}}
 	if e.Type == domain.CallOrdered {
-		if inForce, err = h.models.PolicyInForce(ctx, e.WidgetID); err != nil {
+		var err error
+		if f.inForce, err = h.models.PolicyInForce(ctx, e.WidgetID); err != nil {
 			return fmt.Errorf("policy in force for widget %s: %w", e.WidgetID, err)
 		}
 	}
-	logged := domain.LoggedEvent{CallEvent: e, Position: rec.Position, RecordedAt: rec.RecordedAt}
-	var sends []domain.Decision
-	var state domain.OrderState
-	err = h.models.UpdateOrder(ctx, e.OrderID, func(s domain.OrderState) (*OrderChange, error) {
-		next, step := s.Fold(logged, inForce)
-		if len(next.Events) == len(s.Events) {
-			return nil, nil // already folded: a redelivered record
-		}
-		logged.Note = step.Note
-		state = next
-		for _, d := range step.Changed {
-			if d.Verdict == domain.Send {
-				sends = append(sends, d)
-			}
-		}
-		return &OrderChange{State: next, Event: logged, TransactionID: rec.TransactionID, Step: step}, nil
-	})
-	if err != nil {
+	if err := h.models.UpdateOrder(ctx, e.OrderID, f.fold); err != nil {
 		return fmt.Errorf("fold %s into order %s: %w", e.EventID, e.OrderID, err)
 	}
-	for _, d := range sends {
+	if !f.folded {
+		return nil
+	}
+	state := &f.change.State
+	for _, d := range f.change.Step.Changed {
+		if d.Verdict != domain.Send {
+			continue
+		}
 		lead := Lead{Key: d.Key, OrderID: state.OrderID, WidgetID: state.WidgetID, Payload: *d.Payload, DecidedAt: d.DecidedAt}
 		if err := h.outbox.Enqueue(ctx, lead); err != nil {
 			return fmt.Errorf("queue lead %s: %w", d.Key, err)
 		}
 	}
 	return nil
+}
+
+// callFold folds one call event into its order: one value per record holds
+// what the fold needs and the change it hands the read model.
+type callFold struct {
+	inForce domain.Placement // the widget's policy in force, for a call.ordered
+	change  OrderChange
+	folded  bool // the read model stored change
+}
+
+func (f *callFold) fold(s domain.OrderState) (*OrderChange, error) {
+	next, step := s.Fold(f.change.Event, f.inForce)
+	f.folded = len(next.Events) != len(s.Events)
+	if !f.folded {
+		return nil, nil // already folded: a redelivered record
+	}
+	f.change.Event.Note = step.Note
+	f.change.State, f.change.Step = next, step
+	return &f.change, nil
 }

@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -22,6 +21,7 @@ func comment(details bool, o *OrderData, outcome *CallEvent) string {
 		return commentHead
 	}
 	var b strings.Builder
+	b.Grow(commentSize(o))
 	b.WriteString(commentHead)
 	add := func(label, value string) {
 		if value != "" {
@@ -39,13 +39,23 @@ func comment(details bool, o *OrderData, outcome *CallEvent) string {
 		add("Попытка", strconv.Itoa(outcome.Attempt))
 		add("Результат", result(*outcome))
 		if outcome.TalkSeconds != nil {
-			add("Разговор", fmt.Sprintf("%d с", *outcome.TalkSeconds))
+			add("Разговор", strconv.Itoa(*outcome.TalkSeconds)+" с")
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(o.Details)) {
 		add(k, o.Details[k])
 	}
 	return ellipsize(b.String(), maxComment)
+}
+
+// commentSize is room enough for most comments, so that the builder grows
+// once: the fixed items' labels and values, and each detail's line.
+func commentSize(o *OrderData) int {
+	n := 256
+	for k, v := range o.Details {
+		n += len(k) + len(v) + len("\n: ")
+	}
+	return min(n, 4*maxComment)
 }
 
 func kindLabel(k OrderKind) string {

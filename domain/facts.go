@@ -1,6 +1,9 @@
 package domain
 
-import "fmt"
+import (
+	"fmt"
+	"iter"
+)
 
 // orderFacts is what the rules read from an order's events: the first
 // recorded of each fact that must be unique. A later fact contradicting one
@@ -16,9 +19,14 @@ type orderFacts struct {
 }
 
 // factsOf replays an order's events in log order, so the first recorded
-// fact stands exactly as it did when each event was folded.
-func factsOf(events []LoggedEvent) orderFacts {
-	var f orderFacts
+// fact stands exactly as it did when each event was folded. attempt is that
+// of the event about to be added: outcomes gets its room once.
+func factsOf(events []LoggedEvent, attempt int) orderFacts {
+	highest := attempt
+	for i := range events {
+		highest = max(highest, events[i].Attempt)
+	}
+	f := orderFacts{outcomes: make([]*CallEvent, 0, highest+1)}
 	for i := range events {
 		f.add(&events[i].CallEvent)
 	}
@@ -93,15 +101,15 @@ func (f orderFacts) outcome(n int) *CallEvent {
 	return nil
 }
 
-// finishedAttempts lists the attempts with a known outcome, ascending.
-func (f orderFacts) finishedAttempts() []int {
-	var out []int
-	for n, o := range f.outcomes {
-		if o != nil {
-			out = append(out, n)
+// finishedAttempts yields the attempts with a known outcome, ascending.
+func (f orderFacts) finishedAttempts() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for n, o := range f.outcomes {
+			if o != nil && !yield(n) {
+				return
+			}
 		}
 	}
-	return out
 }
 
 // answered reports whether attempt n connected.

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -43,7 +44,8 @@ func OrderStateFromStore(orderID, widgetID string, placement *Placement, events 
 	if err := storedDecisions(orderID, placement, decisions); err != nil {
 		return OrderState{}, fmt.Errorf("stored order %s: %w", orderID, err)
 	}
-	return OrderState{OrderID: orderID, WidgetID: widgetID, Placement: placement, Events: events, Decisions: decisions}, nil
+	// Clipped: Fold appends in place only past the end of arrays it grew.
+	return OrderState{OrderID: orderID, WidgetID: widgetID, Placement: placement, Events: slices.Clip(events), Decisions: decisions}, nil
 }
 
 // storedFact checks one fact of a stored order: its order, a type the rules

@@ -44,8 +44,11 @@ func (s OrderState) Fold(e LoggedEvent, inForce Placement) (OrderState, Step) {
 	if len(s.Events) == 0 {
 		next.OrderID, next.WidgetID = e.OrderID, e.WidgetID
 	}
-	facts := factsOf(s.Events)
-	note := facts.add(&e.CallEvent)
+	facts := factsOf(s.Events, e.Attempt)
+	// Recorded from its place in the new state, which outlives the fold.
+	next.Events = appendEvent(s.Events, e)
+	added := &next.Events[len(next.Events)-1]
+	note := facts.add(&added.CallEvent)
 	if e.Type == CallOrdered && s.Placement == nil {
 		next.Placement = placed(inForce)
 	}
@@ -55,11 +58,32 @@ func (s OrderState) Fold(e LoggedEvent, inForce Placement) (OrderState, Step) {
 	if note == "" && len(changed) == 0 {
 		note = lateNote(rules, next.Decisions, e.CallEvent)
 	}
-	e.Note = note
-	// Clip so the append copies: the caller's old state must not see e.
-	next.Events = append(slices.Clip(s.Events), e)
+	added.Note = note
 	return next, Step{Note: note, Changed: changed}
 }
+
+// appendEvent appends e so that no other state sees it, without copying the
+// order's facts on every fold. Past the end of events lies either room no
+// state holds, or the fact that another fold from the same state claimed
+// there: then it copies. Only arrays appendEvent grew have room past their
+// end (OrderStateFromStore clips what a store hands it), and a claimed slot
+// always holds an event id.
+func appendEvent(events []LoggedEvent, e LoggedEvent) []LoggedEvent {
+	if n := len(events); n < cap(events) && e.EventID != "" {
+		if slot := &events[:n+1][n]; slot.EventID == "" {
+			*slot = e
+			return events[:n+1]
+		}
+	}
+	grown := make([]LoggedEvent, len(events), max(2*len(events), minOrderFacts))
+	copy(grown, events)
+	return append(grown, e)
+}
+
+// minOrderFacts is the room an order's first fact gets: a call that
+// connects is reported in three facts (ordered, dialed, answered), so most
+// orders need no second array.
+const minOrderFacts = 4
 
 // placed copies the placement, policy included, so the order keeps the
 // policy it was placed under whatever later happens to the caller's value.

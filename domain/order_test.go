@@ -38,6 +38,49 @@ func TestFold_LeavesTheOldStateUntouched(t *testing.T) {
 	}
 }
 
+// Fold appends in place past the end of the events it grew: states folded
+// from one state, and from each other, must each keep their own facts.
+func TestFold_StatesFoldedFromOneStateStayApart(t *testing.T) {
+	s, _ := foldAll(placement(1, onlyLast), nil, ordered(), dialed(1), failed(1))
+	a, _ := s.Fold(loggedAt(dialed(2), 4), placement(1))
+	b, _ := s.Fold(loggedAt(lastAttempt(1), 4), placement(1))
+	a2, _ := a.Fold(loggedAt(answered(2), 5), placement(1))
+	b2, _ := b.Fold(loggedAt(dialed(2), 5), placement(1))
+	a3, _ := a.Fold(loggedAt(failed(2), 5), placement(1))
+	want := map[string][]string{
+		"s":  {"call.ordered-0", "call.dialed-1", "call.failed-1"},
+		"a":  {"call.ordered-0", "call.dialed-1", "call.failed-1", "call.dialed-2"},
+		"b":  {"call.ordered-0", "call.dialed-1", "call.failed-1", "call.last_attempt-1"},
+		"a2": {"call.ordered-0", "call.dialed-1", "call.failed-1", "call.dialed-2", "call.answered-2"},
+		"b2": {"call.ordered-0", "call.dialed-1", "call.failed-1", "call.last_attempt-1", "call.dialed-2"},
+		"a3": {"call.ordered-0", "call.dialed-1", "call.failed-1", "call.dialed-2", "call.failed-2"},
+	}
+	for name, state := range map[string]OrderState{"s": s, "a": a, "b": b, "a2": a2, "b2": b2, "a3": a3} {
+		var got []string
+		for _, e := range state.Events {
+			got = append(got, e.EventID)
+		}
+		if !slices.Equal(got, want[name]) {
+			t.Errorf("%s: events %v, want %v", name, got, want[name])
+		}
+	}
+}
+
+// A store's events may share their array with other rows: Fold must not
+// write past their end.
+func TestFold_DoesNotWritePastTheEventsAStoreHandedIn(t *testing.T) {
+	s, _ := foldAll(placement(1), nil, ordered(), failed(1))
+	backing := append(slices.Clone(s.Events), LoggedEvent{})
+	stored, err := OrderStateFromStore(s.OrderID, s.WidgetID, s.Placement, backing[:len(s.Events)], s.Decisions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored.Fold(loggedAt(failed(2), 3), placement(1))
+	if backing[len(s.Events)].EventID != "" {
+		t.Errorf("fold wrote into the store's array: %+v", backing[len(s.Events)])
+	}
+}
+
 func TestFold_FirstEventNamesTheOrder(t *testing.T) {
 	s, _ := foldAll(placement(1), nil, failed(1))
 	if s.OrderID != testOrder || s.WidgetID != testWidget || s.Placement != nil {

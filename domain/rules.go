@@ -2,7 +2,9 @@ package domain
 
 import (
 	"fmt"
+	"iter"
 	"slices"
+	"strconv"
 )
 
 // reasonHasLead skips a candidate whose single lead key was already sent.
@@ -32,19 +34,25 @@ func (r orderRules) key(n int) LeadKey {
 	if r.decidedAtOrderTime() || p.OnlySuccessful || p.OnlyLastAttempt {
 		return LeadKey(r.orderID)
 	}
-	return LeadKey(fmt.Sprintf("%s~%d", r.orderID, n))
+	return LeadKey(r.orderID + "~" + strconv.Itoa(n))
 }
 
-// decidingFacts lists, ascending, the attempts to decide: each finished
+// decidingFacts yields, ascending, the attempts to decide: each finished
 // attempt, and 0 first for an order decided at order time. Rule 4 decides
 // that order's finished attempts too, each a skip, so that its audit shows
 // the same whether an attempt finished before call.ordered or after.
-func (r orderRules) decidingFacts() []int {
-	finished := r.facts.finishedAttempts()
-	if r.decidedAtOrderTime() {
-		return append([]int{0}, finished...)
+func (r orderRules) decidingFacts() iter.Seq[int] {
+	atOrderTime := r.decidedAtOrderTime()
+	return func(yield func(int) bool) {
+		if atOrderTime && !yield(0) {
+			return
+		}
+		for n := range r.facts.finishedAttempts() {
+			if !yield(n) {
+				return
+			}
+		}
 	}
-	return finished
 }
 
 // judge gives the rules' verdict on deciding fact n with its reason. A Send
@@ -101,21 +109,28 @@ func (r orderRules) judgeLast(n int, onlySuccessful bool) (Verdict, string) {
 // attempt order. Candidates for one key that become decidable at different
 // events get it in log order; those that become decidable together, lowest
 // attempt first (rule 6's "second"). A decision whose verdict, key and
-// reason stay the same is kept as it was.
+// reason stay the same is kept as it was. prev is copied at the first
+// change only: a fold that changes nothing shares it.
 func (r orderRules) decide(prev []Decision, by LoggedEvent) (next, changed []Decision) {
-	next = slices.Clone(prev)
-	for _, n := range r.decidingFacts() {
+	next = prev
+	for n := range r.decidingFacts() {
 		i, had := slices.BinarySearchFunc(next, n, byAttempt)
 		if had && next[i].Final() {
 			continue
 		}
 		d := r.decision(n, by, next)
-		if !had {
-			next = slices.Insert(next, i, d)
-		} else if old := next[i]; old.Verdict != d.Verdict || old.Key != d.Key || old.Reason != d.Reason {
+		if had {
+			if old := next[i]; old.Verdict == d.Verdict && old.Key == d.Key && old.Reason == d.Reason {
+				continue
+			}
+		}
+		if len(changed) == 0 {
+			next = append(make([]Decision, 0, len(prev)+1), prev...)
+		}
+		if had {
 			next[i] = d
 		} else {
-			continue
+			next = slices.Insert(next, i, d)
 		}
 		changed = append(changed, d)
 	}
