@@ -34,6 +34,8 @@ type Store struct {
 	leadsQueued chan struct{}
 	// stmts are the statements of the write transaction under way.
 	stmts txStatements
+	// groups are the appends waiting for the writer (group commit).
+	groups appendGroups
 	// turns lets appends take the writer before the projection.
 	turns writerTurns
 	// folded are the orders the projection's transaction under way folded.
