@@ -89,6 +89,7 @@ func (s *Store) commitGroup(ctx context.Context, group []*appendCall) {
 			close(c.done)
 		}
 	}()
+	appended := false
 	err := s.inTx(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
 		for _, c := range group {
 			c.err = inSavepoint(ctx, s.prepared(tx), func() (err error) {
@@ -98,6 +99,7 @@ func (s *Store) commitGroup(ctx context.Context, group []*appendCall) {
 			if c.err != nil {
 				c.result = app.AppendResult{}
 			}
+			appended = appended || c.result.Accepted > 0
 		}
 		return nil
 	})
@@ -107,5 +109,9 @@ func (s *Store) commitGroup(ctx context.Context, group []*appendCall) {
 		for _, c := range group {
 			c.result, c.err = app.AppendResult{}, err
 		}
+		return
+	}
+	if appended {
+		s.pokeProjection()
 	}
 }
