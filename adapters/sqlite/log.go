@@ -120,9 +120,10 @@ func recordWithID(id string, v any) (*message.Message, error) {
 }
 
 // EventLog appends call events to the log (app.EventLog). SQLite has one
-// writer: each append is judged and stored in one IMMEDIATE transaction,
-// which sees every append committed before it, and takes the writer before
-// the projection does (writerTurns).
+// writer: the appends that wait for it are judged and stored together in
+// one IMMEDIATE transaction, each in a savepoint of its own
+// (group_commit.go), which sees every append committed or stored before
+// it; appends take the writer before the projection does (writerTurns).
 //
 // Most of the judging is done before, off the writer: the events' ids and
 // orders are looked up in a snapshot of the file, on the reading pool. In
@@ -135,33 +136,42 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 	if err != nil {
 		return app.AppendResult{}, unavailable(err)
 	}
-	var res app.AppendResult
 	done := l.s.turns.appendArrives(len(events))
 	defer done()
-	err = l.s.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		stmts := l.s.prepared(tx)
-		if err := known.catchUp(ctx, stmts, events); err != nil {
-			return unavailable(err)
-		}
-		accepted, newOrders, err := app.JudgeAppend(events, known.stored, known.widgetOf)
-		if err != nil {
-			return err
-		}
-		if err := tieOrders(ctx, stmts, newOrders); err != nil {
-			return unavailable(err)
-		}
-		res = app.AppendResult{Accepted: len(accepted), Duplicates: len(events) - len(accepted)}
-		if len(accepted) == 0 {
-			return nil
-		}
-		msgs := make([]*message.Message, len(accepted))
-		for i, e := range accepted {
-			msgs[i] = message.NewMessage(e.Event.EventID, e.Canonical)
-		}
-		return unavailable(publish(ctx, tx, msgs...))
-	})
+	// Inside the caller's transaction the events commit or roll back with
+	// it, so they cannot share a group's.
+	if tx := txOf(ctx); tx != nil {
+		return l.s.appendJudged(ctx, tx, events, &known)
+	}
+	c := &appendCall{events: events, known: known, lead: make(chan struct{}, 1), done: make(chan struct{})}
+	l.s.join(ctx, c)
+	return c.result, c.err
+}
+
+// appendJudged judges events in the write transaction against known,
+// brought up to date, and stores those not yet in the log.
+func (s *Store) appendJudged(ctx context.Context, tx *sql.Tx, events []app.NewEvent, known *knownEvents) (app.AppendResult, error) {
+	stmts := s.prepared(tx)
+	if err := known.catchUp(ctx, stmts, events); err != nil {
+		return app.AppendResult{}, unavailable(err)
+	}
+	accepted, newOrders, err := app.JudgeAppend(events, known.stored, known.widgetOf)
 	if err != nil {
 		return app.AppendResult{}, err
+	}
+	if err := tieOrders(ctx, stmts, newOrders); err != nil {
+		return app.AppendResult{}, unavailable(err)
+	}
+	res := app.AppendResult{Accepted: len(accepted), Duplicates: len(events) - len(accepted)}
+	if len(accepted) == 0 {
+		return res, nil
+	}
+	msgs := make([]*message.Message, len(accepted))
+	for i, e := range accepted {
+		msgs[i] = message.NewMessage(e.Event.EventID, e.Canonical)
+	}
+	if err := publish(ctx, tx, msgs...); err != nil {
+		return app.AppendResult{}, unavailable(err)
 	}
 	return res, nil
 }

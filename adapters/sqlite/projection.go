@@ -20,8 +20,11 @@ const ProjectionConsumerGroup = "projection"
 
 // ProjectionConfig tunes the projection's subscriber.
 type ProjectionConfig struct {
-	Batch        int           // log records per poll, applied in one transaction; 100 when 0
-	PollInterval time.Duration // how often the log is read when idle; 100 ms when 0
+	Batch int // log records per poll, applied in one transaction; 100 when 0
+	// PollInterval is how often the log is read when idle, 100 ms when 0.
+	// An append that commits in this process wakes the projection at once;
+	// the poll finds what other processes appended.
+	PollInterval time.Duration
 }
 
 // NewProjectionRouter consumes the log through watermill-sql's subscriber
@@ -47,10 +50,12 @@ func (s *Store) NewProjectionRouter(project app.ProjectRecord, cfg ProjectionCon
 	schema.batch = s.turns.projectionBatch
 	sub, err := wsql.NewSubscriber(yieldingBeginner{Beginner: wsql.BeginnerFromStdSQL(s.db), turns: &s.turns}, wsql.SubscriberConfig{
 		ConsumerGroup:  ProjectionConsumerGroup,
-		PollInterval:   cfg.PollInterval,
 		AckDeadline:    ptr(sqlitelogAckDeadline),
 		ResendInterval: 100 * time.Millisecond,
-		RetryInterval:  time.Second,
+		BackoffManager: wakeBackoff{
+			BackoffManager: wsql.NewDefaultBackoffManager(cfg.PollInterval, time.Second),
+			wake:           s.logGrew, poll: cfg.PollInterval,
+		},
 		SchemaAdapter:  schema,
 		OffsetsAdapter: logOffsets,
 	}, logger)
@@ -78,6 +83,29 @@ type yieldingBeginner struct {
 func (b yieldingBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql.Tx, error) {
 	b.turns.projectionTurn(ctx)
 	return b.Beginner.BeginTx(ctx, opts)
+}
+
+// wakeBackoff is the subscriber's pause after an empty poll: until an
+// append of this process commits, or the poll interval, whichever comes
+// first. SQLite commits in offset order, so the poll after a wake-up finds
+// the append. Errors and full polls are left to watermill's own manager.
+type wakeBackoff struct {
+	wsql.BackoffManager
+	wake <-chan struct{}
+	poll time.Duration
+}
+
+func (b wakeBackoff) HandleError(logger watermill.LoggerAdapter, noMsg bool, err error) time.Duration {
+	if err != nil || !noMsg {
+		return b.BackoffManager.HandleError(logger, noMsg, err)
+	}
+	timer := time.NewTimer(b.poll)
+	defer timer.Stop()
+	select {
+	case <-b.wake:
+	case <-timer.C:
+	}
+	return 0
 }
 
 // sqlitelogAckDeadline bounds a batch's handling, below the file's busy

@@ -34,6 +34,11 @@ type Store struct {
 	leadsQueued chan struct{}
 	// stmts are the statements of the write transaction under way.
 	stmts txStatements
+	// groups are the appends waiting for the writer (group commit).
+	groups appendGroups
+	// logGrew is poked when a commit appended to the log, to wake this
+	// process's projection.
+	logGrew chan struct{}
 	// turns lets appends take the writer before the projection.
 	turns writerTurns
 	// folded are the orders the projection's transaction under way folded.
@@ -60,7 +65,7 @@ func Open(ctx context.Context, dir string, giveUpAfter time.Duration) (*Store, e
 		db.Close()
 		return nil, err
 	}
-	return &Store{Path: path, db: db, read: read, giveUpAfter: giveUpAfter, leadsQueued: make(chan struct{}, 1)}, nil
+	return &Store{Path: path, db: db, read: read, giveUpAfter: giveUpAfter, leadsQueued: make(chan struct{}, 1), logGrew: make(chan struct{}, 1)}, nil
 }
 
 // Close closes both pools.
@@ -69,9 +74,14 @@ func (s *Store) Close() error { return errors.Join(s.read.Close(), s.db.Close())
 // LeadsQueued wakes the delivery worker when this process queued leads.
 func (s *Store) LeadsQueued() <-chan struct{} { return s.leadsQueued }
 
-func (s *Store) pokeDeliveries() {
+func (s *Store) pokeDeliveries() { poke(s.leadsQueued) }
+
+func (s *Store) pokeProjection() { poke(s.logGrew) }
+
+// poke wakes whoever waits on w, or leaves a wake-up there for them.
+func poke(w chan<- struct{}) {
 	select {
-	case s.leadsQueued <- struct{}{}:
+	case w <- struct{}{}:
 	default:
 	}
 }
