@@ -62,7 +62,7 @@ func (s *Store) NewProjectionRouter(project app.ProjectRecord, cfg ProjectionCon
 	if err != nil {
 		return nil, fmt.Errorf("projection subscriber: %w", err)
 	}
-	middlewares, err := projectionrouter.QuarantineMiddlewares(quarantinePublisher{logger: logger}, storeTrouble)
+	middlewares, err := projectionrouter.QuarantineMiddlewares(poisonSetter{logger: logger}.setAside, storeTrouble)
 	if err != nil {
 		return nil, fmt.Errorf("projection router: %w", err)
 	}

@@ -15,21 +15,12 @@ import (
 	"ctjournal/app"
 )
 
-// quarantinePublisher is the projection's poison queue: it sets a record
-// aside in ctj_poison within the subscriber's transaction, so the record
-// leaves the log's way exactly when the offset moves past it.
-type quarantinePublisher struct{ logger watermill.LoggerAdapter }
+// poisonSetter sets a record aside in ctj_poison within the subscriber's
+// transaction, for the poison queue, so the record leaves the log's way
+// exactly when the offset moves past it.
+type poisonSetter struct{ logger watermill.LoggerAdapter }
 
-func (p quarantinePublisher) Publish(_ string, msgs ...*message.Message) error {
-	for _, msg := range msgs {
-		if err := p.setAside(msg); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p quarantinePublisher) setAside(msg *message.Message) error {
+func (p poisonSetter) setAside(msg *message.Message) error {
 	ctx := msg.Context()
 	tx := txOf(ctx)
 	if tx == nil {
@@ -51,8 +42,6 @@ func (p quarantinePublisher) setAside(msg *message.Message) error {
 		watermill.LogFields{"position": rec.Position})
 	return nil
 }
-
-func (quarantinePublisher) Close() error { return nil }
 
 // storeTrouble tells the errors of the file or of the subscriber from a
 // record's own: those are never a reason to set the record aside.

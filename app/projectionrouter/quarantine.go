@@ -25,14 +25,14 @@ const PoisonTopic = "poison"
 
 // QuarantineMiddlewares are the projection router's middlewares, outermost
 // first: a record whose handler fails is tried again (Retry), then handed
-// to setAside (PoisonQueue), whose Publish sets it aside within the
-// subscriber's transaction (the message's context carries it) so that the
-// log goes on past it. An error storeTrouble owns (the store unreachable,
+// to the poison queue (PoisonQueue), whose publisher calls setAside: the
+// store sets the record aside within the subscriber's transaction (the
+// message's context carries it) so that the log goes on past it. An error storeTrouble owns (the store unreachable,
 // the subscriber giving the record up) is never the record's fault: it is
 // returned to the router, and the subscriber offers the record again.
 // A panic in the handler counts as a failure (Recoverer).
-func QuarantineMiddlewares(setAside message.Publisher, storeTrouble func(error) bool) ([]message.HandlerMiddleware, error) {
-	poison, err := middleware.PoisonQueueWithFilter(setAside, PoisonTopic, func(err error) bool { return !storeTrouble(err) })
+func QuarantineMiddlewares(setAside func(*message.Message) error, storeTrouble func(error) bool) ([]message.HandlerMiddleware, error) {
+	poison, err := middleware.PoisonQueueWithFilter(setAsidePublisher(setAside), PoisonTopic, func(err error) bool { return !storeTrouble(err) })
 	if err != nil {
 		return nil, fmt.Errorf("poison queue: %w", err)
 	}
@@ -46,3 +46,18 @@ func QuarantineMiddlewares(setAside message.Publisher, storeTrouble func(error) 
 		middleware.Recoverer,
 	}, nil
 }
+
+// setAsidePublisher is the poison queue's publisher: it sets each record
+// aside instead of publishing it anywhere.
+type setAsidePublisher func(*message.Message) error
+
+func (setAside setAsidePublisher) Publish(_ string, msgs ...*message.Message) error {
+	for _, msg := range msgs {
+		if err := setAside(msg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (setAsidePublisher) Close() error { return nil }

@@ -16,7 +16,7 @@ import (
 
 // A record the projection cannot apply, whatever the reason, is tried
 // again a few times with backoff (watermill's Retry middleware) and then
-// set aside (its PoisonQueue middleware, publishing to quarantinePublisher)
+// set aside (its PoisonQueue middleware, whose publisher calls poisonSetter)
 // while the projection goes on with the records after it.
 //
 // A record can also fail where no handler sees it: at the batch's flush,
@@ -27,21 +27,12 @@ import (
 // handler, goes through Retry and PoisonQueue like any other, and the
 // records around it are written once, with the offset, as usual.
 
-// quarantinePublisher is the poison queue's publisher: it sets a record
-// aside in ctj_poison within the subscriber's transaction, so the record
-// leaves the log's way exactly when the offset moves past it.
-type quarantinePublisher struct{ logger watermill.LoggerAdapter }
+// poisonSetter sets a record aside in ctj_poison within the subscriber's
+// transaction, for the poison queue, so the record leaves the log's way
+// exactly when the offset moves past it.
+type poisonSetter struct{ logger watermill.LoggerAdapter }
 
-func (p quarantinePublisher) Publish(_ string, msgs ...*message.Message) error {
-	for _, msg := range msgs {
-		if err := p.setAside(msg); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p quarantinePublisher) setAside(msg *message.Message) error {
+func (p poisonSetter) setAside(msg *message.Message) error {
 	ctx := msg.Context()
 	g, ok := guardOf(ctx)
 	if !ok {
@@ -65,8 +56,6 @@ func (p quarantinePublisher) setAside(msg *message.Message) error {
 		watermill.LogFields{"position": rec.Position, "order_id": quarantine.NamedOrder(rec.Payload)})
 	return nil
 }
-
-func (quarantinePublisher) Close() error { return nil }
 
 // batchRecovery is what the projection's transactions share about failed
 // batches: after a batch fails to be written, the next batch is applied in

@@ -102,7 +102,7 @@ func NewRouter(db *sql.DB, project app.ProjectRecord, cfg Config, logger watermi
 	if err != nil {
 		return nil, fmt.Errorf("projection subscriber: %w", err)
 	}
-	quarantine, err := projectionrouter.QuarantineMiddlewares(quarantinePublisher{logger: logger}, pgdb.StoreTrouble)
+	quarantine, err := projectionrouter.QuarantineMiddlewares(poisonSetter{logger: logger}.setAside, pgdb.StoreTrouble)
 	if err != nil {
 		return nil, fmt.Errorf("projection router: %w", err)
 	}
