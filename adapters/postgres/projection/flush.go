@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/lib/pq"
@@ -110,16 +111,9 @@ func (b *projectionBatch) flush(ctx context.Context, handoff app.LeadHandoff, ac
 	}
 	queued = b.claimForHandoff(handoff)
 	orders, decisions := b.orderRows()
-	args := make([]any, 0, 8)
-	for _, rows := range []any{b.newPolicies, orders, b.events, decisions, b.leads} {
-		j, err := json.Marshal(rows)
-		if err != nil {
-			return queued, err
-		}
-		if string(j) == "null" { // a nil slice: no rows
-			j = []byte("[]")
-		}
-		args = append(args, string(j))
+	args, err := b.flushArgs(orders, decisions)
+	if err != nil {
+		return queued, err
 	}
 	if ack == nil {
 		ack = []any{nil, nil, nil}
@@ -134,6 +128,34 @@ func (b *projectionBatch) flush(ctx context.Context, handoff app.LeadHandoff, ac
 	}
 	return queued, nil
 }
+
+// flushArgs are flushStatement's $1 to $5: the batch's rows, one JSON
+// array per table, written into one reused buffer.
+func (b *projectionBatch) flushArgs(orders []orderRow, decisions []decisionRow) ([]any, error) {
+	buf := rowBuffers.Get().(*[]byte)
+	defer rowBuffers.Put(buf)
+	j, args := (*buf)[:0], make([]any, 0, 8)
+	j = appendRows(j, b.newPolicies, (*policyRow).appendJSON)
+	args = append(args, string(j))
+	j = appendRows(j[:0], orders, (*orderRow).appendJSON)
+	args = append(args, string(j))
+	j = appendRows(j[:0], b.events, (*eventRow).appendJSON)
+	args = append(args, string(j))
+	j, err := appendRowsErr(j[:0], decisions, (*decisionRow).appendJSON)
+	if err != nil {
+		return nil, fmt.Errorf("encode the batch's decisions: %w", err)
+	}
+	args = append(args, string(j))
+	if j, err = appendRowsErr(j[:0], b.leads, (*deliveryRow).appendJSON); err != nil {
+		return nil, fmt.Errorf("encode the batch's leads: %w", err)
+	}
+	args = append(args, string(j))
+	*buf = j
+	return args, nil
+}
+
+// rowBuffers hold the flush's JSON while it is copied into its arguments.
+var rowBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // flushStatement writes policies, orders, events, decisions and queued
 // leads in one round trip, and the subscriber's offset update with them
@@ -266,10 +288,7 @@ func (b *projectionBatch) flushLeadEvents(ctx context.Context) error {
 	if len(b.leadEvents) == 0 {
 		return nil
 	}
-	j, err := json.Marshal(b.leadEvents)
-	if err != nil {
-		return err
-	}
+	j := appendRows(nil, b.leadEvents, (*leadEventRow).appendJSON)
 	keys := make([]string, 0, len(b.leadEvents))
 	for _, e := range b.leadEvents {
 		keys = append(keys, string(e.Key))
@@ -316,7 +335,7 @@ func (b *projectionBatch) flushLeadEvents(ctx context.Context) error {
 		movedKeys = append(movedKeys, string(key))
 	}
 	if j, err = json.Marshal(moved); err != nil {
-		return err
+		return fmt.Errorf("encode the leads' statuses: %w", err)
 	}
 	if _, err := b.q.ExecContext(ctx, moveDecisionsOn, string(j), pq.Array(movedKeys)); err != nil {
 		return fmt.Errorf("move leads on: %w", err)
