@@ -35,6 +35,32 @@ var hostileValues = []any{
 	map[string]any{"k": "\x00"}, map[string]any{"k": 1},
 }
 
+// hostileValue picks one of hostileValues with its maps and slices copied,
+// so that a later mutation writes into the body's own value, never into
+// the shared table: that would tie bodies of several goroutines together,
+// or a map to itself.
+func hostileValue(rng *rand.Rand) any {
+	return copied(hostileValues[rng.IntN(len(hostileValues))])
+}
+
+func copied(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(v))
+		for k, x := range v {
+			c[k] = copied(x)
+		}
+		return c
+	case []any:
+		c := make([]any, len(v))
+		for i, x := range v {
+			c[i] = copied(x)
+		}
+		return c
+	}
+	return v
+}
+
 // hostileCounts are the answers of one run, by status.
 type hostileCounts struct {
 	mu       sync.Mutex
@@ -167,16 +193,16 @@ func mutatedBody(rng *rand.Rand, widget string, i int) []byte {
 		switch rng.IntN(4) {
 		case 0: // an envelope field gets an odd value
 			keys := []string{"event_id", "type", "order_id", "widget_id", "occurred_at", "data"}
-			ev[keys[rng.IntN(len(keys))]] = hostileValues[rng.IntN(len(hostileValues))]
+			ev[keys[rng.IntN(len(keys))]] = hostileValue(rng)
 		case 1: // a data field gets an odd value
 			keys := []string{"attempt", "talk_seconds", "reason", "client_phone", "manager_phone", "kind",
 				"calltouch_session_id", "form_name", "scheduled_at", "details"}
-			data[keys[rng.IntN(len(keys))]] = hostileValues[rng.IntN(len(hostileValues))]
+			data[keys[rng.IntN(len(keys))]] = hostileValue(rng)
 		case 2: // a field goes missing
 			keys := []string{"event_id", "type", "order_id", "widget_id", "occurred_at", "data"}
 			delete(ev, keys[rng.IntN(len(keys))])
 		case 3: // a details entry with an odd key or value
-			data["details"] = map[string]any{fmt.Sprint(hostileValues[rng.IntN(len(hostileValues))]): hostileValues[rng.IntN(len(hostileValues))]}
+			data["details"] = map[string]any{fmt.Sprint(hostileValue(rng)): hostileValue(rng)}
 		}
 	}
 	var body any = batch
