@@ -3,7 +3,6 @@ package sqlite
 import (
 	"bytes"
 	"context"
-	"hash/maphash"
 	"slices"
 
 	"ctjournal/app"
@@ -12,53 +11,15 @@ import (
 
 // evict sends the least recently touched quarter of the orders in memory
 // to the copies.
-func (m *bulkModel) evict() error {
-	touched := make([]uint64, 0, len(m.orders))
-	for _, o := range m.orders {
-		touched = append(touched, o.touched)
-	}
-	slices.Sort(touched)
-	cutoff := touched[len(touched)/4]
-	for id, o := range m.orders {
-		if o.touched > cutoff {
-			continue
-		}
-		if err := m.writeOrder(o); err != nil {
-			return err
-		}
-		delete(m.orders, id)
-		m.left[m.hash(id)] = struct{}{}
-	}
-	return nil
-}
+func (m *bulkModel) evict() error { return m.orders.Evict(m.writeOrder) }
 
 // flush sends every order still in memory to the copies.
-func (m *bulkModel) flush() error {
-	for id, o := range m.orders {
-		if err := m.writeOrder(o); err != nil {
-			return err
-		}
-		delete(m.orders, id)
-	}
-	return nil
-}
-
-func (m *bulkModel) hash(orderID string) uint64 { return maphash.String(m.seed, orderID) }
-
-// hasLeft reports whether the order may have left memory (a hash
-// collision only costs a read that finds nothing).
-func (m *bulkModel) hasLeft(orderID string) bool {
-	if len(m.left) == 0 {
-		return false
-	}
-	_, ok := m.left[m.hash(orderID)]
-	return ok
-}
+func (m *bulkModel) flush() error { return m.orders.Flush(m.writeOrder) }
 
 // prefetch reads back, in one go, the orders of a page's call events that
 // left memory, so that folding the page waits for the writer once at most.
 func (m *bulkModel) prefetch(ctx context.Context, page []app.LogRecord) error {
-	if len(m.left) == 0 {
+	if !m.orders.AnyLeft() {
 		return nil
 	}
 	var ids []string
@@ -67,7 +28,7 @@ func (m *bulkModel) prefetch(ctx context.Context, page []app.LogRecord) error {
 		if id == "" {
 			continue
 		}
-		if _, in := m.orders[id]; !in && m.hasLeft(id) && !slices.Contains(ids, id) {
+		if m.orders.Missing(id) && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
@@ -118,14 +79,12 @@ func (m *bulkModel) readBack(ctx context.Context, ids []string) error {
 		// A move for a lead the order does not hold found no row, live
 		// as here.
 		for _, late := range m.lateMoves[id] {
-			if i := slices.IndexFunc(o.state.Decisions, func(d domain.Decision) bool { return d.Key == late.key }); i >= 0 {
-				o.lead(o.state.Decisions[i]).move(late.move)
+			if i := slices.IndexFunc(o.State.Decisions, func(d domain.Decision) bool { return d.Key == late.key }); i >= 0 {
+				leadOf(o, o.State.Decisions[i]).move(late.move)
 			}
 		}
 		delete(m.lateMoves, id)
-		m.clock++
-		o.touched = m.clock
-		m.orders[id] = o
+		m.orders.Hold(id, o)
 		m.loader.forget(m.w, id)
 	}
 	m.reloads += len(loaded)

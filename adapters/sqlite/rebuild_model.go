@@ -3,10 +3,10 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
-	"hash/maphash"
 	"slices"
 	"time"
 
+	"ctjournal/adapters/internal/ordercache"
 	"ctjournal/app"
 	"ctjournal/domain"
 )
@@ -25,31 +25,17 @@ import (
 // applied to the lead when its order is read back, or else to its row
 // when the bulk phase ends.
 type bulkModel struct {
-	w         *bulkWriter
-	loader    *orderLoader
-	maxOrders int
+	w      *bulkWriter
+	loader *orderLoader
 
-	policies  map[string]*widgetPolicies
-	orders    map[string]*cachedOrder
-	left      map[uint64]struct{} // hashes of orders that left memory
-	seed      maphash.Seed
-	clock     uint64
+	policies  *ordercache.Policies
+	orders    *ordercache.Cache[leadState]
 	reloads   int
 	lateMoves map[string][]lateMove // by order id
 }
 
-type widgetPolicies struct {
-	latest   domain.Placement
-	versions map[int]domain.Placement
-}
-
 // cachedOrder is one order's state as the live tables would hold it.
-type cachedOrder struct {
-	state       domain.OrderState
-	first, last int64 // first_position, last_position
-	touched     uint64
-	leads       map[int]*leadState // by attempt: send decisions tried, given up or redelivered
-}
+type cachedOrder = ordercache.Order[leadState]
 
 // leadState is what the projection keeps on a send decision's row.
 type leadState struct {
@@ -91,19 +77,13 @@ func (l *leadState) move(m leadMove) {
 }
 
 func newBulkModel(w *bulkWriter, loader *orderLoader, maxOrders int) *bulkModel {
-	return &bulkModel{w: w, loader: loader, maxOrders: maxOrders, policies: map[string]*widgetPolicies{},
-		orders: map[string]*cachedOrder{}, left: map[uint64]struct{}{}, seed: maphash.MakeSeed(),
-		lateMoves: map[string][]lateMove{}}
+	return &bulkModel{w: w, loader: loader, policies: ordercache.NewPolicies(),
+		orders: ordercache.New[leadState](maxOrders), lateMoves: map[string][]lateMove{}}
 }
 
 func (m *bulkModel) RecordPolicy(_ context.Context, c app.PolicyChanged, position int64, recordedAt time.Time) error {
-	w := m.policies[c.WidgetID]
-	if w == nil {
-		w = &widgetPolicies{versions: map[int]domain.Placement{}}
-		m.policies[c.WidgetID] = w
-	}
-	if _, known := w.versions[c.Version]; known {
-		return nil // as ON CONFLICT DO NOTHING: the first record of a version stands
+	if m.policies.Known(c.WidgetID, c.Version) {
+		return nil // the first record of a version stands
 	}
 	body, err := json.Marshal(c.Policy)
 	if err != nil {
@@ -113,47 +93,23 @@ func (m *bulkModel) RecordPolicy(_ context.Context, c app.PolicyChanged, positio
 	if err != nil {
 		return err
 	}
-	w.versions[c.Version] = placement
-	if c.Version > w.latest.Version {
-		w.latest = placement
-	}
+	m.policies.Add(c.WidgetID, c.Version, placement)
 	return m.w.add(tablePolicies, c.WidgetID, int64(c.Version), string(body), c.TokenMasked, position, ts(recordedAt))
 }
 
 func (m *bulkModel) PolicyInForce(_ context.Context, widgetID string) (domain.Placement, error) {
-	if w := m.policies[widgetID]; w != nil {
-		return w.latest, nil
-	}
-	return domain.Placement{}, nil
+	return m.policies.InForce(widgetID), nil
 }
 
 func (m *bulkModel) UpdateOrder(ctx context.Context, orderID string, fold func(domain.OrderState) (*app.OrderChange, error)) error {
-	o := m.orders[orderID]
-	if o == nil && m.hasLeft(orderID) {
-		if err := m.readBack(ctx, []string{orderID}); err != nil {
-			return err
-		}
-		o = m.orders[orderID]
-	}
-	fresh := o == nil
-	if fresh {
-		o = &cachedOrder{state: domain.OrderState{OrderID: orderID}}
-	}
-	change, err := fold(o.state)
+	change, err := m.orders.Update(ctx, orderID, fold, m.readBack)
 	if err != nil || change == nil {
 		return err
 	}
-	e := change.Event
-	if fresh {
-		o.first = e.Position
-		m.orders[orderID] = o
-	}
-	m.clock++
-	o.state, o.last, o.touched = change.State, e.Position, m.clock
-	if err := m.addEvent(change.State, e); err != nil {
+	if err := m.addEvent(change.State, change.Event); err != nil {
 		return err
 	}
-	if len(m.orders) > m.maxOrders {
+	if m.orders.Full() {
 		return m.evict()
 	}
 	return nil
@@ -180,29 +136,30 @@ func (m *bulkModel) RecordRedelivery(_ context.Context, r app.RedeliveryRequeste
 // order that left memory waits for it (lateMoves); one for an order never
 // seen finds no row, live as here.
 func (m *bulkModel) moveLead(orderID string, key domain.LeadKey, move leadMove) {
-	o := m.orders[orderID]
+	o := m.orders.Get(orderID)
 	if o == nil {
-		if m.hasLeft(orderID) {
+		if m.orders.HasLeft(orderID) {
 			m.lateMoves[orderID] = append(m.lateMoves[orderID], lateMove{key: key, move: move})
 		}
 		return
 	}
-	i := slices.IndexFunc(o.state.Decisions, func(d domain.Decision) bool { return d.Key == key })
+	i := slices.IndexFunc(o.State.Decisions, func(d domain.Decision) bool { return d.Key == key })
 	if i < 0 {
 		return // no such lead: the live UPDATE finds no row either
 	}
-	o.lead(o.state.Decisions[i]).move(move)
+	leadOf(o, o.State.Decisions[i]).move(move)
 }
 
-// lead is the state of the send decision d, as decided until tried.
-func (o *cachedOrder) lead(d domain.Decision) *leadState {
-	if o.leads == nil {
-		o.leads = map[int]*leadState{}
+// leadOf is the state of the order's send decision d, as decided until
+// tried.
+func leadOf(o *cachedOrder, d domain.Decision) *leadState {
+	if o.Leads == nil {
+		o.Leads = map[int]*leadState{}
 	}
-	l := o.leads[d.Attempt]
+	l := o.Leads[d.Attempt]
 	if l == nil {
 		l = &leadState{status: statusOf[d.Verdict]}
-		o.leads[d.Attempt] = l
+		o.Leads[d.Attempt] = l
 	}
 	return l
 }

@@ -43,14 +43,14 @@ func (l *orderLoader) load(ctx context.Context, ids []string) (map[string]*cache
 func (l *orderLoader) loadOne(ctx context.Context, id string) (*cachedOrder, error) {
 	o := &cachedOrder{}
 	err := l.read.QueryRowContext(ctx, `SELECT first_position, last_position FROM `+bulkTables[tableOrders].name+` WHERE order_id = ?`, id).
-		Scan(&o.first, &o.last)
+		Scan(&o.First, &o.Last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	if o.state, err = loadOrder(ctx, l.read, rebuildTables.Replace, id); err != nil {
+	if o.State, err = loadOrder(ctx, l.read, rebuildTables.Replace, id); err != nil {
 		return nil, err
 	}
 	rows, err := l.read.QueryContext(ctx, `SELECT attempt, status, tries, delivered_at FROM `+bulkTables[tableDecisions].name+`
@@ -69,10 +69,10 @@ func (l *orderLoader) loadOne(ctx context.Context, id string) (*cachedOrder, err
 			return nil, unavailable(err)
 		}
 		l.deliveredAt = deliveredAt.ptr()
-		if o.leads == nil {
-			o.leads = map[int]*leadState{}
+		if o.Leads == nil {
+			o.Leads = map[int]*leadState{}
 		}
-		o.leads[attempt] = &l
+		o.Leads[attempt] = &l
 	}
 	return o, unavailable(rows.Err())
 }

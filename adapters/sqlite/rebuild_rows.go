@@ -38,7 +38,7 @@ func (m *bulkModel) addTry(e leadEvent) error {
 
 // writeOrder writes the order's row and decisions as they stand.
 func (m *bulkModel) writeOrder(o *cachedOrder) error {
-	s := o.state
+	s := o.State
 	var version, kind, hasSession, ordered, scheduled any
 	if s.Placement != nil {
 		version = int64(s.Placement.Version)
@@ -47,11 +47,11 @@ func (m *bulkModel) writeOrder(o *cachedOrder) error {
 		kind, hasSession, ordered, scheduled = string(f.Order.Kind), f.Order.SessionID != "", ts(f.OccurredAt), tsOrNil(f.Order.ScheduledAt)
 	}
 	if err := m.w.add(tableOrders, s.OrderID, s.WidgetID, version, s.Placement != nil, kind, hasSession, ordered, scheduled,
-		o.first, o.last); err != nil {
+		o.First, o.Last); err != nil {
 		return err
 	}
 	for _, d := range s.Decisions {
-		if err := m.writeDecision(s, d, o.leads[d.Attempt]); err != nil {
+		if err := m.writeDecision(s, d, o.Leads[d.Attempt]); err != nil {
 			return err
 		}
 	}

@@ -3,37 +3,24 @@ package rebuild
 import (
 	"context"
 	"errors"
-	"hash/maphash"
-	"slices"
 )
 
 // evict sends the least recently touched quarter of the orders in memory
 // to the copies.
-func (m *bulkModel) evict() error {
-	touched := make([]uint64, 0, len(m.orders))
-	for _, o := range m.orders {
-		touched = append(touched, o.touched)
-	}
-	slices.Sort(touched)
-	cutoff := touched[len(touched)/4]
-	var leaving []*cachedOrder
-	for id, o := range m.orders {
-		if o.touched > cutoff {
-			continue
-		}
-		leaving = append(leaving, o)
-		delete(m.orders, id)
-		m.left[m.hash(id)] = struct{}{}
-	}
-	return m.enc.write(leaving)
-}
+func (m *bulkModel) evict() error { return m.encode(m.orders.Evict) }
 
 // flush sends every order still in memory to the copies.
-func (m *bulkModel) flush() error {
-	leaving := make([]*cachedOrder, 0, len(m.orders))
-	for id, o := range m.orders {
+func (m *bulkModel) flush() error { return m.encode(m.orders.Flush) }
+
+// encode hands the orders leave takes out of memory to the encoder in one
+// go.
+func (m *bulkModel) encode(leave func(send func(*cachedOrder) error) error) error {
+	var leaving []*cachedOrder
+	if err := leave(func(o *cachedOrder) error {
 		leaving = append(leaving, o)
-		delete(m.orders, id)
+		return nil
+	}); err != nil {
+		return err
 	}
 	return m.enc.write(leaving)
 }
@@ -67,27 +54,15 @@ func (m *bulkModel) close() error {
 	return err
 }
 
-func (m *bulkModel) hash(orderID string) uint64 { return maphash.String(m.seed, orderID) }
-
-// hasLeft reports whether the order may have left memory (a hash
-// collision only costs a read that finds nothing).
-func (m *bulkModel) hasLeft(orderID string) bool {
-	if len(m.left) == 0 {
-		return false
-	}
-	_, ok := m.left[m.hash(orderID)]
-	return ok
-}
-
 // prefetch reads back, in one go, those of a page's orders that left
 // memory, so that folding the page needs no read of its own.
 func (m *bulkModel) prefetch(ctx context.Context, orderIDs []string) error {
-	if len(m.left) == 0 {
+	if !m.orders.AnyLeft() {
 		return nil
 	}
 	var ids []string
 	for _, id := range orderIDs {
-		if _, in := m.orders[id]; !in && m.hasLeft(id) {
+		if m.orders.Missing(id) {
 			ids = append(ids, id)
 		}
 	}
@@ -104,14 +79,12 @@ func (m *bulkModel) readBack(ctx context.Context, ids []string) error {
 	if err := m.sync(); err != nil {
 		return err
 	}
-	loaded, err := m.loader.load(ctx, ids, m.placement)
+	loaded, err := m.loader.load(ctx, ids, m.policies.Placement)
 	if err != nil {
 		return err
 	}
 	for id, o := range loaded {
-		m.clock++
-		o.touched = m.clock
-		m.orders[id] = o
+		m.orders.Hold(id, o)
 	}
 	m.reloads += len(loaded)
 	return nil

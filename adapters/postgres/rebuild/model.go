@@ -3,10 +3,10 @@ package rebuild
 import (
 	"context"
 	"encoding/json"
-	"hash/maphash"
 	"slices"
 	"time"
 
+	"ctjournal/adapters/internal/ordercache"
 	"ctjournal/adapters/postgres/internal/pgrows"
 	"ctjournal/app"
 	"ctjournal/domain"
@@ -25,48 +25,29 @@ import (
 // after their order left memory are left to sealing, which derives those
 // leads' statuses from their rows in the copy.
 type bulkModel struct {
-	w         *bulkWriter
-	enc       *orderEncoder
-	loader    *orderLoader
-	maxOrders int
+	w      *bulkWriter
+	enc    *orderEncoder
+	loader *orderLoader
 
-	policies map[string]*widgetPolicies
-	orders   map[string]*cachedOrder
-	left     map[uint64]struct{} // hashes of orders that left memory
-	seed     maphash.Seed
-	clock    uint64
+	policies *ordercache.Policies
+	orders   *ordercache.Cache[pgrows.LeadState]
 	eventSeq int64
 	trySeq   int64
 	reloads  int
 	lateKeys map[domain.LeadKey]struct{} // leads sealing derives the status of
 }
 
-type widgetPolicies struct {
-	latest   domain.Placement
-	versions map[int]domain.Placement
-}
-
 // cachedOrder is one order's state as the live tables would hold it.
-type cachedOrder struct {
-	state       domain.OrderState
-	first, last int64 // first_position, last_position
-	touched     uint64
-	leads       map[int]*pgrows.LeadState // by attempt: send decisions tried, given up or redelivered
-}
+type cachedOrder = ordercache.Order[pgrows.LeadState]
 
 func newBulkModel(w *bulkWriter, loader *orderLoader, maxOrders int) *bulkModel {
-	m := &bulkModel{w: w, loader: loader, maxOrders: maxOrders, policies: map[string]*widgetPolicies{},
-		orders: map[string]*cachedOrder{}, left: map[uint64]struct{}{}, seed: maphash.MakeSeed(), lateKeys: map[domain.LeadKey]struct{}{}}
+	m := &bulkModel{w: w, loader: loader, policies: ordercache.NewPolicies(),
+		orders: ordercache.New[pgrows.LeadState](maxOrders), lateKeys: map[domain.LeadKey]struct{}{}}
 	m.enc = startOrderEncoder(m)
 	return m
 }
 
 func (m *bulkModel) RecordPolicy(_ context.Context, c app.PolicyChanged, position int64, recordedAt time.Time) error {
-	w := m.policies[c.WidgetID]
-	if w == nil {
-		w = &widgetPolicies{versions: map[int]domain.Placement{}}
-		m.policies[c.WidgetID] = w
-	}
 	body, err := json.Marshal(c.Policy)
 	if err != nil {
 		return err
@@ -75,65 +56,34 @@ func (m *bulkModel) RecordPolicy(_ context.Context, c app.PolicyChanged, positio
 	if err != nil {
 		return err
 	}
-	if _, known := w.versions[c.Version]; known {
-		return nil // as ON CONFLICT DO NOTHING: the first record of a version stands
+	if m.policies.Known(c.WidgetID, c.Version) {
+		return nil // the first record of a version stands
 	}
-	w.versions[c.Version] = placement
-	if c.Version > w.latest.Version {
-		w.latest = placement
-	}
+	m.policies.Add(c.WidgetID, c.Version, placement)
 	m.w.row(targetPolicies).text(c.WidgetID).int(int64(c.Version)).bytes(body).text(c.TokenMasked).int(position).time(recordedAt)
 	return m.w.endRow(targetPolicies)
 }
 
 func (m *bulkModel) PolicyInForce(_ context.Context, widgetID string) (domain.Placement, error) {
-	if w := m.policies[widgetID]; w != nil {
-		return w.latest, nil
-	}
-	return domain.Placement{}, nil
-}
-
-// placement is the policy version an order read back from the copies was
-// placed under.
-func (m *bulkModel) placement(widgetID string, version int) domain.Placement {
-	if w := m.policies[widgetID]; w != nil && version > 0 {
-		if p, ok := w.versions[version]; ok {
-			return p
-		}
-	}
-	return domain.Placement{}
+	return m.policies.InForce(widgetID), nil
 }
 
 func (m *bulkModel) UpdateOrder(ctx context.Context, orderID string, fold func(domain.OrderState) (*app.OrderChange, error)) error {
-	o := m.orders[orderID]
-	if o == nil && m.hasLeft(orderID) {
-		if err := m.readBack(ctx, []string{orderID}); err != nil {
-			return err
+	// A change the copies cannot hold fails the fold: the order is not held.
+	change, err := m.orders.Update(ctx, orderID, func(s domain.OrderState) (*app.OrderChange, error) {
+		change, err := fold(s)
+		if err != nil || change == nil {
+			return nil, err
 		}
-		o = m.orders[orderID]
-	}
-	fresh := o == nil
-	if fresh {
-		o = &cachedOrder{state: domain.OrderState{OrderID: orderID}}
-	}
-	change, err := fold(o.state)
+		return change, holdable(change)
+	}, m.readBack)
 	if err != nil || change == nil {
 		return err
 	}
-	if err := holdable(change); err != nil {
+	if err := m.addEvent(change.Event, change.TransactionID); err != nil {
 		return err
 	}
-	e := change.Event
-	if fresh {
-		o.first = e.Position
-		m.orders[orderID] = o
-	}
-	m.clock++
-	o.state, o.last, o.touched = change.State, e.Position, m.clock
-	if err := m.addEvent(e, change.TransactionID); err != nil {
-		return err
-	}
-	if len(m.orders) > m.maxOrders {
+	if m.orders.Full() {
 		return m.evict()
 	}
 	return nil
@@ -167,23 +117,23 @@ func (m *bulkModel) RecordRedelivery(_ context.Context, r app.RedeliveryRequeste
 // memory, as the live projection applies it to the row. A lead whose order
 // is not in memory, or one already left to sealing, is left to sealing.
 func (m *bulkModel) moveLead(orderID string, key domain.LeadKey, try int, at time.Time, status string) {
-	o := m.orders[orderID]
+	o := m.orders.Get(orderID)
 	if _, late := m.lateKeys[key]; late || o == nil {
 		m.lateKeys[key] = struct{}{}
 		return
 	}
-	i := slices.IndexFunc(o.state.Decisions, func(d domain.Decision) bool { return d.Key == key })
+	i := slices.IndexFunc(o.State.Decisions, func(d domain.Decision) bool { return d.Key == key })
 	if i < 0 {
 		return // no such lead: the live UPDATE finds no row either
 	}
-	attempt := o.state.Decisions[i].Attempt
-	if o.leads == nil {
-		o.leads = map[int]*pgrows.LeadState{}
+	attempt := o.State.Decisions[i].Attempt
+	if o.Leads == nil {
+		o.Leads = map[int]*pgrows.LeadState{}
 	}
-	l := o.leads[attempt]
+	l := o.Leads[attempt]
 	if l == nil {
-		l = &pgrows.LeadState{Status: pgrows.StatusOf[o.state.Decisions[i].Verdict]}
-		o.leads[attempt] = l
+		l = &pgrows.LeadState{Status: pgrows.StatusOf[o.State.Decisions[i].Verdict]}
+		o.Leads[attempt] = l
 	}
 	l.Move(try, at, status)
 }

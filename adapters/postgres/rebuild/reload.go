@@ -52,7 +52,7 @@ func (l *orderLoader) load(ctx context.Context, ids []string, placement func(wid
 		if err != nil {
 			return nil, fmt.Errorf("read back orders: %w", err)
 		}
-		out[id] = &cachedOrder{state: state, first: p.first, last: p.last, leads: p.leads}
+		out[id] = &cachedOrder{State: state, First: p.first, Last: p.last, Leads: p.leads}
 	}
 	return out, nil
 }

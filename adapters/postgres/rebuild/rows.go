@@ -49,7 +49,7 @@ func (m *bulkModel) addTry(position int64, key domain.LeadKey, try int, at time.
 // writeOrder queues the order's row and decisions as storeChange leaves
 // them in the live tables.
 func (m *bulkModel) writeOrder(o *cachedOrder) error {
-	s := o.state
+	s := o.State
 	r := m.w.row(targetOrders).text(s.OrderID).text(s.WidgetID)
 	if s.Placement != nil {
 		r.int(int64(s.Placement.Version))
@@ -67,12 +67,12 @@ func (m *bulkModel) writeOrder(o *cachedOrder) error {
 	} else {
 		r.null().null().null().null()
 	}
-	r.int(o.first).int(o.last)
+	r.int(o.First).int(o.Last)
 	if err := m.w.endRow(targetOrders); err != nil {
 		return err
 	}
 	for _, d := range s.Decisions {
-		if err := m.writeDecision(s, d, o.leads[d.Attempt]); err != nil {
+		if err := m.writeDecision(s, d, o.Leads[d.Attempt]); err != nil {
 			return err
 		}
 	}
