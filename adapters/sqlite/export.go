@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"ctjournal/adapters/internal/sqlrows"
 	"ctjournal/app"
 )
 
@@ -37,74 +38,55 @@ type export struct {
 func (e *export) LogSize() int64 { return e.size }
 
 func (e *export) NextLogPage(ctx context.Context) ([]app.CopiedRecord, error) {
-	rows, err := e.tx.QueryContext(ctx, `SELECT "offset", uuid, created_at, payload, metadata FROM ctj_log
+	page, err := sqlrows.Collect(ctx, e.tx, fmt.Sprintf("read the log after %d", e.after), scanCopiedRecord,
+		`SELECT "offset", uuid, created_at, payload, metadata FROM ctj_log
 		WHERE "offset" > ? ORDER BY "offset" LIMIT ?`, e.after, exportPage)
-	if err != nil {
-		return nil, fmt.Errorf("read the log after %d: %w", e.after, err)
+	if len(page) > 0 {
+		e.after = page[len(page)-1].Position
 	}
-	defer rows.Close()
-	var out []app.CopiedRecord
-	for rows.Next() {
-		var (
-			r        app.CopiedRecord
-			at       stamp
-			payload  string
-			metadata sql.NullString
-		)
-		if err := rows.Scan(&r.Position, &r.UUID, &at, &payload, &metadata); err != nil {
-			return nil, fmt.Errorf("read the log after %d: %w", e.after, err)
-		}
-		r.RecordedAt, r.Payload = at.Time, []byte(payload)
-		if metadata.Valid {
-			r.Metadata = []byte(metadata.String)
-		}
-		out = append(out, r)
-		e.after = r.Position
+	return page, err
+}
+
+func scanCopiedRecord(rows *sql.Rows) (app.CopiedRecord, error) {
+	var (
+		r        app.CopiedRecord
+		at       stamp
+		payload  string
+		metadata sql.NullString
+	)
+	if err := rows.Scan(&r.Position, &r.UUID, &at, &payload, &metadata); err != nil {
+		return r, err
 	}
-	return out, rows.Err()
+	r.RecordedAt, r.Payload = at.Time, []byte(payload)
+	if metadata.Valid {
+		r.Metadata = []byte(metadata.String)
+	}
+	return r, nil
 }
 
 func (e *export) Policies(ctx context.Context) ([]app.StoredPolicy, error) {
-	rows, err := e.tx.QueryContext(ctx, `SELECT widget_id, version, policy, updated_at FROM ctj_widget_policies ORDER BY widget_id`)
-	if err != nil {
-		return nil, fmt.Errorf("read the policies: %w", err)
-	}
-	defer rows.Close()
-	var out []app.StoredPolicy
-	for rows.Next() {
+	return sqlrows.Collect(ctx, e.tx, "read the policies", func(rows *sql.Rows) (app.StoredPolicy, error) {
 		var (
 			p    app.StoredPolicy
 			body string
 			at   stamp
 		)
 		if err := rows.Scan(&p.WidgetID, &p.Version, &body, &at); err != nil {
-			return nil, fmt.Errorf("read the policies: %w", err)
-		}
-		if err := p.DecodePolicy([]byte(body)); err != nil {
-			return nil, err
+			return p, err
 		}
 		p.UpdatedAt = at.Time
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		err := p.DecodePolicy([]byte(body))
+		return p, err
+	}, `SELECT widget_id, version, policy, updated_at FROM ctj_widget_policies ORDER BY widget_id`)
 }
 
 func (e *export) OrderWidgetsAfter(ctx context.Context, after string) ([]app.OrderWidget, error) {
-	rows, err := e.tx.QueryContext(ctx, `SELECT order_id, widget_id FROM ctj_order_widgets
-		WHERE order_id > ? ORDER BY order_id LIMIT ?`, after, exportPage)
-	if err != nil {
-		return nil, fmt.Errorf("read orders' widgets: %w", err)
-	}
-	defer rows.Close()
-	var out []app.OrderWidget
-	for rows.Next() {
+	return sqlrows.Collect(ctx, e.tx, "read orders' widgets", func(rows *sql.Rows) (app.OrderWidget, error) {
 		var t app.OrderWidget
-		if err := rows.Scan(&t.OrderID, &t.WidgetID); err != nil {
-			return nil, fmt.Errorf("read orders' widgets: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		err := rows.Scan(&t.OrderID, &t.WidgetID)
+		return t, err
+	}, `SELECT order_id, widget_id FROM ctj_order_widgets
+		WHERE order_id > ? ORDER BY order_id LIMIT ?`, after, exportPage)
 }
 
 func (e *export) Quarantined(ctx context.Context) ([]app.QuarantinedRecord, error) {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"ctjournal/adapters/internal/sqlrows"
 	"ctjournal/adapters/postgres/internal/pgdb"
 	"ctjournal/app"
 )
@@ -55,15 +56,7 @@ func (e *export) NextLogPage(ctx context.Context) ([]app.CopiedRecord, error) {
 	if afterTx == "" {
 		afterTx = "0"
 	}
-	rows, err := e.tx.QueryContext(ctx, `SELECT "offset", transaction_id::text AS tx, uuid, created_at, payload::text, metadata::text
-		FROM ctj_log WHERE (transaction_id, "offset") > ($1::xid8, $2)
-		ORDER BY transaction_id, "offset" LIMIT $3`, afterTx, e.afterOffset, exportPage)
-	if err != nil {
-		return nil, fmt.Errorf("read the log after %d: %w", e.afterOffset, err)
-	}
-	defer rows.Close()
-	var out []app.CopiedRecord
-	for rows.Next() {
+	page, err := sqlrows.Collect(ctx, e.tx, fmt.Sprintf("read the log after %d", e.afterOffset), func(rows *sql.Rows) (app.CopiedRecord, error) {
 		var (
 			r        app.CopiedRecord
 			payload  string
@@ -71,81 +64,58 @@ func (e *export) NextLogPage(ctx context.Context) ([]app.CopiedRecord, error) {
 			at       time.Time
 		)
 		if err := rows.Scan(&r.Position, &e.afterTx, &r.UUID, &at, &payload, &metadata); err != nil {
-			return nil, fmt.Errorf("read the log after %d: %w", e.afterOffset, err)
+			return r, err
 		}
 		r.RecordedAt, r.Payload = at.UTC(), []byte(payload)
 		if metadata.Valid {
 			r.Metadata = []byte(metadata.String)
 		}
 		e.afterOffset = r.Position
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	}, `SELECT "offset", transaction_id::text AS tx, uuid, created_at, payload::text, metadata::text
+		FROM ctj_log WHERE (transaction_id, "offset") > ($1::xid8, $2)
+		ORDER BY transaction_id, "offset" LIMIT $3`, afterTx, e.afterOffset, exportPage)
+	return page, err
 }
 
 func (e *export) Policies(ctx context.Context) ([]app.StoredPolicy, error) {
-	rows, err := e.tx.QueryContext(ctx, `SELECT widget_id, version, policy::text, updated_at FROM ctj_widget_policies ORDER BY widget_id`)
-	if err != nil {
-		return nil, fmt.Errorf("read the policies: %w", err)
-	}
-	defer rows.Close()
-	var out []app.StoredPolicy
-	for rows.Next() {
+	return sqlrows.Collect(ctx, e.tx, "read the policies", func(rows *sql.Rows) (app.StoredPolicy, error) {
 		var (
 			p    app.StoredPolicy
 			body string
 		)
 		if err := rows.Scan(&p.WidgetID, &p.Version, &body, &p.UpdatedAt); err != nil {
-			return nil, fmt.Errorf("read the policies: %w", err)
-		}
-		if err := p.DecodePolicy([]byte(body)); err != nil {
-			return nil, err
+			return p, err
 		}
 		p.UpdatedAt = p.UpdatedAt.UTC()
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		err := p.DecodePolicy([]byte(body))
+		return p, err
+	}, `SELECT widget_id, version, policy::text, updated_at FROM ctj_widget_policies ORDER BY widget_id`)
 }
 
 func (e *export) OrderWidgetsAfter(ctx context.Context, after string) ([]app.OrderWidget, error) {
-	rows, err := e.tx.QueryContext(ctx, `SELECT order_id, widget_id FROM ctj_order_widgets
-		WHERE order_id > $1 ORDER BY order_id LIMIT $2`, after, exportPage)
-	if err != nil {
-		return nil, fmt.Errorf("read orders' widgets: %w", err)
-	}
-	defer rows.Close()
-	var out []app.OrderWidget
-	for rows.Next() {
+	return sqlrows.Collect(ctx, e.tx, "read orders' widgets", func(rows *sql.Rows) (app.OrderWidget, error) {
 		var t app.OrderWidget
-		if err := rows.Scan(&t.OrderID, &t.WidgetID); err != nil {
-			return nil, fmt.Errorf("read orders' widgets: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		err := rows.Scan(&t.OrderID, &t.WidgetID)
+		return t, err
+	}, `SELECT order_id, widget_id FROM ctj_order_widgets
+		WHERE order_id > $1 ORDER BY order_id LIMIT $2`, after, exportPage)
 }
 
 func (e *export) Quarantined(ctx context.Context) ([]app.QuarantinedRecord, error) {
-	rows, err := e.tx.QueryContext(ctx, `SELECT p.position, coalesce(p.order_id, ''), coalesce(p.error, ''), p.created_at, l.created_at, l.payload::text
-		FROM ctj_poison p JOIN ctj_log l ON (l.transaction_id, l."offset") = (p.log_transaction_id, p.position)
-		ORDER BY l.transaction_id, l."offset"`)
-	if err != nil {
-		return nil, fmt.Errorf("read the quarantine: %w", err)
-	}
-	defer rows.Close()
-	var out []app.QuarantinedRecord
-	for rows.Next() {
+	return sqlrows.Collect(ctx, e.tx, "read the quarantine", func(rows *sql.Rows) (app.QuarantinedRecord, error) {
 		var (
 			r       app.QuarantinedRecord
 			payload string
 		)
 		if err := rows.Scan(&r.Position, &r.OrderID, &r.Error, &r.At, &r.RecordedAt, &payload); err != nil {
-			return nil, fmt.Errorf("read the quarantine: %w", err)
+			return r, err
 		}
 		r.At, r.RecordedAt, r.Payload = r.At.UTC(), r.RecordedAt.UTC(), []byte(payload)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return r, nil
+	}, `SELECT p.position, coalesce(p.order_id, ''), coalesce(p.error, ''), p.created_at, l.created_at, l.payload::text
+		FROM ctj_poison p JOIN ctj_log l ON (l.transaction_id, l."offset") = (p.log_transaction_id, p.position)
+		ORDER BY l.transaction_id, l."offset"`)
 }
 
 // Close ends the snapshot; it wrote nothing.
