@@ -29,13 +29,13 @@ func AppendEvent(dst []byte, e domain.CallEvent) ([]byte, error) {
 	}
 	start := len(dst)
 	dst = append(dst, `{"event_id":`...)
-	dst = appendJSONString(dst, e.EventID)
+	dst = AppendJSONString(dst, e.EventID)
 	dst = append(dst, `,"type":`...)
-	dst = appendJSONString(dst, string(e.Type))
+	dst = AppendJSONString(dst, string(e.Type))
 	dst = append(dst, `,"order_id":`...)
-	dst = appendJSONString(dst, e.OrderID)
+	dst = AppendJSONString(dst, e.OrderID)
 	dst = append(dst, `,"widget_id":`...)
-	dst = appendJSONString(dst, e.WidgetID)
+	dst = AppendJSONString(dst, e.WidgetID)
 	dst = append(dst, `,"occurred_at":`...)
 	dst, err := appendJSONTime(dst, e.OccurredAt)
 	if err != nil {
@@ -78,14 +78,14 @@ func (m *memberWriter) name(key string) {
 		m.dst = append(m.dst, '{')
 	}
 	m.some = true
-	m.dst = appendJSONString(m.dst, key)
+	m.dst = AppendJSONString(m.dst, key)
 	m.dst = append(m.dst, ':')
 }
 
 func (m *memberWriter) str(key, v string) {
 	if v != "" {
 		m.name(key)
-		m.dst = appendJSONString(m.dst, v)
+		m.dst = AppendJSONString(m.dst, v)
 	}
 }
 
@@ -135,7 +135,7 @@ func appendDetails(dst []byte, details map[string]string) []byte {
 	m := memberWriter{dst: dst}
 	for _, k := range keys {
 		m.name(k)
-		m.dst = appendJSONString(m.dst, details[k])
+		m.dst = AppendJSONString(m.dst, details[k])
 	}
 	return m.close()
 }
@@ -268,10 +268,10 @@ func unmarshalOrderData(data jsonObject) (*domain.OrderData, error) {
 	return o, nil
 }
 
-// appendJSONString writes s as encoding/json writes a string without HTML
+// AppendJSONString writes s as encoding/json writes a string without HTML
 // escaping: quotes, backslashes and control characters escaped, invalid
 // UTF-8 as U+FFFD, U+2028 and U+2029 escaped; "<" stays one byte.
-func appendJSONString(dst []byte, s string) []byte {
+func AppendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0

@@ -3,7 +3,8 @@ package projection
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"ctjournal/wire"
 )
 
 // The flush sends its rows as JSON arrays for json_to_recordset. They are
@@ -82,7 +83,7 @@ func (r *decisionRow) appendJSON(b []byte) ([]byte, error) {
 	if r.Key == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendString(b, string(*r.Key))
+		b = wire.AppendJSONString(b, string(*r.Key))
 	}
 	b = appendStringField(b, `,"reason":`, r.Reason)
 	b = append(b, `,"warnings":`...)
@@ -94,7 +95,7 @@ func (r *decisionRow) appendJSON(b []byte) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, w)
+			b = wire.AppendJSONString(b, w)
 		}
 		b = append(b, ']')
 	}
@@ -160,7 +161,9 @@ func appendRowsErr[T any](b []byte, rows []T, appendRow func(*T, []byte) ([]byte
 	return append(b, ']'), nil
 }
 
-func appendStringField(b []byte, key, s string) []byte { return appendString(append(b, key...), s) }
+func appendStringField(b []byte, key, s string) []byte {
+	return wire.AppendJSONString(append(b, key...), s)
+}
 
 func appendIntField(b []byte, key string, n int64) []byte {
 	return strconv.AppendInt(append(b, key...), n, 10)
@@ -199,51 +202,5 @@ func appendTimePtrField(b []byte, key string, t *time.Time) []byte {
 func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string: quotes, backslashes and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD, as encoding/json
-// does. HTML characters stay as they are: the reader is PostgreSQL.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, s[start:i]...)
-				b = append(b, `\ufffd`...)
-				i += size
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	b = append(b, s[start:]...)
 	return append(b, '"')
 }
