@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"strconv"
 	"time"
+
+	"ctjournal/domain"
 )
 
 // Lead statuses shown by the API and the read models.
@@ -22,6 +25,16 @@ type LeadFilter struct {
 	Until    *time.Time
 	Limit    int
 	Cursor   string // opaque, from a previous page
+}
+
+// ParseLeadLimit reads a lead listing's page size as the API and the
+// console take it: an integer from 1 to 1000.
+func ParseLeadLimit(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, &domain.FieldError{Field: "limit", Message: "must be an integer from 1 to 1000"}
+	}
+	return n, nil
 }
 
 // LeadRow is one decision as the lead listing shows it.

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -93,11 +92,9 @@ func leadFilter(q url.Values) (app.LeadFilter, error) {
 		return f, err
 	}
 	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return f, &domain.FieldError{Field: "limit", Message: "must be an integer from 1 to 1000"}
+		if f.Limit, err = app.ParseLeadLimit(v); err != nil {
+			return f, err
 		}
-		f.Limit = n
 	}
 	return f, nil
 }

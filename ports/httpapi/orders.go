@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"ctjournal/app"
@@ -56,11 +55,10 @@ func leadFilter(r *http.Request) (app.LeadFilter, error) {
 		}
 	}
 	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return f, &domain.FieldError{Field: "limit", Message: "must be an integer from 1 to 1000"}
+		var err error
+		if f.Limit, err = app.ParseLeadLimit(v); err != nil {
+			return f, err
 		}
-		f.Limit = n
 	}
 	return f, nil
 }
