@@ -392,8 +392,11 @@ func TestRebuild_EqualsTheLiveProjection_ColumnByColumn(t *testing.T) {
 	}
 }
 
-func TestRebuild_InterruptedLeavesTheLiveModels(t *testing.T) {
-	t.Parallel()
+// foldedStore is a store whose projection runs and has folded n orders,
+// named prefix-0000 on, half of the widget "plain" (with a policy) and half
+// of "none", their events interleaved and appended batch at a time.
+func foldedStore(t *testing.T, prefix string, n, batch int) (*sqlite.Store, app.Ports, *sql.DB) {
+	t.Helper()
 	s := newStore(t, time.Hour)
 	ports := s.Ports()
 	startProjection(t, s, ports)
@@ -403,11 +406,17 @@ func TestRebuild_InterruptedLeavesTheLiveModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	var orders [][]domain.CallEvent
-	for i := range 60 {
-		orders = append(orders, orderEvents(fmt.Sprintf("o-%04d", i), []string{"plain", "none"}[i%2], i))
+	for i := range n {
+		orders = append(orders, orderEvents(fmt.Sprintf("%s-%04d", prefix, i), []string{"plain", "none"}[i%2], i))
 	}
-	appendEvents(t, ports.EventLog, interleaved(orders), 50)
+	appendEvents(t, ports.EventLog, interleaved(orders), batch)
 	settle(t, ports.Status)
+	return s, ports, db
+}
+
+func TestRebuild_InterruptedLeavesTheLiveModels(t *testing.T) {
+	t.Parallel()
+	s, _, db := foldedStore(t, "o", 60, 50)
 	before := dump(t, db)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -432,20 +441,7 @@ func TestRebuild_InterruptedLeavesTheLiveModels(t *testing.T) {
 // lead it decided is lost to the swap.
 func TestRebuild_WhileTheProjectionRuns(t *testing.T) {
 	t.Parallel()
-	s := newStore(t, time.Hour)
-	ports := s.Ports()
-	startProjection(t, s, ports)
-	db := openReader(t, s)
-	p := storetest.ValidPolicy()
-	if _, err := ports.Policies.UpdatePolicy(context.Background(), "plain", func(*app.StoredPolicy) (domain.Policy, error) { return p, nil }); err != nil {
-		t.Fatal(err)
-	}
-	var orders [][]domain.CallEvent
-	for i := range 300 {
-		orders = append(orders, orderEvents(fmt.Sprintf("pre-%04d", i), []string{"plain", "none"}[i%2], i))
-	}
-	appendEvents(t, ports.EventLog, interleaved(orders), 100)
-	settle(t, ports.Status)
+	s, ports, db := foldedStore(t, "pre", 300, 100)
 
 	stop, appended := make(chan struct{}), make(chan int, 1)
 	go func() {
