@@ -79,6 +79,19 @@ func (f *embeddedFile) createBaselineTable(ctx context.Context) error {
 	return nil
 }
 
+// fillBaselineTable copies the log's rows into bench_raw, so that a raw
+// INSERT then maintains a uuid index as large as the log's, as an append
+// does: random ids inserted into a small index dirty fewer pages and find
+// more of them cached, which flatters the baseline, not ctjournal.
+func (f *embeddedFile) fillBaselineTable(ctx context.Context) (int64, error) {
+	res, err := f.db.ExecContext(ctx, `INSERT INTO bench_raw (uuid, created_at, payload, metadata)
+		SELECT uuid, created_at, payload, metadata FROM ctj_log ORDER BY "offset"`)
+	if err != nil {
+		return 0, fmt.Errorf("fill the baseline table: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 func (f *embeddedFile) storedEvents(ctx context.Context) (int, error) {
 	var n int
 	err := f.read.QueryRowContext(ctx, `SELECT count(*) FROM ctj_log`).Scan(&n)
