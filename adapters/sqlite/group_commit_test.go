@@ -110,3 +110,65 @@ func (g *appendGroups) state() (waiting int, leading bool) {
 	defer g.mu.Unlock()
 	return len(g.waiting), g.leading
 }
+
+// A group whose commit fails stores nothing, and every call in it gets the
+// error, marked unavailable, rather than an answer judged on events that
+// never reached the file; the appends after it are stored as usual.
+func TestGroupCommit_FailedCommitFailsEveryCall(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	log := s.Ports().EventLog
+	// A deferred foreign key is checked at the commit: a trigger that
+	// breaks it for order o-doomed makes that commit fail.
+	for _, stmt := range []string{
+		`CREATE TABLE doom_parent (id TEXT PRIMARY KEY)`,
+		`CREATE TABLE doom_child (parent TEXT REFERENCES doom_parent (id) DEFERRABLE INITIALLY DEFERRED)`,
+		`CREATE TRIGGER doom AFTER INSERT ON ctj_order_widgets WHEN new.order_id = 'o-doomed'
+			BEGIN INSERT INTO doom_child (parent) VALUES ('nobody'); END`,
+	} {
+		if _, err := s.db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	s.groups.mu.Lock()
+	s.groups.leading = true
+	s.groups.mu.Unlock()
+	batches := [][]app.NewEvent{
+		storetest.Batch(t, storetest.Ordered("o-fine", "w-1")),
+		storetest.Batch(t, storetest.Ordered("o-doomed", "w-1")),
+	}
+	answers := make([]chan error, len(batches))
+	for i, b := range batches {
+		answers[i] = make(chan error, 1)
+		go func() {
+			_, err := log.Append(ctx, b)
+			answers[i] <- err
+		}()
+		waitFor(t, func() bool { n, _ := s.groups.state(); return n == i+1 })
+	}
+	s.groups.mu.Lock()
+	s.groups.waiting[0].lead <- struct{}{}
+	s.groups.mu.Unlock()
+	for i := range batches {
+		if err := <-answers[i]; !errors.Is(err, app.ErrUnavailable) {
+			t.Errorf("call %d of the failed group: %v, want unavailable", i, err)
+		}
+	}
+	var records int
+	if err := s.read.QueryRow(`SELECT count(*) FROM ctj_log`).Scan(&records); err != nil {
+		t.Fatal(err)
+	}
+	if records != 0 {
+		t.Fatalf("the failed group left %d records in the log", records)
+	}
+
+	res, err := log.Append(ctx, batches[0])
+	if err != nil || res.Accepted != 1 {
+		t.Fatalf("the first call's events again, alone: %+v, %v; want 1 stored", res, err)
+	}
+}
