@@ -89,19 +89,27 @@ func (s *Store) commitGroup(ctx context.Context, group []*appendCall) {
 			close(c.done)
 		}
 	}()
-	appended := false
-	err := s.inTx(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) error {
+	var (
+		stored   storedIDs
+		from, to int64 // the log's last offset before and after the group
+	)
+	err := s.inTx(context.WithoutCancel(ctx), func(ctx context.Context, tx *sql.Tx) (err error) {
+		if from, err = lastOffset(ctx, s.prepared(tx)); err != nil {
+			return err
+		}
 		for _, c := range group {
+			var ids storedIDs
 			c.err = inSavepoint(ctx, s.prepared(tx), func() (err error) {
-				c.result, err = s.appendJudged(ctx, tx, c.events, &c.known)
+				c.result, ids, err = s.appendJudged(ctx, tx, c.events, &c.known)
 				return err
 			})
 			if c.err != nil {
-				c.result = app.AppendResult{}
+				c.result, ids = app.AppendResult{}, storedIDs{}
 			}
-			appended = appended || c.result.Accepted > 0
+			stored.events, stored.orders = append(stored.events, ids.events...), append(stored.orders, ids.orders...)
 		}
-		return nil
+		to, err = lastOffset(ctx, s.prepared(tx))
+		return err
 	})
 	if err != nil {
 		// Nothing of the group is stored, and the answers judged inside it
@@ -111,7 +119,8 @@ func (s *Store) commitGroup(ctx context.Context, group []*appendCall) {
 		}
 		return
 	}
-	if appended {
+	if len(stored.events) > 0 {
+		s.seen.appended(from, to, stored.events, stored.orders)
 		s.pokeProjection()
 	}
 }

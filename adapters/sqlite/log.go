@@ -132,6 +132,7 @@ func recordWithID(id string, v any) (*message.Message, error) {
 type EventLog struct{ s *Store }
 
 func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.AppendResult, error) {
+	l.s.seen.start(l.s.read)
 	known, err := l.s.knownAtSnapshot(ctx, events)
 	if err != nil {
 		return app.AppendResult{}, unavailable(err)
@@ -141,7 +142,8 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 	// Inside the caller's transaction the events commit or roll back with
 	// it, so they cannot share a group's.
 	if tx := txOf(ctx); tx != nil {
-		return l.s.appendJudged(ctx, tx, events, &known)
+		res, _, err := l.s.appendJudged(ctx, tx, events, &known)
+		return res, err
 	}
 	c := &appendCall{events: events, known: known, lead: make(chan struct{}, 1), done: make(chan struct{})}
 	l.s.join(ctx, c)
@@ -149,32 +151,41 @@ func (l *EventLog) Append(ctx context.Context, events []app.NewEvent) (app.Appen
 }
 
 // appendJudged judges events in the write transaction against known,
-// brought up to date, and stores those not yet in the log.
-func (s *Store) appendJudged(ctx context.Context, tx *sql.Tx, events []app.NewEvent, known *knownEvents) (app.AppendResult, error) {
+// brought up to date, and stores those not yet in the log. It returns
+// what it stored: the events' ids and the orders it tied.
+func (s *Store) appendJudged(ctx context.Context, tx *sql.Tx, events []app.NewEvent, known *knownEvents) (app.AppendResult, storedIDs, error) {
 	stmts := s.prepared(tx)
 	if err := known.catchUp(ctx, stmts, events); err != nil {
-		return app.AppendResult{}, unavailable(err)
+		return app.AppendResult{}, storedIDs{}, unavailable(err)
 	}
 	accepted, newOrders, err := app.JudgeAppend(events, known.stored, known.widgetOf)
 	if err != nil {
-		return app.AppendResult{}, err
+		return app.AppendResult{}, storedIDs{}, err
 	}
 	if err := tieOrders(ctx, stmts, newOrders); err != nil {
-		return app.AppendResult{}, unavailable(err)
+		return app.AppendResult{}, storedIDs{}, unavailable(err)
 	}
 	res := app.AppendResult{Accepted: len(accepted), Duplicates: len(events) - len(accepted)}
 	if len(accepted) == 0 {
-		return res, nil
+		return res, storedIDs{}, nil
 	}
+	stored := storedIDs{events: make([]string, len(accepted)), orders: make([]string, len(newOrders))}
 	msgs := make([]*message.Message, len(accepted))
 	for i, e := range accepted {
 		msgs[i] = message.NewMessage(e.Event.EventID, e.Canonical)
+		stored.events[i] = e.Event.EventID
+	}
+	for i, o := range newOrders {
+		stored.orders[i] = o.Event.OrderID
 	}
 	if err := publish(ctx, tx, msgs...); err != nil {
-		return app.AppendResult{}, unavailable(err)
+		return app.AppendResult{}, storedIDs{}, unavailable(err)
 	}
-	return res, nil
+	return res, stored, nil
 }
+
+// storedIDs are the event ids an append stored and the orders it tied.
+type storedIDs struct{ events, orders []string }
 
 // knownEvents is what the file holds of an append's events and orders:
 // the stored content of its events' ids and the widgets of its orders, as
@@ -197,8 +208,27 @@ func (s *Store) knownAtSnapshot(ctx context.Context, events []app.NewEvent) (kno
 	if k.last, err = lastOffset(ctx, tx); err != nil {
 		return knownEvents{}, err
 	}
-	k.stored, k.widgetOf, err = knownEventsAndOrders(ctx, tx, events)
+	ids, orders := idsAndOrders(events)
+	// The ids the filters know absent need no lookup.
+	if ids, orders, err = s.seen.maybe(ctx, tx, k.last, ids, orders); err != nil {
+		return knownEvents{}, err
+	}
+	k.stored, k.widgetOf, err = knownEventsAndOrders(ctx, tx, ids, orders)
 	return k, err
+}
+
+// idsAndOrders are the events' ids and their orders, each once.
+func idsAndOrders(events []app.NewEvent) (ids, orders []any) {
+	ids, orders = make([]any, 0, len(events)), make([]any, 0, len(events))
+	seenOrder := map[string]bool{}
+	for _, e := range events {
+		ids = append(ids, e.Event.EventID)
+		if !seenOrder[e.Event.OrderID] {
+			seenOrder[e.Event.OrderID] = true
+			orders = append(orders, e.Event.OrderID)
+		}
+	}
+	return ids, orders
 }
 
 func lastOffset(ctx context.Context, q querier) (int64, error) {
@@ -267,19 +297,10 @@ func tieOrders(ctx context.Context, q querier, orders []app.NewEvent) error {
 	return nil
 }
 
-// knownEventsAndOrders reads the stored content of the events' ids and
-// the widgets of their orders.
-func knownEventsAndOrders(ctx context.Context, q querier, events []app.NewEvent) (map[string][]byte, map[string]string, error) {
+// knownEventsAndOrders reads the stored content of ids and the widgets of
+// orders.
+func knownEventsAndOrders(ctx context.Context, q querier, ids, orders []any) (map[string][]byte, map[string]string, error) {
 	stored, widgetOf := map[string][]byte{}, map[string]string{}
-	ids, orders := make([]any, 0, len(events)), make([]any, 0, len(events))
-	seenOrder := map[string]bool{}
-	for _, e := range events {
-		ids = append(ids, e.Event.EventID)
-		if !seenOrder[e.Event.OrderID] {
-			seenOrder[e.Event.OrderID] = true
-			orders = append(orders, e.Event.OrderID)
-		}
-	}
 	if err := lookUp(ctx, q, `SELECT uuid, payload FROM ctj_log WHERE uuid IN `, ids,
 		func(id string, payload []byte) { stored[id] = payload }); err != nil {
 		return nil, nil, fmt.Errorf("look up events: %w", err)

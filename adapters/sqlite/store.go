@@ -43,6 +43,8 @@ type Store struct {
 	turns writerTurns
 	// folded are the orders the projection's transaction under way folded.
 	folded foldedOrders
+	// seen filters the ids an append must look up in the file.
+	seen seenIDs
 }
 
 // Open opens (creating on first use) the store in dir and brings its
