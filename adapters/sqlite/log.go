@@ -210,9 +210,7 @@ func (s *Store) knownAtSnapshot(ctx context.Context, events []app.NewEvent) (kno
 	}
 	ids, orders := idsAndOrders(events)
 	// The ids the filters know absent need no lookup.
-	if ids, orders, err = s.seen.maybe(ctx, tx, k.last, ids, orders); err != nil {
-		return knownEvents{}, err
-	}
+	ids, orders = s.seen.maybe(ctx, tx, k.last, ids, orders)
 	k.stored, k.widgetOf, err = knownEventsAndOrders(ctx, tx, ids, orders)
 	return k, err
 }

@@ -22,38 +22,74 @@ import (
 // that finds the log past the filters (records appended by another
 // process or outside the group commit) reads the records in between.
 type seenIDs struct {
-	mu       sync.Mutex
-	started  bool
-	events   *bloom.BloomFilter // nil until filled
-	orders   *bloom.BloomFilter
-	synced   int64 // every log record up to this offset is in the filters
-	added    uint  // ids added since the filters were sized
-	capacity uint  // how many ids the filters were sized for
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	cancel  context.CancelFunc // ends a fill under way
+	events  *countedFilter     // nil until filled
+	orders  *countedFilter
+	synced  int64 // every log record up to this offset is in the filters
 }
 
-// seenFalsePositives is the filters' false positive rate at capacity.
-const seenFalsePositives = 0.01
+// countedFilter is a Bloom filter and how many keys were added to it,
+// against how many it was sized for: past that its false positives grow.
+type countedFilter struct {
+	*bloom.BloomFilter
+	added, capacity uint
+}
 
-// minSeenCapacity is the least the filters are sized for: a few MiB.
-const minSeenCapacity = 1 << 20
+// newCountedFilter is sized for twice held keys, a million at least.
+func newCountedFilter(held uint) *countedFilter {
+	capacity := max(minSeenCapacity, 2*held)
+	return &countedFilter{BloomFilter: bloom.NewWithEstimates(capacity, seenFalsePositives), capacity: capacity}
+}
 
-// start fills the filters from the log in the background, once.
+// add adds key and tells whether the filter is still within its capacity.
+func (c *countedFilter) add(key []byte) bool {
+	c.Add(key)
+	c.added++
+	return c.added <= c.capacity
+}
+
+const (
+	// seenFalsePositives is the filters' false positive rate at capacity.
+	seenFalsePositives = 0.01
+	// minSeenCapacity is the least a filter is sized for: about 1.2 MB.
+	minSeenCapacity = 1 << 20
+	// maxSeenGap is how many records a snapshot reads to bring the filters
+	// up to date; further behind, they are filled afresh.
+	maxSeenGap = 100_000
+)
+
+// start fills the filters from the log in the background, unless they are
+// filled or being filled.
 func (f *seenIDs) start(db *sql.DB) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.started {
+	if f.started || f.closed {
 		return
 	}
 	f.started = true
-	go f.fill(db)
+	var ctx context.Context
+	ctx, f.cancel = context.WithCancel(context.Background())
+	go f.fill(ctx, db)
+}
+
+// close ends a fill under way, so that the store's pools close at once.
+func (f *seenIDs) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	if f.cancel != nil {
+		f.cancel()
+	}
 }
 
 // fill scans the log's event ids and the orders tied to them at one
-// snapshot, sized for twice what it finds, and installs the filters with
-// that snapshot's last offset. Failing, it leaves them unfilled and lets
-// the next append try again.
-func (f *seenIDs) fill(db *sql.DB) {
-	events, orders, last, err := scanSeen(context.Background(), db)
+// snapshot and installs the filters with that snapshot's last offset.
+// Failing, it leaves them unfilled and lets the next append try again.
+func (f *seenIDs) fill(ctx context.Context, db *sql.DB) {
+	events, orders, last, err := scanSeen(ctx, db)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil {
@@ -61,10 +97,9 @@ func (f *seenIDs) fill(db *sql.DB) {
 		return
 	}
 	f.events, f.orders, f.synced = events, orders, last
-	f.added, f.capacity = 0, events.Cap()
 }
 
-func scanSeen(ctx context.Context, db *sql.DB) (events, orders *bloom.BloomFilter, last int64, err error) {
+func scanSeen(ctx context.Context, db *sql.DB) (events, orders *countedFilter, last int64, err error) {
 	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("begin the scan of seen ids: %w", err)
@@ -73,13 +108,12 @@ func scanSeen(ctx context.Context, db *sql.DB) (events, orders *bloom.BloomFilte
 	if last, err = lastOffset(ctx, tx); err != nil {
 		return nil, nil, 0, err
 	}
-	var records int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM ctj_log`).Scan(&records); err != nil {
-		return nil, nil, 0, fmt.Errorf("count the log: %w", err)
+	var records, tied uint
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM ctj_log), (SELECT count(*) FROM ctj_order_widgets)`).
+		Scan(&records, &tied); err != nil {
+		return nil, nil, 0, fmt.Errorf("count the log and its orders: %w", err)
 	}
-	capacity := max(minSeenCapacity, 2*uint(records))
-	events = bloom.NewWithEstimates(capacity, seenFalsePositives)
-	orders = bloom.NewWithEstimates(capacity, seenFalsePositives)
+	events, orders = newCountedFilter(records), newCountedFilter(tied)
 	if err := scanColumn(ctx, tx, events, `SELECT uuid FROM ctj_log WHERE "offset" <= ?`, last); err != nil {
 		return nil, nil, 0, fmt.Errorf("scan the log's event ids: %w", err)
 	}
@@ -91,7 +125,7 @@ func scanSeen(ctx context.Context, db *sql.DB) (events, orders *bloom.BloomFilte
 	return events, orders, last, nil
 }
 
-func scanColumn(ctx context.Context, q querier, into *bloom.BloomFilter, query string, args ...any) error {
+func scanColumn(ctx context.Context, q querier, into *countedFilter, query string, args ...any) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -102,7 +136,7 @@ func scanColumn(ctx context.Context, q querier, into *bloom.BloomFilter, query s
 		if err := rows.Scan(&id); err != nil {
 			return err
 		}
-		into.Add(id)
+		into.add(id)
 	}
 	return rows.Err()
 }
@@ -110,35 +144,37 @@ func scanColumn(ctx context.Context, q querier, into *bloom.BloomFilter, query s
 // maybe brings the filters up to the log's offset last, reading the
 // records after the ones they hold in the snapshot q reads, and returns
 // the ids and orders they may hold: all of them while the filters are not
-// filled.
-func (f *seenIDs) maybe(ctx context.Context, q querier, last int64, ids, orders []any) (maybeIDs, maybeOrders []any, err error) {
+// filled, or could not be brought up to date.
+func (f *seenIDs) maybe(ctx context.Context, q querier, last int64, ids, orders []any) (maybeIDs, maybeOrders []any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.events == nil {
-		return ids, orders, nil
+		return ids, orders
 	}
-	if f.synced < last {
-		if err := f.readLogLocked(ctx, q, last); err != nil {
-			return nil, nil, err
-		}
+	if last-f.synced > maxSeenGap {
+		f.dropLocked()
+		return ids, orders
+	}
+	if f.synced < last && f.readLogLocked(ctx, q, last) != nil {
+		return ids, orders
 	}
 	if f.events == nil { // dropped past capacity while reading
-		return ids, orders, nil
+		return ids, orders
 	}
-	return testAll(f.events, ids), testAll(f.orders, orders), nil
+	return testAll(f.events, ids), testAll(f.orders, orders)
 }
 
 // readLogLocked adds the records after synced, up to last.
 func (f *seenIDs) readLogLocked(ctx context.Context, q querier, last int64) error {
 	rows, err := q.QueryContext(ctx, `SELECT uuid, payload ->> '$.order_id' FROM ctj_log WHERE "offset" > ? AND "offset" <= ?`, f.synced, last)
 	if err != nil {
-		return fmt.Errorf("read the log after the seen ids: %w", err)
+		return err
 	}
 	defer rows.Close()
 	var id, order sql.RawBytes
 	for rows.Next() {
 		if err := rows.Scan(&id, &order); err != nil {
-			return fmt.Errorf("read the log after the seen ids: %w", err)
+			return err
 		}
 		f.addLocked(f.events, id)
 		if len(order) > 0 {
@@ -146,29 +182,31 @@ func (f *seenIDs) readLogLocked(ctx context.Context, q querier, last int64) erro
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read the log after the seen ids: %w", err)
+		return err
 	}
 	f.synced = last
 	return nil
 }
 
-// addLocked adds key to filter, and drops both filters once they hold
-// more than they were sized for: past capacity their false positives
-// grow, so they are filled afresh, larger, and every id is looked up
-// meanwhile.
-func (f *seenIDs) addLocked(filter *bloom.BloomFilter, key []byte) {
-	if f.events == nil {
-		return
-	}
-	filter.Add(key)
-	if f.added++; f.added > f.capacity {
-		f.events, f.orders, f.started = nil, nil, false
+// addLocked adds key to filter, and drops both filters once it holds more
+// than it was sized for: they are filled afresh, larger, by the next
+// append, and every id is looked up meanwhile.
+func (f *seenIDs) addLocked(filter *countedFilter, key []byte) {
+	if f.events != nil && !filter.add(key) {
+		f.dropLocked()
 	}
 }
 
+func (f *seenIDs) dropLocked() {
+	f.events, f.orders, f.started = nil, nil, false
+}
+
 // appended adds what a group commit appended: the records after offset
-// from, up to to. Records appended after the filters' offset and before
-// from, by others, are left to the next snapshot, which reads them.
+// from, up to to, the events ids and the orders tied. The filters' offset
+// moves to to only if they held every record up to from and the group's
+// records are these ids; otherwise the next snapshot reads the records in
+// between (appended by others, or left by a call whose savepoint could not
+// be undone).
 func (f *seenIDs) appended(from, to int64, ids, orders []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -178,12 +216,12 @@ func (f *seenIDs) appended(from, to int64, ids, orders []string) {
 	for _, order := range orders {
 		f.addLocked(f.orders, []byte(order))
 	}
-	if f.events != nil && f.synced == from {
+	if f.events != nil && f.synced == from && to-from == int64(len(ids)) {
 		f.synced = to
 	}
 }
 
-func testAll(filter *bloom.BloomFilter, keys []any) []any {
+func testAll(filter *countedFilter, keys []any) []any {
 	var out []any
 	for _, k := range keys {
 		if filter.TestString(k.(string)) {

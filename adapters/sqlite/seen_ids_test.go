@@ -11,6 +11,7 @@ import (
 
 	"ctjournal/app"
 	"ctjournal/app/storetest"
+	"ctjournal/domain"
 )
 
 // With the filters of seen ids filled, appends are judged as without
@@ -62,6 +63,7 @@ func TestSeenIDs_AppendsJudgedAsWithoutThem(t *testing.T) {
 		{"the other process's event again", storetest.Batch(t, elsewhere), 0, false},
 		{"the event appended in a transaction again", storetest.Batch(t, inTx), 0, false},
 		{"the other process's order under another widget", storetest.Batch(t, storetest.Dialed("o-2", "w-2", 1)), 0, true},
+		{"the order tied in a transaction under another widget", storetest.Batch(t, storetest.Dialed("o-3", "w-2", 2)), 0, true},
 		{"the first order under another widget", storetest.Batch(t, storetest.Dialed("o-1", "w-2", 1)), 0, true},
 		{"a new event", storetest.Batch(t, storetest.Dialed("o-1", "w-1", 1)), 1, false},
 	} {
@@ -75,6 +77,30 @@ func TestSeenIDs_AppendsJudgedAsWithoutThem(t *testing.T) {
 		}
 	}
 
+	// The filters now hold the whole log, and a group commit keeps them so
+	// without reading the log back.
+	fresh := storetest.Ordered("o-9", "w-1")
+	if res, err := log.Append(ctx, storetest.Batch(t, fresh)); err != nil || res.Accepted != 1 {
+		t.Fatalf("a new order: %+v, %v", res, err)
+	}
+	last, err := lastOffset(ctx, s.read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.seen.mu.Lock()
+	synced := s.seen.synced
+	s.seen.mu.Unlock()
+	if synced != last {
+		t.Fatalf("after a group commit the filters hold the log up to %d, want %d", synced, last)
+	}
+	if res, err := log.Append(ctx, storetest.Batch(t, fresh)); err != nil || res.Duplicates != 1 {
+		t.Fatalf("the new order's event again: %+v, %v; want a duplicate", res, err)
+	}
+	var conflict *app.ConflictError
+	if _, err := log.Append(ctx, storetest.Batch(t, storetest.Dialed("o-9", "w-2", 1))); !errors.As(err, &conflict) {
+		t.Fatalf("the new order under another widget: %v, want a conflict", err)
+	}
+
 	ids := make([]any, 100)
 	for i := range ids {
 		ids[i] = uuid.NewString()
@@ -84,12 +110,52 @@ func TestSeenIDs_AppendsJudgedAsWithoutThem(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	last, err := lastOffset(ctx, tx)
+	maybe, _ := s.seen.maybe(ctx, tx, last, ids, nil)
+	if len(maybe) > 10 {
+		t.Fatalf("of 100 new ids the filters may hold %d, want few", len(maybe))
+	}
+}
+
+// Filters that outgrow what they were sized for are dropped, every id is
+// looked up meanwhile, and the next append fills them afresh.
+func TestSeenIDs_OutgrownFiltersAreFilledAfresh(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, t.TempDir(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	maybe, _, err := s.seen.maybe(ctx, tx, last, ids, nil)
-	if err != nil || len(maybe) > 10 {
-		t.Fatalf("of 100 new ids the filters may hold %d (%v), want few", len(maybe), err)
+	defer s.Close()
+	log := s.Ports().EventLog
+	filled := func() bool { s.seen.mu.Lock(); defer s.seen.mu.Unlock(); return s.seen.events != nil }
+	first := storetest.Ordered("o-1", "w-1")
+	if _, err := log.Append(ctx, storetest.Batch(t, first)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, filled)
+	s.seen.mu.Lock()
+	s.seen.events.capacity = s.seen.events.added
+	s.seen.mu.Unlock()
+
+	second := storetest.Ordered("o-2", "w-1")
+	if res, err := log.Append(ctx, storetest.Batch(t, second)); err != nil || res.Accepted != 1 {
+		t.Fatalf("the append past capacity: %+v, %v", res, err)
+	}
+	waitFor(t, func() bool { return !filled() })
+	for _, e := range []domain.CallEvent{first, second} {
+		if res, err := log.Append(ctx, storetest.Batch(t, e)); err != nil || res.Duplicates != 1 {
+			t.Fatalf("event %s again: %+v, %v; want a duplicate", e.EventID, res, err)
+		}
+	}
+	waitFor(t, filled)
+	s.seen.mu.Lock()
+	capacity := s.seen.events.capacity
+	s.seen.mu.Unlock()
+	if capacity < minSeenCapacity {
+		t.Fatalf("the filters were filled afresh for %d ids", capacity)
+	}
+	for _, e := range []domain.CallEvent{first, second} {
+		if res, err := log.Append(ctx, storetest.Batch(t, e)); err != nil || res.Duplicates != 1 {
+			t.Fatalf("event %s again, filled afresh: %+v, %v; want a duplicate", e.EventID, res, err)
+		}
 	}
 }

@@ -70,8 +70,11 @@ func Open(ctx context.Context, dir string, giveUpAfter time.Duration) (*Store, e
 	return &Store{Path: path, db: db, read: read, giveUpAfter: giveUpAfter, leadsQueued: make(chan struct{}, 1), logGrew: make(chan struct{}, 1)}, nil
 }
 
-// Close closes both pools.
-func (s *Store) Close() error { return errors.Join(s.read.Close(), s.db.Close()) }
+// Close ends the seen ids' fill, if one is under way, and closes both pools.
+func (s *Store) Close() error {
+	s.seen.close()
+	return errors.Join(s.read.Close(), s.db.Close())
+}
 
 // LeadsQueued wakes the delivery worker when this process queued leads.
 func (s *Store) LeadsQueued() <-chan struct{} { return s.leadsQueued }
