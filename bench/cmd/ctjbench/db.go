@@ -103,14 +103,7 @@ func (d *database) fillBaselineTable(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("fill the baseline table: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, err
-	}
-	if _, err := d.db.ExecContext(ctx, `VACUUM ANALYZE bench_raw`); err != nil {
-		return 0, fmt.Errorf("analyze the baseline table: %w", err)
-	}
-	return n, nil
+	return res.RowsAffected()
 }
 
 // storedEvents counts the log's records: call events and the engine's own
