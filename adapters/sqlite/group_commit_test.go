@@ -15,12 +15,7 @@ import (
 // leaves nothing of its own behind.
 func TestGroupCommit_EachCallAnsweredAsAlone(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	log := s.Ports().EventLog
+	s, log := openAppendStore(t)
 
 	first := storetest.Ordered("o-1", "w-1")
 	a := storetest.Batch(t, first, storetest.Dialed("o-1", "w-1", 1), storetest.Answered("o-1", "w-1", 1))
@@ -95,6 +90,18 @@ func TestGroupCommit_EachCallAnsweredAsAlone(t *testing.T) {
 	}
 }
 
+// openAppendStore opens a store in a fresh directory, closed when the test
+// ends, and its event log.
+func openAppendStore(t *testing.T) (*Store, app.EventLog) {
+	t.Helper()
+	s, err := Open(context.Background(), t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, s.Ports().EventLog
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
@@ -116,12 +123,7 @@ func (g *appendGroups) state() (waiting int, leading bool) {
 // never reached the file; the appends after it are stored as usual.
 func TestGroupCommit_FailedCommitFailsEveryCall(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	log := s.Ports().EventLog
+	s, log := openAppendStore(t)
 	// A deferred foreign key is checked at the commit: a trigger that
 	// breaks it for order o-doomed makes that commit fail.
 	for _, stmt := range []string{

@@ -120,12 +120,7 @@ func TestSeenIDs_AppendsJudgedAsWithoutThem(t *testing.T) {
 // looked up meanwhile, and the next append fills them afresh.
 func TestSeenIDs_OutgrownFiltersAreFilledAfresh(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, t.TempDir(), time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	log := s.Ports().EventLog
+	s, log := openAppendStore(t)
 	filled := func() bool { s.seen.mu.Lock(); defer s.seen.mu.Unlock(); return s.seen.events != nil }
 	first := storetest.Ordered("o-1", "w-1")
 	if _, err := log.Append(ctx, storetest.Batch(t, first)); err != nil {
