@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,13 +41,39 @@ func Handler(a app.Application, cfg Config) http.Handler {
 	}
 	s := server{app: a, cfg: cfg, metrics: newHTTPMetrics(cfg.Registry)}
 	mux := http.NewServeMux()
+	var methods []string
 	for _, r := range s.routes() {
 		mux.Handle(r.pattern, r.handler)
+		if m, _, _ := strings.Cut(r.pattern, " "); !slices.Contains(methods, m) {
+			methods = append(methods, m)
+		}
 	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		if allowed := allowedMethods(mux, methods, r); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeError(w, http.StatusMethodNotAllowed, r.Method+" "+r.URL.Path+" is not served; it takes "+strings.Join(allowed, ", "), nil)
+			return
+		}
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path, nil)
 	})
 	return s.observe(mux, refuseUnstorableParams(mux, mux))
+}
+
+// allowedMethods are those of methods that some route takes on r's path,
+// other than the catch-all: none when the path is unknown.
+func allowedMethods(mux *http.ServeMux, methods []string, r *http.Request) []string {
+	var allowed []string
+	for _, m := range methods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/v1/" && pattern != "" {
+			allowed = append(allowed, m)
+			if m == http.MethodGet {
+				allowed = append(allowed, http.MethodHead)
+			}
+		}
+	}
+	return allowed
 }
 
 type server struct {
