@@ -67,11 +67,16 @@ func newEngine(t *testing.T, giveUpAfter time.Duration) storetest.Engine {
 
 func startProjection(t *testing.T, s *sqlite.Store, ports app.Ports) {
 	t.Helper()
+	startProjectionWith(t, s, ports, sqlite.ProjectionConfig{PollInterval: 10 * time.Millisecond})
+}
+
+func startProjectionWith(t *testing.T, s *sqlite.Store, ports app.Ports, cfg sqlite.ProjectionConfig) {
+	t.Helper()
 	application, err := app.NewApplication(ports, app.Config{AllowedHosts: storetest.AllowedHosts()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	router, err := s.NewProjectionRouter(application.Projection, sqlite.ProjectionConfig{PollInterval: 10 * time.Millisecond}, watermill.NopLogger{})
+	router, err := s.NewProjectionRouter(application.Projection, cfg, watermill.NopLogger{})
 	if err != nil {
 		t.Fatal(err)
 	}

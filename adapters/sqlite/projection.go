@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -25,6 +26,10 @@ type ProjectionConfig struct {
 	// An append that commits in this process wakes the projection at once;
 	// the poll finds what other processes appended.
 	PollInterval time.Duration
+	// AckDeadline bounds the handling of a batch's record, 5 s when 0:
+	// past it the subscriber gives the record up, commits the batch
+	// without it and offers it again.
+	AckDeadline time.Duration
 }
 
 // NewProjectionRouter consumes the log through watermill-sql's subscriber
@@ -41,6 +46,9 @@ func (s *Store) NewProjectionRouter(project app.ProjectRecord, cfg ProjectionCon
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 100 * time.Millisecond
 	}
+	if cfg.AckDeadline == 0 {
+		cfg.AckDeadline = sqlitelogAckDeadline
+	}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("projection router: %w", err)
@@ -50,7 +58,7 @@ func (s *Store) NewProjectionRouter(project app.ProjectRecord, cfg ProjectionCon
 	schema.batch = s.turns.projectionBatch
 	sub, err := wsql.NewSubscriber(yieldingBeginner{Beginner: wsql.BeginnerFromStdSQL(s.db), turns: &s.turns}, wsql.SubscriberConfig{
 		ConsumerGroup:  ProjectionConsumerGroup,
-		AckDeadline:    ptr(sqlitelogAckDeadline),
+		AckDeadline:    ptr(cfg.AckDeadline),
 		ResendInterval: 100 * time.Millisecond,
 		BackoffManager: wakeBackoff{
 			BackoffManager: wsql.NewDefaultBackoffManager(cfg.PollInterval, time.Second),
@@ -74,7 +82,7 @@ func (s *Store) NewProjectionRouter(project app.ProjectRecord, cfg ProjectionCon
 }
 
 // yieldingBeginner begins the subscriber's transactions in the
-// projection's turns at the writer (writerTurns).
+// projection's turns at the writer (writerTurns), guarded (guardedTx).
 type yieldingBeginner struct {
 	wsql.Beginner
 	turns *writerTurns
@@ -82,7 +90,49 @@ type yieldingBeginner struct {
 
 func (b yieldingBeginner) BeginTx(ctx context.Context, opts *sql.TxOptions) (wsql.Tx, error) {
 	b.turns.projectionTurn(ctx)
-	return b.Beginner.BeginTx(ctx, opts)
+	tx, err := b.Beginner.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &guardedTx{Tx: tx}, nil
+}
+
+// guardedTx is a subscriber transaction whose own statements, commit and
+// rollback wait for the record being applied. The subscriber goes on as
+// soon as it stops waiting for a record (its ack deadline passed, or it is
+// closing), possibly while the handler is halfway through it: the handler
+// then undoes the record (apply) before the subscriber acknowledges the
+// records before it and commits, instead of committing half of it.
+type guardedTx struct {
+	wsql.Tx
+	applying sync.Mutex
+}
+
+// Unwrap is the subscriber's transaction under the guard.
+func (t *guardedTx) Unwrap() wsql.Tx { return t.Tx }
+
+func (t *guardedTx) ExecContext(ctx context.Context, query string, args ...any) (wsql.Result, error) {
+	t.applying.Lock()
+	defer t.applying.Unlock()
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+func (t *guardedTx) QueryContext(ctx context.Context, query string, args ...any) (wsql.Rows, error) {
+	t.applying.Lock()
+	defer t.applying.Unlock()
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+func (t *guardedTx) Commit() error {
+	t.applying.Lock()
+	defer t.applying.Unlock()
+	return t.Tx.Commit()
+}
+
+func (t *guardedTx) Rollback() error {
+	t.applying.Lock()
+	defer t.applying.Unlock()
+	return t.Tx.Rollback()
 }
 
 // wakeBackoff is the subscriber's pause after an empty poll: until an
@@ -128,6 +178,12 @@ func (s *Store) apply(msg *message.Message, project app.ProjectRecord) error {
 	rec, err := logRecord(msg)
 	if err != nil {
 		return err
+	}
+	if g, ok := wsql.TxFromContext(ctx); ok {
+		if guard, ok := g.(*guardedTx); ok {
+			guard.applying.Lock()
+			defer guard.applying.Unlock()
+		}
 	}
 	s.folded.track(tx)
 	// The savepoint is undone even once ctx is done.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"ctjournal/adapters/sqlite"
 	"ctjournal/app"
 	"ctjournal/app/storetest"
 	"ctjournal/domain"
@@ -145,5 +146,45 @@ func TestProjection_RecordAlwaysFailingIsSetAsideAfterItsRetries(t *testing.T) {
 	}
 	if got, want := queuedLeads(t, ports), []string{"o-1~1", "o-2~1"}; !slices.Equal(got, want) {
 		t.Fatalf("queued leads %v, want %v", got, want)
+	}
+}
+
+// slowOutbox queues leads through the store's outbox, but the first lead
+// of an order only after a pause: the record is folded and written, and
+// its lead not yet queued, when the pause runs past the ack deadline.
+type slowOutbox struct {
+	app.Outbox
+	pause time.Duration
+	once  sync.Once
+}
+
+func (o *slowOutbox) Enqueue(ctx context.Context, lead app.Lead) error {
+	o.once.Do(func() { time.Sleep(o.pause) })
+	return o.Outbox.Enqueue(ctx, lead)
+}
+
+// A record still being applied when the subscriber gives it up (its ack
+// deadline passed) is undone whole before the batch commits without it,
+// and applied whole when offered again: its lead is queued, once. Were
+// the batch committed under the record, its decision would be stored and
+// its lead not, and the record, offered again, would find its event
+// folded already and queue nothing.
+func TestProjection_RecordGivenUpMidwayIsAppliedWholeLater(t *testing.T) {
+	t.Parallel()
+	const deadline = 100 * time.Millisecond
+	s := newStore(t, time.Hour)
+	ports := s.Ports()
+	ports.Outbox = &slowOutbox{Outbox: ports.Outbox, pause: 3 * deadline}
+	startProjectionWith(t, s, ports, sqlite.ProjectionConfig{PollInterval: 10 * time.Millisecond, AckDeadline: deadline})
+	if _, err := app.NewSetPolicy(ports.Policies, storetest.AllowedHosts()).Handle(context.Background(), "w-1", storetest.ValidPolicy()); err != nil {
+		t.Fatal(err)
+	}
+	ingestAndSettle(t, ports, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1))
+
+	if got, want := queuedLeads(t, ports), []string{"o-1~1"}; !slices.Equal(got, want) {
+		t.Fatalf("queued leads %v, want %v", got, want)
+	}
+	if recs := quarantinedOrders(t, ports); len(recs) != 0 {
+		t.Fatalf("set aside: %+v, want nothing", recs)
 	}
 }

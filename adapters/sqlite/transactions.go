@@ -30,6 +30,9 @@ func txOf(ctx context.Context) *sql.Tx {
 		return tx
 	}
 	if wtx, ok := wsql.TxFromContext(ctx); ok {
+		if guarded, ok := wtx.(interface{ Unwrap() wsql.Tx }); ok {
+			wtx = guarded.Unwrap()
+		}
 		if std, ok := wtx.(*wsql.StdSQLTx); ok {
 			return std.Tx
 		}
