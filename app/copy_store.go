@@ -90,6 +90,10 @@ func (h CopyStore) Handle(ctx context.Context, copying, rebuilding RebuildProgre
 	if err := h.copyWriteSide(ctx, exp, imp, &res); err != nil {
 		return res, err
 	}
+	// On PostgreSQL the seal waits for every transaction open on the
+	// target's server before the copy's last to end: say so, in case one
+	// stays open.
+	copying.Stage("sealing the target's log, once the transactions open on its server have ended")
 	if err := imp.SealLog(ctx); err != nil {
 		return res, fmt.Errorf("seal the target's log: %w", err)
 	}
