@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,6 +151,9 @@ func Start(t *testing.T, opts ...Option) *Engine {
 	}
 	e := &Engine{T: t, Process: p}
 	t.Cleanup(func() {
+		if t.Failed() {
+			p.dumpStacks()
+		}
 		if err := errors.Join(p.Shutdown(), p.leakedToken(), p.serverErrorsSeen(), p.openAPIViolations()); err != nil {
 			t.Error(err)
 		}
@@ -338,6 +342,24 @@ func (p *Process) kill() {
 		s.Kill()
 		p.collectLogs()
 	}
+}
+
+// dumpStacks ends the serve a failed test leaves running with SIGQUIT, on
+// which the Go runtime writes every goroutine's stack to stderr: the
+// test's log then shows what serve was doing or waiting for.
+func (p *Process) dumpStacks() {
+	s := p.take()
+	if s == nil {
+		return
+	}
+	if s.Cmd.Process.Signal(syscall.SIGQUIT) == nil {
+		select {
+		case <-s.Exited:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	s.Kill()
+	p.collectLogs()
 }
 
 func (p *Process) collectLogs() {
