@@ -414,3 +414,27 @@ func TestTokens(t *testing.T) {
 		}
 	})
 }
+
+// A database that refuses connections (ALLOW_CONNECTIONS false, here) is a
+// store out of reach: ingest and the queries answer 503, to be sent again,
+// never 500; once it lets connections in again, the same events are
+// stored.
+func TestIngest_DatabaseRefusingConnectionsIs503(t *testing.T) {
+	t.Parallel()
+	e := harness.Start(t)
+	events := []harness.Event{harness.Ordered("down-o-1", "down-w", nil)}
+	storeUp := e.StoreDown(t)
+	for i := range 3 {
+		if status, got := e.PostEvents(events); status != http.StatusServiceUnavailable {
+			t.Fatalf("POST /v1/events %d, the database refusing connections: %d %v, want 503", i, status, got)
+		}
+	}
+	if status, got := e.DoJSON(http.MethodGet, "/v1/orders/down-o-1", nil); status != http.StatusServiceUnavailable {
+		t.Fatalf("GET /v1/orders, the database refusing connections: %d %v, want 503", status, got)
+	}
+	storeUp()
+	harness.WaitUntil(t, harness.WaitLimit, "the events stored once the database lets connections in", func() (bool, string) {
+		status, got := e.PostEvents(events)
+		return status == http.StatusAccepted, fmt.Sprintf("%d %v", status, got)
+	})
+}

@@ -148,8 +148,13 @@ func IsConnectionError(err error) bool {
 	if errors.As(err, &pqErr) {
 		code := string(pqErr.Code)
 		// 08: connection exception; 57P: operator intervention (shutdown, crash
-		// recovery, cannot connect now); 53300: too many connections.
-		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P") || code == "53300"
+		// recovery, cannot connect now); 53300: too many connections. And what
+		// refuses a new connection: 3D000, the database is gone; 28, the
+		// login is refused; 55000 for a database that does not accept
+		// connections now (ALTER DATABASE … ALLOW_CONNECTIONS false).
+		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P") || code == "53300" ||
+			code == "3D000" || strings.HasPrefix(code, "28") ||
+			code == "55000" && strings.Contains(pqErr.Message, "not currently accepting connections")
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) {
