@@ -51,15 +51,26 @@ func (m *failingReadModel) triesOf(orderID string) int {
 // model that fails as fail says, with a policy on widget w-1.
 func startFailingEngine(t *testing.T, fail func(orderID string, try int) bool) (app.Ports, *failingReadModel) {
 	t.Helper()
+	var model *failingReadModel
+	ports := startEngine(t, sqlite.ProjectionConfig{PollInterval: 10 * time.Millisecond}, func(ports *app.Ports) {
+		model = &failingReadModel{ReadModel: ports.ReadModel, fail: fail, tries: map[string]int{}}
+		ports.ReadModel = model
+	})
+	return ports, model
+}
+
+// startEngine runs the projection of a fresh store with cfg, through the
+// ports as wrap leaves them, with a policy on widget w-1.
+func startEngine(t *testing.T, cfg sqlite.ProjectionConfig, wrap func(*app.Ports)) app.Ports {
+	t.Helper()
 	s := newStore(t, time.Hour)
 	ports := s.Ports()
-	model := &failingReadModel{ReadModel: ports.ReadModel, fail: fail, tries: map[string]int{}}
-	ports.ReadModel = model
-	startProjection(t, s, ports)
+	wrap(&ports)
+	startProjectionWith(t, s, ports, cfg)
 	if _, err := app.NewSetPolicy(ports.Policies, storetest.AllowedHosts()).Handle(context.Background(), "w-1", storetest.ValidPolicy()); err != nil {
 		t.Fatal(err)
 	}
-	return ports, model
+	return ports
 }
 
 func ingestAndSettle(t *testing.T, ports app.Ports, events ...domain.CallEvent) {
@@ -172,13 +183,9 @@ func (o *slowOutbox) Enqueue(ctx context.Context, lead app.Lead) error {
 func TestProjection_RecordGivenUpMidwayIsAppliedWholeLater(t *testing.T) {
 	t.Parallel()
 	const deadline = 100 * time.Millisecond
-	s := newStore(t, time.Hour)
-	ports := s.Ports()
-	ports.Outbox = &slowOutbox{Outbox: ports.Outbox, pause: 3 * deadline}
-	startProjectionWith(t, s, ports, sqlite.ProjectionConfig{PollInterval: 10 * time.Millisecond, AckDeadline: deadline})
-	if _, err := app.NewSetPolicy(ports.Policies, storetest.AllowedHosts()).Handle(context.Background(), "w-1", storetest.ValidPolicy()); err != nil {
-		t.Fatal(err)
-	}
+	ports := startEngine(t, sqlite.ProjectionConfig{PollInterval: 10 * time.Millisecond, AckDeadline: deadline}, func(ports *app.Ports) {
+		ports.Outbox = &slowOutbox{Outbox: ports.Outbox, pause: 3 * deadline}
+	})
 	ingestAndSettle(t, ports, storetest.Ordered("o-1", "w-1"), storetest.Answered("o-1", "w-1", 1))
 
 	if got, want := queuedLeads(t, ports), []string{"o-1~1"}; !slices.Equal(got, want) {

@@ -267,16 +267,8 @@ func try(key domain.LeadKey, orderID, widget string, n, status int, at time.Time
 // for value, and the same tables and indexes.
 func TestRebuild_EqualsTheLiveProjection_ColumnByColumn(t *testing.T) {
 	t.Parallel()
-	s := newStore(t, time.Hour)
-	ports := s.Ports()
-	startProjection(t, s, ports)
-	db := openReader(t, s)
+	s, ports, db := projectingStore(t, rebuildPolicies())
 	ctx := context.Background()
-	for w, p := range rebuildPolicies() {
-		if _, err := ports.Policies.UpdatePolicy(ctx, w, func(*app.StoredPolicy) (domain.Policy, error) { return p, nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
 	var orders [][]domain.CallEvent
 	for i := range 240 {
 		w := rebuildWidgets[i%len(rebuildWidgets)]
@@ -397,14 +389,7 @@ func TestRebuild_EqualsTheLiveProjection_ColumnByColumn(t *testing.T) {
 // of "none", their events interleaved and appended batch at a time.
 func foldedStore(t *testing.T, prefix string, n, batch int) (*sqlite.Store, app.Ports, *sql.DB) {
 	t.Helper()
-	s := newStore(t, time.Hour)
-	ports := s.Ports()
-	startProjection(t, s, ports)
-	db := openReader(t, s)
-	p := storetest.ValidPolicy()
-	if _, err := ports.Policies.UpdatePolicy(context.Background(), "plain", func(*app.StoredPolicy) (domain.Policy, error) { return p, nil }); err != nil {
-		t.Fatal(err)
-	}
+	s, ports, db := projectingStore(t, map[string]domain.Policy{"plain": storetest.ValidPolicy()})
 	var orders [][]domain.CallEvent
 	for i := range n {
 		orders = append(orders, orderEvents(fmt.Sprintf("%s-%04d", prefix, i), []string{"plain", "none"}[i%2], i))
@@ -474,4 +459,19 @@ func TestRebuild_WhileTheProjectionRuns(t *testing.T) {
 	before := dump(t, db)
 	rebuild(t, s, sqlite.RebuildConfig{})
 	sameDump(t, before, dump(t, db))
+}
+
+// projectingStore is a fresh store whose projection runs, with policies
+// put, and a reader of its file.
+func projectingStore(t *testing.T, policies map[string]domain.Policy) (*sqlite.Store, app.Ports, *sql.DB) {
+	t.Helper()
+	s := newStore(t, time.Hour)
+	ports := s.Ports()
+	startProjection(t, s, ports)
+	for w, p := range policies {
+		if _, err := ports.Policies.UpdatePolicy(context.Background(), w, func(*app.StoredPolicy) (domain.Policy, error) { return p, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, ports, openReader(t, s)
 }
