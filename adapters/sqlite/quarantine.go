@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"ctjournal/adapters/internal/sqlrows"
 	"ctjournal/app"
 )
 
@@ -24,25 +25,17 @@ func (q *Quarantine) Quarantined(ctx context.Context, orderID string) ([]app.Qua
 }
 
 func quarantined(ctx context.Context, db querier, query string, args ...any) ([]app.QuarantinedRecord, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("list the quarantine: %w", err))
-	}
-	defer rows.Close()
-	var out []app.QuarantinedRecord
-	for rows.Next() {
+	recs, err := sqlrows.Collect(ctx, db, "list the quarantine", func(rows *sql.Rows) (app.QuarantinedRecord, error) {
 		var (
 			r              app.QuarantinedRecord
 			order          sql.NullString
 			at, recordedAt stamp
 		)
-		if err := rows.Scan(&r.Position, &order, &r.Error, &at, &recordedAt, &r.Payload); err != nil {
-			return nil, unavailable(err)
-		}
+		err := rows.Scan(&r.Position, &order, &r.Error, &at, &recordedAt, &r.Payload)
 		r.OrderID, r.At, r.RecordedAt = order.String, at.Time, recordedAt.Time
-		out = append(out, r)
-	}
-	return out, unavailable(rows.Err())
+		return r, err
+	}, query, args...)
+	return recs, unavailable(err)
 }
 
 func (q *Quarantine) Count(ctx context.Context) (int64, error) {

@@ -2,8 +2,9 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
+	"database/sql"
 
+	"ctjournal/adapters/internal/sqlrows"
 	"ctjournal/app"
 )
 
@@ -46,24 +47,16 @@ func readAhead(ctx context.Context, q querier, after, upto int64, pageSize int) 
 // readLog reads the records after offset after, up to upto, but those set
 // aside.
 func readLog(ctx context.Context, q querier, after, upto int64, limit int) ([]app.LogRecord, error) {
-	rows, err := q.QueryContext(ctx, `SELECT "offset", created_at, payload FROM ctj_log
-		WHERE "offset" > ? AND "offset" <= ? AND "offset" NOT IN (SELECT position FROM ctj_poison)
-		ORDER BY "offset" LIMIT ?`, after, upto, limit)
-	if err != nil {
-		return nil, unavailable(fmt.Errorf("read the log: %w", err))
-	}
-	defer rows.Close()
-	var out []app.LogRecord
-	for rows.Next() {
+	recs, err := sqlrows.Collect(ctx, q, "read the log", func(rows *sql.Rows) (app.LogRecord, error) {
 		var (
 			rec app.LogRecord
 			at  stamp
 		)
-		if err := rows.Scan(&rec.Position, &at, &rec.Payload); err != nil {
-			return nil, unavailable(err)
-		}
+		err := rows.Scan(&rec.Position, &at, &rec.Payload)
 		rec.RecordedAt = at.Time
-		out = append(out, rec)
-	}
-	return out, unavailable(rows.Err())
+		return rec, err
+	}, `SELECT "offset", created_at, payload FROM ctj_log
+		WHERE "offset" > ? AND "offset" <= ? AND "offset" NOT IN (SELECT position FROM ctj_poison)
+		ORDER BY "offset" LIMIT ?`, after, upto, limit)
+	return recs, unavailable(err)
 }
